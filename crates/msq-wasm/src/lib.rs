@@ -1,0 +1,26 @@
+//! Browser glue for Acorn: the only engine-side crate that names `wasm-bindgen`, `web-sys`,
+//! `js-sys` or `gloo` (rule 2 of `../shared/design/style-and-layout.md`; CI fails if a crate
+//! left of this one depends on them).
+//!
+//! It moves [`msq_protocol`] packets across the Web Worker boundary and nothing more: every
+//! decision a worker makes lives in [`msq_protocol::WorkerHandler`], which is tested natively.
+//!
+//! ```text
+//!   msq-console (page, main thread)          msq-worker (one per Web Worker)
+//!   ──────────────────────────────           ─────────────────────────────────
+//!   pool::WorkerPool ── codec::encode ──►    worker::run: codec::decode
+//!        ▲                postMessage(       └─► WorkerHandler::handle
+//!        │                  {envelope,        ┌── codec::encode
+//!        └──── codec::decode ◄── frame}, [frame])
+//! ```
+//!
+//! # Layout
+//! - [`codec`]: `Packet` ⇄ `{envelope, frame}` JS objects; frames go in the transfer list.
+//! - [`pool`]: [`pool::WorkerPool`], the page's pool of dedicated workers and their live state
+//!   ([`pool::PoolSnapshot`]), built from real replies: handshake, memory, a transfer check.
+//! - [`worker`]: [`worker::run`], the entry point of the worker binary.
+#![deny(missing_docs)]
+
+pub mod codec;
+pub mod pool;
+pub mod worker;
