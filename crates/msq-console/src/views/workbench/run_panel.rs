@@ -1,0 +1,66 @@
+//! The bar between editor and output (≙ Druid's `RunPanel` + `ExecutionTimerPanel`): Run
+//! (Ctrl/Cmd+Enter), Cancel while a run is live, and "Load report".
+
+use leptos::prelude::*;
+
+/// Run / Cancel / Load report.
+#[component]
+pub fn RunPanel(
+    /// Whether a run is in flight (Run disabled, Cancel shown).
+    #[prop(into)]
+    running: Signal<bool>,
+    /// Whether a cancel was requested and not yet confirmed by the report.
+    #[prop(into)]
+    canceling: Signal<bool>,
+    /// Where Run sends the query, for the hint next to the buttons (empty = no engine).
+    #[prop(into)]
+    router_url: Signal<String>,
+    /// Run pressed.
+    on_run: Callback<()>,
+    /// Cancel pressed.
+    on_cancel: Callback<()>,
+    /// "Load report" pressed.
+    on_load_report: Callback<()>,
+) -> impl IntoView {
+    let engine_hint = move || {
+        let url = router_url.get();
+        let url = url.trim();
+        if url.is_empty() {
+            "No engine connected".to_owned()
+        } else {
+            format!("Engine: Druid router {url}")
+        }
+    };
+    view! {
+        <div class="run-panel">
+            <button
+                id="run-button"
+                class="button button-primary"
+                title="Run (Ctrl/Cmd + Enter)"
+                disabled=move || running.get()
+                on:click=move |_| on_run.run(())
+            >
+                <span class="button-icon">"▶"</span>
+                "Run"
+            </button>
+            <Show when=move || running.get()>
+                <button
+                    id="cancel-button"
+                    class="button button-danger"
+                    disabled=move || canceling.get()
+                    on:click=move |_| on_cancel.run(())
+                >
+                    {move || if canceling.get() { "Canceling…" } else { "Cancel" }}
+                </button>
+            </Show>
+            <span class="run-panel-hint">"Ctrl/Cmd + Enter"</span>
+            <span class="run-panel-spacer"></span>
+            <span class="run-panel-engine" class:engine-none=move || router_url.with(|u| u.trim().is_empty())>
+                {engine_hint}
+            </span>
+            <button id="load-report-button" class="button" on:click=move |_| on_load_report.run(())>
+                "Load report"
+            </button>
+        </div>
+    }
+}

@@ -1,0 +1,89 @@
+//! The reactive state of the workbench: one [`TabState`] of narrow signals per tab.
+//!
+//! Each field of a tab is its own signal, so typing SQL re-renders the editor only, renaming a
+//! tab re-renders its label only, and the persistence effect in `WorkbenchView` is the one
+//! place that reads them all.
+
+use crate::execution::Execution;
+use crate::query_context::QueryContext;
+use crate::tabs::{StoredTab, StoredWorkbench};
+use leptos::prelude::*;
+
+/// One query tab.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TabState {
+    /// Stable id.
+    pub id: u32,
+    /// Name on the tab.
+    pub name: RwSignal<String>,
+    /// SQL text.
+    pub sql: RwSignal<String>,
+    /// Context settings.
+    pub context: RwSignal<QueryContext>,
+    /// The output area (not persisted).
+    pub execution: RwSignal<Execution>,
+    /// Bumped by every Run and by closing the tab; a poll loop stops when the token it
+    /// started with is no longer current.
+    pub run_token: StoredValue<u64>,
+}
+
+impl TabState {
+    /// A live tab from its stored form.
+    pub fn from_stored(tab: StoredTab) -> TabState {
+        TabState {
+            id: tab.id,
+            name: RwSignal::new(tab.name),
+            sql: RwSignal::new(tab.sql),
+            context: RwSignal::new(tab.context),
+            execution: RwSignal::new(Execution::Idle),
+            run_token: StoredValue::new(0),
+        }
+    }
+
+    /// The stored form (reads every persisted signal, so an effect calling this tracks them).
+    pub fn to_stored(&self) -> StoredTab {
+        StoredTab { id: self.id, name: self.name.get(), sql: self.sql.get(), context: self.context.get() }
+    }
+
+    /// Starts a new run generation and returns its token.
+    pub fn next_run_token(&self) -> u64 {
+        self.run_token.update_value(|t| *t += 1);
+        self.run_token.get_value()
+    }
+
+    /// Whether `token` is still the current run generation.
+    pub fn is_current(&self, token: u64) -> bool {
+        self.run_token.try_get_value() == Some(token)
+    }
+}
+
+/// The whole workbench.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkbenchState {
+    /// Tabs in display order.
+    pub tabs: RwSignal<Vec<TabState>>,
+    /// Id of the active tab.
+    pub active: RwSignal<u32>,
+    /// Druid router URL (empty = no engine).
+    pub router_url: RwSignal<String>,
+}
+
+impl WorkbenchState {
+    /// Live state from the stored workbench.
+    pub fn from_stored(stored: StoredWorkbench) -> WorkbenchState {
+        WorkbenchState {
+            tabs: RwSignal::new(stored.tabs.into_iter().map(TabState::from_stored).collect()),
+            active: RwSignal::new(stored.active_tab),
+            router_url: RwSignal::new(stored.router_url),
+        }
+    }
+
+    /// The stored form; tracks every persisted signal when called in an effect.
+    pub fn to_stored(&self) -> StoredWorkbench {
+        StoredWorkbench {
+            tabs: self.tabs.get().iter().map(TabState::to_stored).collect(),
+            active_tab: self.active.get(),
+            router_url: self.router_url.get(),
+        }
+    }
+}
