@@ -92,15 +92,28 @@ impl ApiError {
     /// Interprets a non-2xx answer.
     pub fn from_http(url: &str, status: u16, body: &str) -> ApiError {
         let druid = DruidErrorBody::parse(body);
-        let body = if druid.is_some() { String::new() } else { shorten(body, 2000) };
-        ApiError::Http { url: url.to_owned(), status, druid, body }
+        let body = if druid.is_some() {
+            String::new()
+        } else {
+            shorten(body, 2000)
+        };
+        ApiError::Http {
+            url: url.to_owned(),
+            status,
+            druid,
+            body,
+        }
     }
 
     /// The one-line summary, like Druid's `"<error>: <errorMessage>"`.
     pub fn summary(&self) -> String {
         match self {
             ApiError::Network { message, .. } => format!("Network error: {message}"),
-            ApiError::Http { status, druid: Some(d), .. } => {
+            ApiError::Http {
+                status,
+                druid: Some(d),
+                ..
+            } => {
                 let head = d.error.clone().unwrap_or_else(|| format!("HTTP {status}"));
                 match &d.error_message {
                     Some(m) => format!("{head}: {m}"),
@@ -126,8 +139,16 @@ impl ApiError {
             ApiError::Network { url, .. } | ApiError::BadResponse { url, .. } => {
                 rows.push(("URL".to_owned(), url.clone()));
             }
-            ApiError::Http { url, status, druid, body } => {
-                rows.push(("HTTP status".to_owned(), format!("{status} {}", reason(*status))));
+            ApiError::Http {
+                url,
+                status,
+                druid,
+                body,
+            } => {
+                rows.push((
+                    "HTTP status".to_owned(),
+                    format!("{status} {}", reason(*status)),
+                ));
                 rows.push(("URL".to_owned(), url.clone()));
                 if let Some(d) = druid {
                     for (label, value) in [
@@ -147,7 +168,8 @@ impl ApiError {
         if let ApiError::Network { .. } = self {
             rows.push((
                 "Hint".to_owned(),
-                "Is the router running, and does it allow requests from this page's origin (CORS)?".to_owned(),
+                "Is the router running, and does it allow requests from this page's origin (CORS)?"
+                    .to_owned(),
             ));
         }
         rows
@@ -203,7 +225,9 @@ impl DruidHttpApi {
     /// `None` when the URL is blank.
     pub fn new(router_url: &str) -> Option<DruidHttpApi> {
         let router = router_url.trim().trim_end_matches('/');
-        (!router.is_empty()).then(|| DruidHttpApi { router: router.to_owned() })
+        (!router.is_empty()).then(|| DruidHttpApi {
+            router: router.to_owned(),
+        })
     }
 
     /// The router URL this client talks to.
@@ -226,13 +250,20 @@ impl DruidHttpApi {
     /// # Errors
     /// Network failures, non-2xx answers (a planning error is HTTP 400 with a Druid error
     /// body), or a body without `taskId`.
-    pub async fn submit_sql_task(&self, request: &SqlTaskRequest) -> Result<SqlTaskResponse, ApiError> {
+    pub async fn submit_sql_task(
+        &self,
+        request: &SqlTaskRequest,
+    ) -> Result<SqlTaskResponse, ApiError> {
         let url = self.url("/druid/v2/sql/task");
-        let body = serde_json::to_string(request)
-            .map_err(|e| ApiError::BadResponse { url: url.clone(), message: e.to_string() })?;
+        let body = serde_json::to_string(request).map_err(|e| ApiError::BadResponse {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
         let text = fetch_text("POST", &url, Some(&body)).await?;
-        serde_json::from_str::<SqlTaskResponse>(&text)
-            .map_err(|e| ApiError::BadResponse { url, message: format!("not a SQL task response ({e})") })
+        serde_json::from_str::<SqlTaskResponse>(&text).map_err(|e| ApiError::BadResponse {
+            url,
+            message: format!("not a SQL task response ({e})"),
+        })
     }
 
     /// `GET /druid/indexer/v1/task/<id>/reports`.
@@ -244,7 +275,10 @@ impl DruidHttpApi {
         match fetch_text("GET", &url, None).await {
             Ok(text) => match TaskReport::from_json(&text) {
                 Ok(report) => Ok(ReportPoll::Report(Box::new(report), text)),
-                Err(e) => Err(ApiError::BadResponse { url, message: e.to_string() }),
+                Err(e) => Err(ApiError::BadResponse {
+                    url,
+                    message: e.to_string(),
+                }),
             },
             Err(ApiError::Http { status: 404, .. }) => Ok(ReportPoll::NotYet),
             Err(e) => Err(e),
@@ -284,18 +318,26 @@ fn js_error_text(e: &JsValue) -> String {
 
 /// Fetches `url` and returns the body of a 2xx answer.
 async fn fetch_text(method: &str, url: &str, body: Option<&str>) -> Result<String, ApiError> {
-    let network = |e: JsValue| ApiError::Network { url: url.to_owned(), message: js_error_text(&e) };
+    let network = |e: JsValue| ApiError::Network {
+        url: url.to_owned(),
+        message: js_error_text(&e),
+    };
     let init = web_sys::RequestInit::new();
     init.set_method(method);
     let headers = web_sys::Headers::new().map_err(network)?;
     headers.set("Accept", "application/json").map_err(network)?;
     if let Some(body) = body {
-        headers.set("Content-Type", "application/json").map_err(network)?;
+        headers
+            .set("Content-Type", "application/json")
+            .map_err(network)?;
         init.set_body(&JsValue::from_str(body));
     }
     init.set_headers(&headers);
     let request = web_sys::Request::new_with_str_and_init(url, &init).map_err(network)?;
-    let window = web_sys::window().ok_or_else(|| ApiError::Network { url: url.to_owned(), message: "no window".to_owned() })?;
+    let window = web_sys::window().ok_or_else(|| ApiError::Network {
+        url: url.to_owned(),
+        message: "no window".to_owned(),
+    })?;
     let response: web_sys::Response = JsFuture::from(window.fetch_with_request(&request))
         .await
         .map_err(network)?
@@ -322,7 +364,10 @@ mod tests {
         assert!(DruidHttpApi::new("  ").is_none());
         let api = DruidHttpApi::new(" http://localhost:8888/ ").expect("url");
         assert_eq!(api.router(), "http://localhost:8888");
-        assert_eq!(api.url("/druid/v2/sql/task"), "http://localhost:8888/druid/v2/sql/task");
+        assert_eq!(
+            api.url("/druid/v2/sql/task"),
+            "http://localhost:8888/druid/v2/sql/task"
+        );
         assert_eq!(
             api.task_url("query-3dc0/../x", "/reports"),
             "http://localhost:8888/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports"
@@ -339,24 +384,41 @@ mod tests {
         assert_eq!(e.summary(), "Plan validation failed: Column 'x' not found");
         let details = e.details();
         assert!(details.contains(&("HTTP status".to_owned(), "400 Bad Request".to_owned())));
-        assert!(details.iter().any(|(k, v)| k == "Error class" && v.ends_with("ValidationException")));
+        assert!(details
+            .iter()
+            .any(|(k, v)| k == "Error class" && v.ends_with("ValidationException")));
         assert!(!details.iter().any(|(k, _)| k == "Host"));
 
-        let e = ApiError::from_http("u", 400, r#"{"error":"druidException","errorCode":"invalidInput","persona":"USER","errorMessage":"Bad"}"#);
+        let e = ApiError::from_http(
+            "u",
+            400,
+            r#"{"error":"druidException","errorCode":"invalidInput","persona":"USER","errorMessage":"Bad"}"#,
+        );
         assert_eq!(e.summary(), "druidException: Bad");
-        assert!(e.details().contains(&("Error code".to_owned(), "invalidInput".to_owned())));
+        assert!(e
+            .details()
+            .contains(&("Error code".to_owned(), "invalidInput".to_owned())));
     }
 
     #[test]
     fn non_json_bodies() {
-        assert_eq!(ApiError::from_http("u", 502, "").summary(), "HTTP 502 Bad Gateway");
-        assert_eq!(ApiError::from_http("u", 500, "\n<html>oops</html>").summary(), "HTTP 500 Internal Server Error: <html>oops</html>");
+        assert_eq!(
+            ApiError::from_http("u", 502, "").summary(),
+            "HTTP 502 Bad Gateway"
+        );
+        assert_eq!(
+            ApiError::from_http("u", 500, "\n<html>oops</html>").summary(),
+            "HTTP 500 Internal Server Error: <html>oops</html>"
+        );
         let long = "x".repeat(3000);
         match ApiError::from_http("u", 500, &long) {
             ApiError::Http { body, .. } => assert_eq!(body.chars().count(), 2001),
             other => panic!("{other:?}"),
         }
-        let n = ApiError::Network { url: "http://r".into(), message: "Failed to fetch".into() };
+        let n = ApiError::Network {
+            url: "http://r".into(),
+            message: "Failed to fetch".into(),
+        };
         assert_eq!(n.summary(), "Network error: Failed to fetch");
         assert!(n.details().iter().any(|(k, _)| k == "Hint"));
     }

@@ -36,7 +36,9 @@ pub fn download_text(file_name: &str, text: &str, mime: &str) -> Result<(), Stri
     let url = web_sys::Url::create_object_url_with_blob(&blob)
         .map_err(|_| "the browser refused to create a download link".to_owned())?;
     let result = (|| {
-        let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
+        let document = web_sys::window()
+            .and_then(|w| w.document())
+            .ok_or("no document")?;
         let anchor: web_sys::HtmlAnchorElement = document
             .create_element("a")
             .map_err(|_| "cannot create a link")?
@@ -61,5 +63,7 @@ pub fn download_text(file_name: &str, text: &str, mime: &str) -> Result<(), Stri
 /// The browser's reason when the file cannot be read (or is not UTF-8 text).
 pub async fn read_file_text(file: web_sys::File) -> Result<String, String> {
     let file = gloo::file::File::from(file);
-    gloo::file::futures::read_as_text(&file).await.map_err(|e| e.to_string())
+    gloo::file::futures::read_as_text(&file)
+        .await
+        .map_err(|e| e.to_string())
 }

@@ -57,7 +57,11 @@ pub fn bytes(n: u64) -> String {
 
 /// A percentage of a 0..=1 fraction, clamped: `0.4567` → `"46%"`.
 pub fn percent(fraction: f64) -> String {
-    let f = if fraction.is_finite() { fraction.clamp(0.0, 1.0) } else { 0.0 };
+    let f = if fraction.is_finite() {
+        fraction.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
     format!("{}%", (f * 100.0).floor() as u32)
 }
 
@@ -92,7 +96,12 @@ pub fn parse_iso_millis(iso: &str) -> Option<i64> {
     let hour: i64 = t.next()?.parse().ok()?;
     let minute: i64 = t.next()?.parse().ok()?;
     let second: i64 = t.next()?.parse().ok()?;
-    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
+    if !(1..=12).contains(&month)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
         return None;
     }
     let millis = match frac {
@@ -182,8 +191,14 @@ mod tests {
         assert_eq!(parse_iso_millis("1970-01-01T00:00:00Z"), Some(0));
         assert_eq!(parse_iso_millis("1969-12-31T23:59:59.999Z"), Some(-1));
         assert_eq!(iso_from_millis(-1), "1969-12-31T23:59:59.999Z");
-        assert_eq!(parse_iso_millis("2019-08-25T00:00:00.5+00:00"), Some(1_566_691_200_500));
-        assert_eq!(parse_iso_millis("2024-02-29T12:00:00.000Z"), Some(1_709_208_000_000));
+        assert_eq!(
+            parse_iso_millis("2019-08-25T00:00:00.5+00:00"),
+            Some(1_566_691_200_500)
+        );
+        assert_eq!(
+            parse_iso_millis("2024-02-29T12:00:00.000Z"),
+            Some(1_709_208_000_000)
+        );
         assert_eq!(parse_iso_millis("not a date"), None);
         assert_eq!(parse_iso_millis("2022-13-01T00:00:00Z"), None);
         assert_eq!(parse_iso_millis("2022-09-14T22:12:11.6x3Z"), None);
@@ -191,8 +206,14 @@ mod tests {
 
     #[test]
     fn pretty_timestamps() {
-        assert_eq!(pretty_iso("2022-09-14T22:12:11.663Z"), "2022-09-14 22:12:11.663");
-        assert_eq!(pretty_iso("2022-09-14T22:12:09.000Z"), "2022-09-14 22:12:09");
+        assert_eq!(
+            pretty_iso("2022-09-14T22:12:11.663Z"),
+            "2022-09-14 22:12:11.663"
+        );
+        assert_eq!(
+            pretty_iso("2022-09-14T22:12:09.000Z"),
+            "2022-09-14 22:12:09"
+        );
         assert_eq!(pretty_iso("yesterday"), "yesterday");
     }
 }

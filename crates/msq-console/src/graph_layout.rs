@@ -154,10 +154,16 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
                             GraphInput::Source { .. } => None,
                         })
                         .collect();
-                    let bary = if rows.is_empty() { f64::from(*n) } else { rows.iter().sum::<f64>() / rows.len() as f64 };
+                    let bary = if rows.is_empty() {
+                        f64::from(*n)
+                    } else {
+                        rows.iter().sum::<f64>() / rows.len() as f64
+                    };
                     (bary, *n, 0, k.clone())
                 }
-                Key::Source(consumer, input, _) => (f64::from(*consumer), *consumer, *input, k.clone()),
+                Key::Source(consumer, input, _) => {
+                    (f64::from(*consumer), *consumer, *input, k.clone())
+                }
             })
             .collect();
         keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
@@ -179,7 +185,9 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
     };
     let inner_h = ordered.iter().map(column_height).fold(0.0, f64::max);
     let mut layout = GraphLayout {
-        width: PAD * 2.0 + ordered.len() as f64 * NODE_W + (ordered.len().saturating_sub(1)) as f64 * COL_GAP,
+        width: PAD * 2.0
+            + ordered.len() as f64 * NODE_W
+            + (ordered.len().saturating_sub(1)) as f64 * COL_GAP,
         height: PAD * 2.0 + inner_h,
         ..GraphLayout::default()
     };
@@ -193,9 +201,11 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
             let x = col_x + (NODE_W - w) / 2.0;
             let kind = match k {
                 Key::Stage(n) => NodeKind::Stage(*n),
-                Key::Source(consumer, input, label) => {
-                    NodeKind::Source { label: label.clone(), consumer: *consumer, input: *input }
-                }
+                Key::Source(consumer, input, label) => NodeKind::Source {
+                    label: label.clone(),
+                    consumer: *consumer,
+                    input: *input,
+                },
             };
             let node = LaidOutNode { kind, x, y, w, h };
             match k {
@@ -211,7 +221,9 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
     });
 
     let find_stage = |n: u32| {
-        stage_nodes.iter().find(|node| node.kind == NodeKind::Stage(n))
+        stage_nodes
+            .iter()
+            .find(|node| node.kind == NodeKind::Stage(n))
     };
     let mut stage_edges = Vec::new();
     let mut source_edges = Vec::new();
@@ -219,9 +231,17 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
         let Some(to) = find_stage(n) else { continue };
         for (i, input) in stage.inputs.iter().enumerate() {
             match input {
-                GraphInput::Stage { stage: from, broadcast } => {
+                GraphInput::Stage {
+                    stage: from,
+                    broadcast,
+                } => {
                     if let Some(from_node) = find_stage(*from) {
-                        stage_edges.push(LaidOutEdge { from_stage: Some(*from), to_stage: n, broadcast: *broadcast, d: edge_path(from_node, to) });
+                        stage_edges.push(LaidOutEdge {
+                            from_stage: Some(*from),
+                            to_stage: n,
+                            broadcast: *broadcast,
+                            d: edge_path(from_node, to),
+                        });
                     }
                 }
                 GraphInput::Source { .. } => {
@@ -229,7 +249,12 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
                         matches!(&s.kind, NodeKind::Source { consumer, input, .. } if *consumer == n && *input == i)
                     });
                     if let Some(src) = src {
-                        source_edges.push(LaidOutEdge { from_stage: None, to_stage: n, broadcast: false, d: edge_path(src, to) });
+                        source_edges.push(LaidOutEdge {
+                            from_stage: None,
+                            to_stage: n,
+                            broadcast: false,
+                            d: edge_path(src, to),
+                        });
                     }
                 }
             }
@@ -244,11 +269,18 @@ pub fn layout(stages: &[GraphStage]) -> GraphLayout {
 
 /// Longest-path layer of stage `n` (≥ 1), memoised; `depth` guards against a malformed report
 /// whose stages read each other in a cycle.
-fn stage_layer(n: u32, stages: &BTreeMap<u32, &GraphStage>, memo: &mut BTreeMap<u32, usize>, depth: usize) -> usize {
+fn stage_layer(
+    n: u32,
+    stages: &BTreeMap<u32, &GraphStage>,
+    memo: &mut BTreeMap<u32, usize>,
+    depth: usize,
+) -> usize {
     if let Some(&l) = memo.get(&n) {
         return l;
     }
-    let Some(stage) = stages.get(&n) else { return 0 };
+    let Some(stage) = stages.get(&n) else {
+        return 0;
+    };
     if depth > stages.len() {
         return 1;
     }
@@ -279,13 +311,21 @@ mod tests {
         GraphStage { number, inputs }
     }
     fn from(stage: u32) -> GraphInput {
-        GraphInput::Stage { stage, broadcast: false }
+        GraphInput::Stage {
+            stage,
+            broadcast: false,
+        }
     }
     fn ext() -> GraphInput {
-        GraphInput::Source { label: "http external".into() }
+        GraphInput::Source {
+            label: "http external".into(),
+        }
     }
     fn node(l: &GraphLayout, n: u32) -> &LaidOutNode {
-        l.nodes.iter().find(|x| x.kind == NodeKind::Stage(n)).expect("node")
+        l.nodes
+            .iter()
+            .find(|x| x.kind == NodeKind::Stage(n))
+            .expect("node")
     }
 
     #[test]
@@ -304,7 +344,10 @@ mod tests {
         let src = &l.nodes[2];
         assert!(src.x + src.w < node(&l, 0).x);
         assert!(node(&l, 0).x + NODE_W < node(&l, 1).x);
-        assert!(l.nodes.iter().all(|n| n.x + n.w <= l.width && n.y + n.h <= l.height));
+        assert!(l
+            .nodes
+            .iter()
+            .all(|n| n.x + n.w <= l.width && n.y + n.h <= l.height));
     }
 
     #[test]
@@ -313,14 +356,32 @@ mod tests {
         let l = layout(&[
             stage(0, vec![ext()]),
             stage(1, vec![from(0)]),
-            stage(2, vec![GraphInput::Source { label: "wiki".into() }]),
-            stage(3, vec![from(1), GraphInput::Stage { stage: 2, broadcast: true }, from(0)]),
+            stage(
+                2,
+                vec![GraphInput::Source {
+                    label: "wiki".into(),
+                }],
+            ),
+            stage(
+                3,
+                vec![
+                    from(1),
+                    GraphInput::Stage {
+                        stage: 2,
+                        broadcast: true,
+                    },
+                    from(0),
+                ],
+            ),
         ]);
         assert!(node(&l, 1).x > node(&l, 0).x);
         assert!(node(&l, 3).x > node(&l, 1).x);
         assert_eq!(node(&l, 2).x, node(&l, 0).x);
         assert_eq!(l.edges.iter().filter(|e| e.from_stage.is_some()).count(), 4);
-        assert!(l.edges.iter().any(|e| e.broadcast && e.from_stage == Some(2)));
+        assert!(l
+            .edges
+            .iter()
+            .any(|e| e.broadcast && e.from_stage == Some(2)));
     }
 
     #[test]

@@ -44,9 +44,15 @@ impl QueryContext {
     pub fn to_druid(&self) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("maxNumTasks".into(), Value::from(self.max_num_tasks));
-        m.insert("finalizeAggregations".into(), Value::from(self.finalize_aggregations));
+        m.insert(
+            "finalizeAggregations".into(),
+            Value::from(self.finalize_aggregations),
+        );
         m.insert("rowsPerSegment".into(), Value::from(self.rows_per_segment));
-        m.insert("maxParseExceptions".into(), Value::from(self.max_parse_exceptions));
+        m.insert(
+            "maxParseExceptions".into(),
+            Value::from(self.max_parse_exceptions),
+        );
         let tz = self.sql_time_zone.trim();
         if !tz.is_empty() {
             m.insert("sqlTimeZone".into(), Value::from(tz));
@@ -76,7 +82,11 @@ mod tests {
             json,
             serde_json::json!({"maxNumTasks": 3, "finalizeAggregations": true, "rowsPerSegment": 3_000_000, "maxParseExceptions": 0})
         );
-        let tz = QueryContext { sql_time_zone: " America/Los_Angeles ".into(), max_parse_exceptions: -1, ..ctx };
+        let tz = QueryContext {
+            sql_time_zone: " America/Los_Angeles ".into(),
+            max_parse_exceptions: -1,
+            ..ctx
+        };
         assert_eq!(tz.to_druid()["sqlTimeZone"], "America/Los_Angeles");
         assert_eq!(tz.to_druid()["maxParseExceptions"], -1);
     }
@@ -84,7 +94,13 @@ mod tests {
     #[test]
     fn stored_json_fills_missing_fields() {
         let ctx: QueryContext = serde_json::from_str(r#"{"maxNumTasks": 5}"#).expect("parses");
-        assert_eq!(ctx, QueryContext { max_num_tasks: 5, ..QueryContext::default() });
+        assert_eq!(
+            ctx,
+            QueryContext {
+                max_num_tasks: 5,
+                ..QueryContext::default()
+            }
+        );
     }
 
     #[test]

@@ -35,7 +35,9 @@ pub fn run(tab: TabState, router_url: &str) {
     let token = tab.next_run_token();
     let mut request = SqlTaskRequest::new(tab.sql.get_untracked());
     request.context = tab.context.with_untracked(|c| c.to_druid());
-    tab.execution.set(Execution::Submitting { router: api.router().to_owned() });
+    tab.execution.set(Execution::Submitting {
+        router: api.router().to_owned(),
+    });
     spawn_local(async move {
         let submitted = api.submit_sql_task(&request).await;
         if !tab.is_current(token) {
@@ -83,7 +85,11 @@ async fn poll(tab: TabState, token: u64, api: DruidHttpApi, task_id: String) {
         match api.task_report(&task_id).await {
             Ok(ReportPoll::Report(report, raw)) => {
                 done = report.status().status.is_terminal();
-                let loaded = ReportRef(Arc::new(LoadedReport { report: *report, raw, source: api.router().to_owned() }));
+                let loaded = ReportRef(Arc::new(LoadedReport {
+                    report: *report,
+                    raw,
+                    source: api.router().to_owned(),
+                }));
                 update_live(tab, token, |run| {
                     run.report = Some(loaded);
                     run.stale = None;
@@ -118,11 +124,17 @@ async fn poll(tab: TabState, token: u64, api: DruidHttpApi, task_id: String) {
 pub fn cancel(tab: TabState) {
     let token = tab.run_token.get_value();
     let live = tab.execution.with_untracked(|e| match e {
-        Execution::Live(run) if run.polling && !run.canceling => Some((run.router.clone(), run.task_id.clone())),
+        Execution::Live(run) if run.polling && !run.canceling => {
+            Some((run.router.clone(), run.task_id.clone()))
+        }
         _ => None,
     });
-    let Some((router, task_id)) = live else { return };
-    let Some(api) = DruidHttpApi::new(&router) else { return };
+    let Some((router, task_id)) = live else {
+        return;
+    };
+    let Some(api) = DruidHttpApi::new(&router) else {
+        return;
+    };
     update_live(tab, token, |run| run.canceling = true);
     spawn_local(async move {
         if let Err(e) = api.cancel_task(&task_id).await {

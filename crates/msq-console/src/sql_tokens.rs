@@ -56,35 +56,206 @@ pub struct Token<'a> {
 
 /// Reserved words of Druid SQL (Calcite's, restricted to those a Druid user meets), upper case.
 pub const KEYWORDS: &[&str] = &[
-    "ALL", "AND", "ANY", "ARRAY", "AS", "ASC", "BETWEEN", "BIGINT", "BOOLEAN", "BOTH", "BY",
-    "CASE", "CAST", "CHAR", "CLUSTERED", "CROSS", "CURRENT", "DATE", "DAY", "DECIMAL", "DESC",
-    "DESCRIBE", "DISTINCT", "DOUBLE", "ELSE", "END", "ESCAPE", "EXCEPT", "EXISTS", "EXPLAIN",
-    "EXTEND", "EXTERN", "FALSE", "FETCH", "FILTER", "FIRST", "FLOAT", "FOLLOWING", "FOR", "FROM",
-    "FULL", "GROUP", "GROUPING", "HAVING", "HOUR", "ILIKE", "IN", "INNER", "INSERT", "INTEGER",
-    "INTERSECT", "INTERVAL", "INTO", "IS", "JOIN", "LAST", "LATERAL", "LEADING", "LEFT", "LIKE",
-    "LIMIT", "MINUTE", "MONTH", "NATURAL", "NEXT", "NOT", "NULL", "NULLS", "OF", "OFFSET", "ON",
-    "ONLY", "OR", "ORDER", "OUTER", "OVER", "OVERWRITE", "PARTITION", "PARTITIONED", "PLAN",
-    "PRECEDING", "QUARTER", "RANGE", "REAL", "REPLACE", "RIGHT", "ROW", "ROWS", "SECOND", "SELECT",
-    "SETS", "SMALLINT", "SOME", "TABLE", "THEN", "TIME", "TIMESTAMP", "TINYINT", "TO", "TRAILING",
-    "TRUE", "UNBOUNDED", "UNION", "UNKNOWN", "UNNEST", "USING", "VALUES", "VARCHAR", "WEEK", "WHEN",
-    "WHERE", "WINDOW", "WITH", "YEAR",
+    "ALL",
+    "AND",
+    "ANY",
+    "ARRAY",
+    "AS",
+    "ASC",
+    "BETWEEN",
+    "BIGINT",
+    "BOOLEAN",
+    "BOTH",
+    "BY",
+    "CASE",
+    "CAST",
+    "CHAR",
+    "CLUSTERED",
+    "CROSS",
+    "CURRENT",
+    "DATE",
+    "DAY",
+    "DECIMAL",
+    "DESC",
+    "DESCRIBE",
+    "DISTINCT",
+    "DOUBLE",
+    "ELSE",
+    "END",
+    "ESCAPE",
+    "EXCEPT",
+    "EXISTS",
+    "EXPLAIN",
+    "EXTEND",
+    "EXTERN",
+    "FALSE",
+    "FETCH",
+    "FILTER",
+    "FIRST",
+    "FLOAT",
+    "FOLLOWING",
+    "FOR",
+    "FROM",
+    "FULL",
+    "GROUP",
+    "GROUPING",
+    "HAVING",
+    "HOUR",
+    "ILIKE",
+    "IN",
+    "INNER",
+    "INSERT",
+    "INTEGER",
+    "INTERSECT",
+    "INTERVAL",
+    "INTO",
+    "IS",
+    "JOIN",
+    "LAST",
+    "LATERAL",
+    "LEADING",
+    "LEFT",
+    "LIKE",
+    "LIMIT",
+    "MINUTE",
+    "MONTH",
+    "NATURAL",
+    "NEXT",
+    "NOT",
+    "NULL",
+    "NULLS",
+    "OF",
+    "OFFSET",
+    "ON",
+    "ONLY",
+    "OR",
+    "ORDER",
+    "OUTER",
+    "OVER",
+    "OVERWRITE",
+    "PARTITION",
+    "PARTITIONED",
+    "PLAN",
+    "PRECEDING",
+    "QUARTER",
+    "RANGE",
+    "REAL",
+    "REPLACE",
+    "RIGHT",
+    "ROW",
+    "ROWS",
+    "SECOND",
+    "SELECT",
+    "SETS",
+    "SMALLINT",
+    "SOME",
+    "TABLE",
+    "THEN",
+    "TIME",
+    "TIMESTAMP",
+    "TINYINT",
+    "TO",
+    "TRAILING",
+    "TRUE",
+    "UNBOUNDED",
+    "UNION",
+    "UNKNOWN",
+    "UNNEST",
+    "USING",
+    "VALUES",
+    "VARCHAR",
+    "WEEK",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+    "WITH",
+    "YEAR",
 ];
 
 /// Druid SQL functions highlighted even without a following `(`, upper case.
 pub const FUNCTIONS: &[&str] = &[
-    "ABS", "ANY_VALUE", "APPROX_COUNT_DISTINCT", "APPROX_COUNT_DISTINCT_DS_HLL",
-    "APPROX_COUNT_DISTINCT_DS_THETA", "APPROX_QUANTILE", "APPROX_QUANTILE_DS", "ARRAY_AGG",
-    "ARRAY_CONCAT", "ARRAY_CONTAINS", "ARRAY_LENGTH", "ARRAY_OVERLAP", "ARRAY_TO_MV", "AVG", "CEIL",
-    "CHAR_LENGTH", "COALESCE", "CONCAT", "COUNT", "CURRENT_DATE", "CURRENT_TIMESTAMP",
-    "DATE_TRUNC", "DS_HLL", "DS_THETA", "EARLIEST", "EARLIEST_BY", "EXTRACT", "FLOOR",
-    "GREATEST", "HTTP", "ICONTAINS_STRING", "INLINE", "IPV4_MATCH", "JSON_KEYS", "JSON_OBJECT",
-    "JSON_QUERY", "JSON_VALUE", "LATEST", "LATEST_BY", "LEAST", "LENGTH", "LOCALFILES",
-    "LOOKUP", "LOWER", "LPAD", "LTRIM", "MAX", "MILLIS_TO_TIMESTAMP", "MIN", "MOD", "MV_CONTAINS",
-    "MV_TO_ARRAY", "NULLIF", "NVL", "PARSE_JSON", "POSITION", "POWER", "REGEXP_EXTRACT",
-    "REGEXP_LIKE", "REPLACE", "ROUND", "RPAD", "RTRIM", "S3", "STRING_AGG", "STRING_FORMAT",
-    "STRLEN", "SUBSTRING", "SUM", "TIMESTAMPADD", "TIMESTAMPDIFF", "TIMESTAMP_TO_MILLIS",
-    "TIME_CEIL", "TIME_EXTRACT", "TIME_FLOOR", "TIME_FORMAT", "TIME_IN_INTERVAL", "TIME_PARSE",
-    "TIME_SHIFT", "TRIM", "TRUNCATE", "UPPER",
+    "ABS",
+    "ANY_VALUE",
+    "APPROX_COUNT_DISTINCT",
+    "APPROX_COUNT_DISTINCT_DS_HLL",
+    "APPROX_COUNT_DISTINCT_DS_THETA",
+    "APPROX_QUANTILE",
+    "APPROX_QUANTILE_DS",
+    "ARRAY_AGG",
+    "ARRAY_CONCAT",
+    "ARRAY_CONTAINS",
+    "ARRAY_LENGTH",
+    "ARRAY_OVERLAP",
+    "ARRAY_TO_MV",
+    "AVG",
+    "CEIL",
+    "CHAR_LENGTH",
+    "COALESCE",
+    "CONCAT",
+    "COUNT",
+    "CURRENT_DATE",
+    "CURRENT_TIMESTAMP",
+    "DATE_TRUNC",
+    "DS_HLL",
+    "DS_THETA",
+    "EARLIEST",
+    "EARLIEST_BY",
+    "EXTRACT",
+    "FLOOR",
+    "GREATEST",
+    "HTTP",
+    "ICONTAINS_STRING",
+    "INLINE",
+    "IPV4_MATCH",
+    "JSON_KEYS",
+    "JSON_OBJECT",
+    "JSON_QUERY",
+    "JSON_VALUE",
+    "LATEST",
+    "LATEST_BY",
+    "LEAST",
+    "LENGTH",
+    "LOCALFILES",
+    "LOOKUP",
+    "LOWER",
+    "LPAD",
+    "LTRIM",
+    "MAX",
+    "MILLIS_TO_TIMESTAMP",
+    "MIN",
+    "MOD",
+    "MV_CONTAINS",
+    "MV_TO_ARRAY",
+    "NULLIF",
+    "NVL",
+    "PARSE_JSON",
+    "POSITION",
+    "POWER",
+    "REGEXP_EXTRACT",
+    "REGEXP_LIKE",
+    "REPLACE",
+    "ROUND",
+    "RPAD",
+    "RTRIM",
+    "S3",
+    "STRING_AGG",
+    "STRING_FORMAT",
+    "STRLEN",
+    "SUBSTRING",
+    "SUM",
+    "TIMESTAMPADD",
+    "TIMESTAMPDIFF",
+    "TIMESTAMP_TO_MILLIS",
+    "TIME_CEIL",
+    "TIME_EXTRACT",
+    "TIME_FLOOR",
+    "TIME_FORMAT",
+    "TIME_IN_INTERVAL",
+    "TIME_PARSE",
+    "TIME_SHIFT",
+    "TRIM",
+    "TRUNCATE",
+    "UPPER",
 ];
 
 fn is_keyword(word: &str) -> bool {
@@ -121,7 +292,9 @@ pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
     // stay keywords only where they are clauses); any identifier before `(` is a function.
     for i in 0..tokens.len() {
         if matches!(tokens[i].kind, TokenKind::Identifier) {
-            let next = tokens[i + 1..].iter().find(|t| t.kind != TokenKind::Whitespace);
+            let next = tokens[i + 1..]
+                .iter()
+                .find(|t| t.kind != TokenKind::Whitespace);
             if next.is_some_and(|t| t.text == "(") || is_function(tokens[i].text) {
                 tokens[i].kind = TokenKind::Function;
             }
@@ -132,7 +305,9 @@ pub fn tokenize(sql: &str) -> Vec<Token<'_>> {
 
 /// Byte length of the prefix of `s` whose chars satisfy `pred`.
 fn take_while(s: &str, pred: impl Fn(char) -> bool) -> usize {
-    s.char_indices().find(|&(_, c)| !pred(c)).map_or(s.len(), |(i, _)| i)
+    s.char_indices()
+        .find(|&(_, c)| !pred(c))
+        .map_or(s.len(), |(i, _)| i)
 }
 
 /// Byte length of a quoted run starting at `s[0] == quote`, where a doubled quote escapes
@@ -178,7 +353,10 @@ fn next_token(s: &str, first: char) -> (TokenKind, usize) {
         return (TokenKind::Comment, s.find('\n').unwrap_or(s.len()));
     }
     if let Some(body) = s.strip_prefix("/*") {
-        return (TokenKind::Comment, body.find("*/").map_or(s.len(), |i| i + 4));
+        return (
+            TokenKind::Comment,
+            body.find("*/").map_or(s.len(), |i| i + 4),
+        );
     }
     match first {
         '\'' => return (TokenKind::String, quoted_len(s, '\'')),
@@ -193,7 +371,11 @@ fn next_token(s: &str, first: char) -> (TokenKind, usize) {
     }
     if is_ident_start(first) {
         let len = take_while(s, is_ident_part);
-        let kind = if is_keyword(&s[..len]) { TokenKind::Keyword } else { TokenKind::Identifier };
+        let kind = if is_keyword(&s[..len]) {
+            TokenKind::Keyword
+        } else {
+            TokenKind::Identifier
+        };
         return (kind, len);
     }
     for op in ["<>", "<=", ">=", "!=", "||", "::"] {

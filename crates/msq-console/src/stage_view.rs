@@ -68,7 +68,11 @@ fn size_text(bytes: i64, frames: i64) -> String {
         parts.push(format::bytes(bytes.unsigned_abs()));
     }
     if frames > 0 {
-        parts.push(format!("{} {}", format::thousands(i128::from(frames)), if frames == 1 { "frame" } else { "frames" }));
+        parts.push(format!(
+            "{} {}",
+            format::thousands(i128::from(frames)),
+            if frames == 1 { "frame" } else { "frames" }
+        ));
     }
     parts.join(" · ")
 }
@@ -98,7 +102,15 @@ pub fn counter_lines(stages: &Stages<'_>, stage: &StageReport) -> Vec<CounterLin
         let totals = stages.channel_totals(stage, &format!("input{i}"));
         let broadcast = stage.definition.is_broadcast(i);
         let detail = if let Some(times) = stages.broadcast_read_times(stage, i) {
-            format!("Read {} {}", trim_float(times), if (times - 1.0).abs() < f64::EPSILON { "time" } else { "times" })
+            format!(
+                "Read {} {}",
+                trim_float(times),
+                if (times - 1.0).abs() < f64::EPSILON {
+                    "time"
+                } else {
+                    "times"
+                }
+            )
         } else if let Some((files, total)) = stages.input_files(stage, i) {
             format!("({} / {})", rows_text(files), rows_text(total))
         } else {
@@ -124,7 +136,10 @@ pub fn counter_lines(stages: &Stages<'_>, stage: &StageReport) -> Vec<CounterLin
     }
     if stages.has_output(stage) && stages.has_counter(stage, "shuffle") {
         let t = stages.channel_totals(stage, "shuffle");
-        let detail = stages.sort_progress(stage).map(|f| format!("{} sorted", format::percent(f))).unwrap_or_default();
+        let detail = stages
+            .sort_progress(stage)
+            .map(|f| format!("{} sorted", format::percent(f)))
+            .unwrap_or_default();
         lines.push(CounterLine {
             label: "Shuffle output".to_owned(),
             broadcast: false,
@@ -174,8 +189,11 @@ pub fn stage_row(payload: &ReportPayload, stage: &StageReport) -> StageRowView {
         .map(|e| e.summary());
     let warnings_count = stages.warnings_count(stage);
     let warnings = (warnings_count > 0).then(|| {
-        let breakdown: Vec<String> =
-            stages.warnings_breakdown(stage).iter().map(|(code, n)| format!("{code}: {}", rows_text(*n))).collect();
+        let breakdown: Vec<String> = stages
+            .warnings_breakdown(stage)
+            .iter()
+            .map(|(code, n)| format!("{code}: {}", rows_text(*n)))
+            .collect();
         (warnings_count, breakdown.join("\n"))
     });
     StageRowView {
@@ -184,10 +202,14 @@ pub fn stage_row(payload: &ReportPayload, stage: &StageReport) -> StageRowView {
         sort: stage.sort,
         counters: counter_lines(&stages, stage),
         rate: stages.processing_rate(stage).map(format::rounded),
-        byte_rate: stages.byte_rate(stage).map(|b| format!("{}/s", format::bytes(b.max(0.0) as u64))),
+        byte_rate: stages
+            .byte_rate(stage)
+            .map(|b| format!("{}/s", format::bytes(b.max(0.0) as u64))),
         phase: stage.phase,
         start: stage.start_time.as_deref().map(format::pretty_iso),
-        duration: stage.duration.map(|d| format::millis(d.max(0).unsigned_abs())),
+        duration: stage
+            .duration
+            .map(|d| format::millis(d.max(0).unsigned_abs())),
         workers: stage.worker_count,
         partitions: stage.partition_count,
         cluster_by: stage
@@ -228,8 +250,13 @@ pub struct WorkerTable {
 /// `<taskId>-worker<n>_0`, as Druid's console links them).
 pub fn worker_table(payload: &ReportPayload, stage: &StageReport, task_id: &str) -> WorkerTable {
     let stages = payload.stages();
-    let mut columns: Vec<String> =
-        stage.definition.input.iter().enumerate().map(|(i, input)| format!("input{i}: {}", input.label())).collect();
+    let mut columns: Vec<String> = stage
+        .definition
+        .input
+        .iter()
+        .enumerate()
+        .map(|(i, input)| format!("input{i}: {}", input.label()))
+        .collect();
     let has_output = stages.has_output(stage);
     let has_shuffle = stages.has_shuffle(stage);
     if has_output {
@@ -244,7 +271,11 @@ pub fn worker_table(payload: &ReportPayload, stage: &StageReport, task_id: &str)
     }
     let cell = |t: &msq_model::ChannelTotals| WorkerCell {
         rows: rows_text(t.rows),
-        detail: if t.total_files > 0 { format!("({} / {})", rows_text(t.files), rows_text(t.total_files)) } else { String::new() },
+        detail: if t.total_files > 0 {
+            format!("({} / {})", rows_text(t.files), rows_text(t.total_files))
+        } else {
+            String::new()
+        },
         size: size_text(t.bytes, t.frames),
     };
     let rows = stages
@@ -303,7 +334,11 @@ pub fn partition_tables(payload: &ReportPayload, stage: &StageReport) -> Vec<Par
                 .iter()
                 .map(|p| {
                     let mark = if reading { "*" } else { "" };
-                    (format!("Partition{}{mark}", p.partition), rows_text(p.rows), size_text(p.bytes, p.frames))
+                    (
+                        format!("Partition{}{mark}", p.partition),
+                        rows_text(p.rows),
+                        size_text(p.bytes, p.frames),
+                    )
                 })
                 .collect(),
         });
@@ -314,7 +349,13 @@ pub fn partition_tables(payload: &ReportPayload, stage: &StageReport) -> Vec<Par
             title: format!("Output partitions ({})", stages.final_counter_name(stage)),
             rows: output
                 .iter()
-                .map(|p| (format!("Partition{}", p.partition), rows_text(p.rows), size_text(p.bytes, p.frames)))
+                .map(|p| {
+                    (
+                        format!("Partition{}", p.partition),
+                        rows_text(p.rows),
+                        size_text(p.bytes, p.frames),
+                    )
+                })
                 .collect(),
         });
     }
@@ -374,9 +415,19 @@ mod tests {
         let report = docs();
         let payload = report.payload();
         let t = worker_table(payload, &payload.stages[0], report.task_id());
-        assert_eq!(t.columns, ["input0: http external", "Processor output", "Shuffle output"]);
+        assert_eq!(
+            t.columns,
+            [
+                "input0: http external",
+                "Processor output",
+                "Shuffle output"
+            ]
+        );
         assert_eq!(t.rows.len(), 1);
-        assert_eq!(t.rows[0].1, "query-3dc0c45d-34d7-4b15-86c9-cdb2d3ebfc4e-worker0_0");
+        assert_eq!(
+            t.rows[0].1,
+            "query-3dc0c45d-34d7-4b15-86c9-cdb2d3ebfc4e-worker0_0"
+        );
         assert_eq!(t.rows[0].2[0].rows, "465,346");
         assert_eq!(t.rows[0].2[0].detail, "(1 / 1)");
         let t1 = worker_table(payload, &payload.stages[1], report.task_id());
@@ -385,31 +436,50 @@ mod tests {
         let p1 = partition_tables(payload, &payload.stages[1]);
         assert_eq!(p1.len(), 1);
         assert_eq!(p1[0].title, "Input partitions: Input Stage0");
-        assert_eq!(p1[0].rows[0], ("Partition0".to_owned(), "465,346".to_owned(), "39.9 MiB · 73 frames".to_owned()));
+        assert_eq!(
+            p1[0].rows[0],
+            (
+                "Partition0".to_owned(),
+                "465,346".to_owned(),
+                "39.9 MiB · 73 frames".to_owned()
+            )
+        );
         let p0 = partition_tables(payload, &payload.stages[0]);
         assert_eq!(p0[0].title, "Output partitions (shuffle)");
     }
 
     #[test]
     fn every_fixture_report_renders() {
-        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/reports");
+        let dir =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/reports");
         let mut seen = 0;
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
             let text = std::fs::read_to_string(&path).unwrap();
             // Status-only fixtures are not reports.
-            let Ok(report) = TaskReport::from_json(&text) else { continue };
+            let Ok(report) = TaskReport::from_json(&text) else {
+                continue;
+            };
             let payload = report.payload();
             for stage in &payload.stages {
                 let row = stage_row(payload, stage);
                 assert_eq!(row.number, stage.stage_number, "{path:?}");
-                assert!(row.counters.len() >= stage.definition.input.len(), "{path:?}");
+                assert!(
+                    row.counters.len() >= stage.definition.input.len(),
+                    "{path:?}"
+                );
                 assert!((0.0..=1.0).contains(&row.progress), "{path:?}");
                 if let Some((left, width)) = row.timeline {
                     assert!(left >= 0.0 && left + width <= 1.0 + 1e-9, "{path:?}");
                 }
                 let workers = worker_table(payload, stage, report.task_id());
-                assert!(workers.rows.iter().all(|(_, _, cells)| cells.len() == workers.columns.len()), "{path:?}");
+                assert!(
+                    workers
+                        .rows
+                        .iter()
+                        .all(|(_, _, cells)| cells.len() == workers.columns.len()),
+                    "{path:?}"
+                );
                 partition_tables(payload, stage);
             }
             seen += 1;

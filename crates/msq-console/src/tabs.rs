@@ -80,7 +80,10 @@ impl StoredWorkbench {
         let mut seen = std::collections::BTreeSet::new();
         self.tabs.retain(|t| seen.insert(t.id));
         if self.tabs.is_empty() {
-            return StoredWorkbench { router_url: self.router_url, ..StoredWorkbench::default() };
+            return StoredWorkbench {
+                router_url: self.router_url,
+                ..StoredWorkbench::default()
+            };
         }
         for (i, tab) in self.tabs.iter_mut().enumerate() {
             if tab.name.trim().is_empty() {
@@ -104,7 +107,10 @@ pub fn next_tab_name<'a>(existing: impl IntoIterator<Item = &'a str> + Clone) ->
 
 /// An id not used by any of `existing`.
 pub fn next_tab_id(existing: impl IntoIterator<Item = u32>) -> u32 {
-    existing.into_iter().max().map_or(1, |m| m.saturating_add(1))
+    existing
+        .into_iter()
+        .max()
+        .map_or(1, |m| m.saturating_add(1))
 }
 
 /// Which tab becomes active when the tab at `closed` (of `len` tabs, the active one) closes:
@@ -131,7 +137,14 @@ mod tests {
 
     #[test]
     fn corrupt_or_missing_storage_gives_a_fresh_workbench() {
-        for stored in [None, Some(""), Some("{"), Some("[1,2]"), Some("{\"tabs\": 3}"), Some("null")] {
+        for stored in [
+            None,
+            Some(""),
+            Some("{"),
+            Some("[1,2]"),
+            Some("{\"tabs\": 3}"),
+            Some("null"),
+        ] {
             let wb = StoredWorkbench::load(stored);
             assert_eq!(wb, StoredWorkbench::default(), "{stored:?}");
         }
@@ -140,7 +153,15 @@ mod tests {
     #[test]
     fn round_trip() {
         let mut wb = StoredWorkbench::default();
-        wb.tabs.push(StoredTab { id: 7, name: "Mine".into(), sql: "SELECT 1".into(), context: QueryContext { max_num_tasks: 5, ..QueryContext::default() } });
+        wb.tabs.push(StoredTab {
+            id: 7,
+            name: "Mine".into(),
+            sql: "SELECT 1".into(),
+            context: QueryContext {
+                max_num_tasks: 5,
+                ..QueryContext::default()
+            },
+        });
         wb.active_tab = 7;
         wb.router_url = "http://localhost:8888".into();
         assert_eq!(StoredWorkbench::load(Some(&wb.to_json())), wb);

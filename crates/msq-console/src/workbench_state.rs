@@ -42,7 +42,12 @@ impl TabState {
 
     /// The stored form (reads every persisted signal, so an effect calling this tracks them).
     pub fn to_stored(&self) -> StoredTab {
-        StoredTab { id: self.id, name: self.name.get(), sql: self.sql.get(), context: self.context.get() }
+        StoredTab {
+            id: self.id,
+            name: self.name.get(),
+            sql: self.sql.get(),
+            context: self.context.get(),
+        }
     }
 
     /// Starts a new run generation and returns its token.

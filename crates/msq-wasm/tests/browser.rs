@@ -21,7 +21,11 @@ wasm_bindgen_test_configure!(run_in_browser);
 fn codec_round_trips_envelope_and_frame() {
     let packet = Packet::new(42, ToWorker::Digest(Digest {})).with_frame(vec![1, 2, 3, 255]);
     let encoded = encode(&packet).unwrap();
-    assert_eq!(encoded.transfer.length(), 1, "the frame's buffer is in the transfer list");
+    assert_eq!(
+        encoded.transfer.length(),
+        1,
+        "the frame's buffer is in the transfer list"
+    );
     assert_eq!(peek_id(&encoded.message), Some(42));
     let back = decode::<ToWorker>(&encoded.message).unwrap();
     assert_eq!(back, packet);
@@ -41,8 +45,15 @@ fn transferred_frames_are_moved_not_copied() {
     let buffer: js_sys::ArrayBuffer = encoded.transfer.get(0).into();
     assert_eq!(buffer.byte_length(), 1024);
     let channel = web_sys::MessageChannel::new().unwrap();
-    channel.port1().post_message_with_transferable(&encoded.message, &encoded.transfer).unwrap();
-    assert_eq!(buffer.byte_length(), 0, "the sender's buffer is detached after postMessage");
+    channel
+        .port1()
+        .post_message_with_transferable(&encoded.message, &encoded.transfer)
+        .unwrap();
+    assert_eq!(
+        buffer.byte_length(),
+        0,
+        "the sender's buffer is detached after postMessage"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -53,7 +64,8 @@ fn codec_rejects_malformed_messages_with_reasons() {
     let err = decode::<ToWorker>(&obj).unwrap_err();
     assert!(err.contains("explode"), "{err}");
     assert_eq!(peek_id(&obj), Some(1));
-    let obj = js_sys::JSON::parse(r#"{"envelope":{"id":1,"message":{"type":"ping"}},"frame":5}"#).unwrap();
+    let obj = js_sys::JSON::parse(r#"{"envelope":{"id":1,"message":{"type":"ping"}},"frame":5}"#)
+        .unwrap();
     let err = decode::<ToWorker>(&obj).unwrap_err();
     assert!(err.contains("frame must be an ArrayBuffer"), "{err}");
 }
@@ -64,7 +76,11 @@ async fn settle(script_url: &str, count: usize) -> PoolSnapshot {
     let sink = last.clone();
     let pool = WorkerPool::start(script_url, count, move |s| *sink.borrow_mut() = s.clone());
     for _ in 0..200 {
-        let done = last.borrow().workers.iter().all(|w| w.state != WorkerState::Starting);
+        let done = last
+            .borrow()
+            .workers
+            .iter()
+            .all(|w| w.state != WorkerState::Starting);
         if done {
             break;
         }
@@ -87,7 +103,9 @@ async fn missing_worker_script_is_reported_failed() {
     assert_eq!(snapshot.workers.len(), 2);
     for w in &snapshot.workers {
         match &w.state {
-            WorkerState::Failed { reason } => assert!(reason.contains("no-such-worker.js"), "{reason}"),
+            WorkerState::Failed { reason } => {
+                assert!(reason.contains("no-such-worker.js"), "{reason}")
+            }
             other => panic!("expected failed, got {other:?}"),
         }
     }
@@ -109,7 +127,9 @@ async fn worker_speaking_garbage_is_reported() {
     let url = blob_url("postMessage({envelope: {id: 1, message: {type: 'gibberish'}}});");
     let snapshot = settle(&url, 1).await;
     match &snapshot.workers[0].state {
-        WorkerState::Failed { reason } => assert!(reason.contains("unreadable message"), "{reason}"),
+        WorkerState::Failed { reason } => {
+            assert!(reason.contains("unreadable message"), "{reason}")
+        }
         other => panic!("expected failed, got {other:?}"),
     }
 }
@@ -153,7 +173,12 @@ async fn protocol_speaking_worker_becomes_ready_with_transfer_check() {
     let sink = last.clone();
     let pool = WorkerPool::start(&url, 2, move |s| *sink.borrow_mut() = s.clone());
     for _ in 0..200 {
-        if last.borrow().workers.iter().all(|w| w.transfer_check.is_some()) {
+        if last
+            .borrow()
+            .workers
+            .iter()
+            .all(|w| w.transfer_check.is_some())
+        {
             break;
         }
         TimeoutFuture::new(25).await;
@@ -163,6 +188,11 @@ async fn protocol_speaking_worker_becomes_ready_with_transfer_check() {
     assert_eq!(snapshot.ready_count(), 2, "{snapshot:?}");
     for w in &snapshot.workers {
         assert_eq!(w.memory_bytes, Some(1_114_112));
-        assert_eq!(w.transfer_check, Some(true), "worker {} transfer check", w.number);
+        assert_eq!(
+            w.transfer_check,
+            Some(true),
+            "worker {} transfer check",
+            w.number
+        );
     }
 }

@@ -43,7 +43,10 @@ pub fn JsonViewer(
     #[prop(optional)]
     open_state: Option<OpenState>,
 ) -> impl IntoView {
-    let ctx = Ctx { open_depth, open_state: open_state.unwrap_or_else(|| StoredValue::new(HashMap::new())) };
+    let ctx = Ctx {
+        open_depth,
+        open_state: open_state.unwrap_or_else(|| StoredValue::new(HashMap::new())),
+    };
     view! { <div class="json-viewer">{json_node(value, Vec::new(), None, ctx)}</div> }
 }
 
@@ -124,8 +127,14 @@ fn json_node(root: Arc<Value>, path: Vec<Step>, label: Option<String>, ctx: Ctx)
         let path = path.clone();
         let limit = shown.get();
         let steps: Vec<(Option<String>, Step)> = match resolve(&root, &path) {
-            Some(Value::Object(m)) => m.keys().take(limit).map(|k| (Some(k.clone()), Step::Key(k.clone()))).collect(),
-            Some(Value::Array(a)) => (0..a.len().min(limit)).map(|i| (Some(i.to_string()), Step::Index(i))).collect(),
+            Some(Value::Object(m)) => m
+                .keys()
+                .take(limit)
+                .map(|k| (Some(k.clone()), Step::Key(k.clone())))
+                .collect(),
+            Some(Value::Array(a)) => (0..a.len().min(limit))
+                .map(|i| (Some(i.to_string()), Step::Index(i)))
+                .collect(),
             _ => Vec::new(),
         };
         let rows = steps

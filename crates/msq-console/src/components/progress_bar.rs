@@ -17,7 +17,11 @@ pub fn ProgressBar(
 ) -> impl IntoView {
     let width = move || {
         let f = fraction.get();
-        let f = if f.is_finite() { f.clamp(0.0, 1.0) } else { 0.0 };
+        let f = if f.is_finite() {
+            f.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         format!("{:.2}%", f * 100.0)
     };
     view! {

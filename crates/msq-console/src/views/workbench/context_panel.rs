@@ -2,7 +2,9 @@
 //! maxNumTasks, finalizeAggregations, rowsPerSegment, maxParseExceptions, sqlTimeZone, plus
 //! the Druid router URL Run submits to. Shows the context JSON that will be sent.
 
-use crate::query_context::{max_parse_exceptions_label, QueryContext, MAX_PARSE_EXCEPTIONS_CHOICES};
+use crate::query_context::{
+    max_parse_exceptions_label, QueryContext, MAX_PARSE_EXCEPTIONS_CHOICES,
+};
 use leptos::prelude::*;
 
 /// Context settings of the active tab and the router URL.

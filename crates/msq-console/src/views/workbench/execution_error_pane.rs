@@ -46,13 +46,21 @@ impl ErrorView {
             title: "Query failed".to_owned(),
             summary: e.summary(),
             details,
-            stack_trace: e.exception_stack_trace.clone().filter(|t| !t.trim().is_empty()),
+            stack_trace: e
+                .exception_stack_trace
+                .clone()
+                .filter(|t| !t.trim().is_empty()),
         }
     }
 
     /// The view of a failed request.
     pub fn from_api(title: &str, e: &ApiError) -> ErrorView {
-        ErrorView { title: title.to_owned(), summary: e.summary(), details: e.details(), stack_trace: None }
+        ErrorView {
+            title: title.to_owned(),
+            summary: e.summary(),
+            details: e.details(),
+            stack_trace: None,
+        }
     }
 }
 

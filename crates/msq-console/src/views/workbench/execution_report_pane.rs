@@ -19,7 +19,15 @@ pub fn ExecutionReportPane(
     #[prop(into)]
     report: Signal<ReportRef>,
 ) -> impl IntoView {
-    let error = Memo::new(move |_| report.with(|r| r.report.status().error_report.as_ref().map(ErrorView::from_report)));
+    let error = Memo::new(move |_| {
+        report.with(|r| {
+            r.report
+                .status()
+                .error_report
+                .as_ref()
+                .map(ErrorView::from_report)
+        })
+    });
     let has_results = Memo::new(move |_| report.with(|r| r.report.payload().results.is_some()));
     let stage_count = Memo::new(move |_| report.with(|r| r.report.payload().stages.len()));
     view! {

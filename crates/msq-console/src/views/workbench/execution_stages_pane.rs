@@ -22,7 +22,16 @@ pub fn ExecutionStagesPane(
     #[prop(into)]
     report: Signal<ReportRef>,
 ) -> impl IntoView {
-    let numbers = Memo::new(move |_| report.with(|r| r.report.payload().stages.iter().map(|s| s.stage_number).collect::<Vec<_>>()));
+    let numbers = Memo::new(move |_| {
+        report.with(|r| {
+            r.report
+                .payload()
+                .stages
+                .iter()
+                .map(|s| s.stage_number)
+                .collect::<Vec<_>>()
+        })
+    });
     view! {
         <div class="table-scroll stages-table-scroll">
             <table class="data-table stages-table" id="stages-table">
@@ -57,14 +66,24 @@ fn StageRow(report: Signal<ReportRef>, number: u32) -> impl IntoView {
     let row = Memo::new(move |_| {
         report.with(|r| {
             let payload = r.report.payload();
-            payload.stages.iter().find(|s| s.stage_number == number).map(|s| stage_row(payload, s))
+            payload
+                .stages
+                .iter()
+                .find(|s| s.stage_number == number)
+                .map(|s| stage_row(payload, s))
         })
     });
     let open = RwSignal::new(false);
     let phase_class = move || {
         row.with(|r| {
-            let phase = r.as_ref().and_then(|r| r.phase).map_or("not-started", |p| p.as_str());
-            format!("phase phase-{}", phase.to_ascii_lowercase().replace('_', "-"))
+            let phase = r
+                .as_ref()
+                .and_then(|r| r.phase)
+                .map_or("not-started", |p| p.as_str());
+            format!(
+                "phase phase-{}",
+                phase.to_ascii_lowercase().replace('_', "-")
+            )
         })
     };
     view! {
@@ -117,7 +136,11 @@ fn counter_cells(lines: &[CounterLine]) -> (AnyView, AnyView, AnyView) {
     let sizes = lines
         .iter()
         .map(|c| {
-            let size = if c.size.is_empty() { "–".to_owned() } else { c.size.clone() };
+            let size = if c.size.is_empty() {
+                "–".to_owned()
+            } else {
+                c.size.clone()
+            };
             view! { <div class="counter-line counter-size">{size}</div> }
         })
         .collect_view()
@@ -127,8 +150,14 @@ fn counter_cells(lines: &[CounterLine]) -> (AnyView, AnyView, AnyView) {
 
 fn stage_cells(r: StageRowView, phase_class: String, open: bool) -> impl IntoView {
     let (labels, rows, sizes) = counter_cells(&r.counters);
-    let phase_label = r.phase.map_or_else(|| "Not started".to_owned(), |p| p.label());
-    let progress_class = if r.phase.is_some_and(|p| p.is_running()) { "stage-progress progress-running" } else { "stage-progress" };
+    let phase_label = r
+        .phase
+        .map_or_else(|| "Not started".to_owned(), |p| p.label());
+    let progress_class = if r.phase.is_some_and(|p| p.is_running()) {
+        "stage-progress progress-running"
+    } else {
+        "stage-progress"
+    };
     let timeline = r.timeline.map(|(left, width)| {
         view! {
             <div class="timeline-track" title="The stage's span within the whole query">

@@ -29,24 +29,35 @@ fn summarize(r: &ReportRef) -> Summary {
     let status = report.status();
     let stages = report.stages();
     let tasks = match (status.running_tasks, status.pending_tasks) {
-        (Some(run), Some(pend)) if run >= 0 && pend >= 0 => {
-            Some(format!("{} running, {} pending", format::thousands(run.into()), format::thousands(pend.into())))
-        }
+        (Some(run), Some(pend)) if run >= 0 && pend >= 0 => Some(format!(
+            "{} running, {} pending",
+            format::thousands(run.into()),
+            format::thousands(pend.into())
+        )),
         _ => None,
     };
     Summary {
         status: status.status.normalized(),
         task_id: report.task_id().to_owned(),
         start: status.start_time.as_deref().map(format::pretty_iso),
-        duration: (status.duration_ms >= 0).then(|| format::millis(status.duration_ms.unsigned_abs())),
+        duration: (status.duration_ms >= 0)
+            .then(|| format::millis(status.duration_ms.unsigned_abs())),
         rows_in: format::thousands(stages.total_rows_in().into()),
-        results: report.payload().results.as_ref().map(|res| (res.results.len(), res.is_truncated())),
+        results: report
+            .payload()
+            .results
+            .as_ref()
+            .map(|res| (res.results.len(), res.is_truncated())),
         warnings: status.warnings.len(),
         tasks,
         overall: stages.overall_progress(),
-        current: stages
-            .current_stage_index()
-            .map(|i| (i + 1, stages.stage_count(), stages.stage_progress(&stages.stages()[i]))),
+        current: stages.current_stage_index().map(|i| {
+            (
+                i + 1,
+                stages.stage_count(),
+                stages.stage_progress(&stages.stages()[i]),
+            )
+        }),
         source: r.source.clone(),
     }
 }
@@ -80,11 +91,16 @@ pub fn ExecutionSummaryPanel(
     let results = Signal::derive(move || {
         summary.with(|s| {
             s.results.map(|(n, truncated)| {
-                format!("{}{}", format::thousands(n as i128), if truncated { " (truncated)" } else { "" })
+                format!(
+                    "{}{}",
+                    format::thousands(n as i128),
+                    if truncated { " (truncated)" } else { "" }
+                )
             })
         })
     });
-    let warnings = Signal::derive(move || summary.with(|s| (s.warnings > 0).then(|| s.warnings.to_string())));
+    let warnings =
+        Signal::derive(move || summary.with(|s| (s.warnings > 0).then(|| s.warnings.to_string())));
     view! {
         <div class="execution-summary" id="execution-summary">
             <div class="summary-line">

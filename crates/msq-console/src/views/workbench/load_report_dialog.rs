@@ -33,13 +33,21 @@ pub fn LoadReportDialog(
     let load = move || {
         let json = text.get_untracked();
         if json.trim().is_empty() {
-            error.set(Some("Choose a report file or paste a task report's JSON first.".to_owned()));
+            error.set(Some(
+                "Choose a report file or paste a task report's JSON first.".to_owned(),
+            ));
             return;
         }
         match TaskReport::from_json(&json) {
             Ok(report) => {
-                let source = file_name.get_untracked().map_or_else(|| "pasted JSON".to_owned(), |f| format!("file {f}"));
-                on_load.run(ReportRef(Arc::new(LoadedReport { report, raw: json, source })));
+                let source = file_name
+                    .get_untracked()
+                    .map_or_else(|| "pasted JSON".to_owned(), |f| format!("file {f}"));
+                on_load.run(ReportRef(Arc::new(LoadedReport {
+                    report,
+                    raw: json,
+                    source,
+                })));
                 text.set(String::new());
                 file_name.set(None);
                 close();
@@ -48,10 +56,15 @@ pub fn LoadReportDialog(
         }
     };
     let on_file = move |ev: leptos::ev::Event| {
-        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else {
+        let Some(input) = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
+        else {
             return;
         };
-        let Some(file) = input.files().and_then(|f| f.get(0)) else { return };
+        let Some(file) = input.files().and_then(|f| f.get(0)) else {
+            return;
+        };
         let name = file.name();
         reading.set(true);
         error.set(None);

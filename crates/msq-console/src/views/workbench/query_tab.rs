@@ -31,7 +31,9 @@ fn output_mode(e: &Execution) -> OutputMode {
         Execution::SubmitFailed(_) => OutputMode::SubmitFailed,
         Execution::Live(run) if run.report.is_none() => OutputMode::Waiting(run.task_id.clone()),
         Execution::Live(run) => OutputMode::Report(format!("live:{}", run.task_id)),
-        Execution::Loaded(r) => OutputMode::Report(format!("loaded:{:p}", std::sync::Arc::as_ptr(&r.0))),
+        Execution::Loaded(r) => {
+            OutputMode::Report(format!("loaded:{:p}", std::sync::Arc::as_ptr(&r.0)))
+        }
     }
 }
 
@@ -69,7 +71,10 @@ pub fn QueryTab(
                 polling: run.polling,
                 canceling: run.canceling,
                 stale: run.stale.clone(),
-                error: run.error.as_ref().map(|e| ErrorView::from_api("Polling the task report failed", e)),
+                error: run
+                    .error
+                    .as_ref()
+                    .map(|e| ErrorView::from_api("Polling the task report failed", e)),
             }),
             _ => None,
         })
@@ -82,7 +87,8 @@ pub fn QueryTab(
     });
     let on_cancel = Callback::new(move |()| runner::cancel(tab));
 
-    let output = move || match mode.get() {
+    let output = move || {
+        match mode.get() {
         OutputMode::Idle => view! {
             <div class="output-placeholder" id="output-placeholder">
                 "Enter a query and click Run, or Load report to open a Druid task report"
@@ -123,6 +129,7 @@ pub fn QueryTab(
             }
             None => ().into_any(),
         },
+    }
     };
 
     view! {

@@ -43,7 +43,9 @@ pub fn QueryTabBar(
         active.set(id);
     };
     let close = move |id: u32| {
-        let Some((index, len)) = tabs.with_untracked(|ts| ts.iter().position(|t| t.id == id).map(|i| (i, ts.len()))) else {
+        let Some((index, len)) =
+            tabs.with_untracked(|ts| ts.iter().position(|t| t.id == id).map(|i| (i, ts.len())))
+        else {
             return;
         };
         if len <= 1 {
@@ -55,7 +57,8 @@ pub fn QueryTabBar(
             runner::detach(tab);
         }
         if active.get_untracked() == id {
-            let next = tabs.with_untracked(|ts| ts.get(index_after_close(len, index)).map(|t| t.id));
+            let next =
+                tabs.with_untracked(|ts| ts.get(index_after_close(len, index)).map(|t| t.id));
             if let Some(next) = next {
                 active.set(next);
             }
@@ -64,7 +67,8 @@ pub fn QueryTabBar(
     let close_others = move |id: u32| {
         let mut removed = Vec::new();
         tabs.update(|ts| {
-            let (keep, others): (Vec<TabState>, Vec<TabState>) = ts.drain(..).partition(|t| t.id == id);
+            let (keep, others): (Vec<TabState>, Vec<TabState>) =
+                ts.drain(..).partition(|t| t.id == id);
             *ts = keep;
             removed = others;
         });

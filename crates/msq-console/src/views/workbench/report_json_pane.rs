@@ -25,10 +25,15 @@ pub fn ReportJsonPane(
         if !open.get() {
             return None;
         }
-        report.with(|r| serde_json::from_str::<Value>(&r.raw).ok().map(|v| TreeRef(Arc::new(v))))
+        report.with(|r| {
+            serde_json::from_str::<Value>(&r.raw)
+                .ok()
+                .map(|v| TreeRef(Arc::new(v)))
+        })
     });
     let download = move |_| {
-        let (name, raw) = report.with_untracked(|r| (format!("report-{}.json", r.task_id()), r.raw.clone()));
+        let (name, raw) =
+            report.with_untracked(|r| (format!("report-{}.json", r.task_id()), r.raw.clone()));
         download_error.set(download_text(&name, &raw, "application/json").err());
     };
     view! {

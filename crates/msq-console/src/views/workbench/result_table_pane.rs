@@ -28,14 +28,23 @@ pub fn cell_text(value: &Value, sql_type: Option<&str>) -> (String, bool) {
 
 /// Column headers: `(name, type)`, the type from `sqlTypeNames` or else the signature's.
 fn columns(r: &ReportRef) -> Vec<(String, String)> {
-    let Some(results) = &r.report.payload().results else { return Vec::new() };
+    let Some(results) = &r.report.payload().results else {
+        return Vec::new();
+    };
     results
         .signature
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            let sql = results.sql_type_names.as_ref().and_then(|t| t.get(i)).cloned();
-            (c.name.clone(), sql.or_else(|| c.column_type.clone()).unwrap_or_default())
+            let sql = results
+                .sql_type_names
+                .as_ref()
+                .and_then(|t| t.get(i))
+                .cloned();
+            (
+                c.name.clone(),
+                sql.or_else(|| c.column_type.clone()).unwrap_or_default(),
+            )
         })
         .collect()
 }
@@ -50,8 +59,24 @@ pub fn ResultTablePane(
     let page = RwSignal::new(0usize);
     let header = Memo::new(move |_| report.with(columns));
     let (total, truncated) = (
-        Memo::new(move |_| report.with(|r| r.report.payload().results.as_ref().map_or(0, |res| res.results.len()))),
-        Memo::new(move |_| report.with(|r| r.report.payload().results.as_ref().is_some_and(|res| res.is_truncated()))),
+        Memo::new(move |_| {
+            report.with(|r| {
+                r.report
+                    .payload()
+                    .results
+                    .as_ref()
+                    .map_or(0, |res| res.results.len())
+            })
+        }),
+        Memo::new(move |_| {
+            report.with(|r| {
+                r.report
+                    .payload()
+                    .results
+                    .as_ref()
+                    .is_some_and(|res| res.is_truncated())
+            })
+        }),
     );
     let pages = Memo::new(move |_| total.get().div_ceil(PAGE_SIZE).max(1));
     // Keep the page in range when a new report has fewer rows.
@@ -87,7 +112,12 @@ pub fn ResultTablePane(
         }
         let start = current.get() * PAGE_SIZE;
         let end = (start + PAGE_SIZE).min(n);
-        format!("Rows {}–{} of {}", format::count(start as u64 + 1), format::count(end as u64), format::count(n as u64))
+        format!(
+            "Rows {}–{} of {}",
+            format::count(start as u64 + 1),
+            format::count(end as u64),
+            format::count(n as u64)
+        )
     };
     view! {
         <section class="report-section result-table-pane" id="results">
@@ -152,11 +182,26 @@ mod tests {
 
     #[test]
     fn values_render_as_text() {
-        assert_eq!(cell_text(&json!(null), Some("VARCHAR")), ("null".to_owned(), true));
-        assert_eq!(cell_text(&json!("<img src=x onerror=alert(1)>"), None).0, "<img src=x onerror=alert(1)>");
-        assert_eq!(cell_text(&json!(1_566_691_200_000i64), Some("TIMESTAMP")).0, "2019-08-25T00:00:00.000Z");
-        assert_eq!(cell_text(&json!(1_566_691_200_000i64), Some("BIGINT")).0, "1566691200000");
-        assert_eq!(cell_text(&json!("2019-08-25T00:00:00.000Z"), Some("TIMESTAMP")).0, "2019-08-25T00:00:00.000Z");
+        assert_eq!(
+            cell_text(&json!(null), Some("VARCHAR")),
+            ("null".to_owned(), true)
+        );
+        assert_eq!(
+            cell_text(&json!("<img src=x onerror=alert(1)>"), None).0,
+            "<img src=x onerror=alert(1)>"
+        );
+        assert_eq!(
+            cell_text(&json!(1_566_691_200_000i64), Some("TIMESTAMP")).0,
+            "2019-08-25T00:00:00.000Z"
+        );
+        assert_eq!(
+            cell_text(&json!(1_566_691_200_000i64), Some("BIGINT")).0,
+            "1566691200000"
+        );
+        assert_eq!(
+            cell_text(&json!("2019-08-25T00:00:00.000Z"), Some("TIMESTAMP")).0,
+            "2019-08-25T00:00:00.000Z"
+        );
         assert_eq!(cell_text(&json!([1, "a"]), Some("ARRAY")).0, "[1,\"a\"]");
         assert_eq!(cell_text(&json!(true), None).0, "true");
         assert_eq!(cell_text(&json!(2.5), Some("DOUBLE")).0, "2.5");

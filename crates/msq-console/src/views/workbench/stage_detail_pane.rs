@@ -21,7 +21,12 @@ pub fn StageDetailPane(
                 .stages
                 .iter()
                 .find(|s| s.stage_number == number)
-                .map(|s| (worker_table(payload, s, r.task_id()), partition_tables(payload, s)))
+                .map(|s| {
+                    (
+                        worker_table(payload, s, r.task_id()),
+                        partition_tables(payload, s),
+                    )
+                })
         })
     });
     move || {

@@ -7,7 +7,9 @@
 
 use crate::execution::ReportRef;
 use crate::format;
-use crate::graph_layout::{layout, GraphInput, GraphLayout, GraphStage, LaidOutEdge, LaidOutNode, NodeKind};
+use crate::graph_layout::{
+    layout, GraphInput, GraphLayout, GraphStage, LaidOutEdge, LaidOutNode, NodeKind,
+};
 use leptos::prelude::*;
 use msq_model::{InputSpec, ReportPayload};
 use std::collections::BTreeMap;
@@ -24,8 +26,13 @@ fn graph_stages(payload: &ReportPayload) -> Vec<GraphStage> {
                 .iter()
                 .enumerate()
                 .map(|(i, input)| match input {
-                    InputSpec::Stage(st) => GraphInput::Stage { stage: st.stage, broadcast: s.definition.is_broadcast(i) },
-                    other => GraphInput::Source { label: other.label() },
+                    InputSpec::Stage(st) => GraphInput::Stage {
+                        stage: st.stage,
+                        broadcast: s.definition.is_broadcast(i),
+                    },
+                    other => GraphInput::Source {
+                        label: other.label(),
+                    },
                 })
                 .collect(),
         })
@@ -47,9 +54,21 @@ fn node_states(payload: &ReportPayload) -> BTreeMap<u32, NodeState> {
         .stages
         .iter()
         .map(|s| {
-            let phase = s.phase.map_or("not-started".to_owned(), |p| p.as_str().to_ascii_lowercase().replace('_', "-"));
-            let label = s.phase.map_or_else(|| "Not started".to_owned(), |p| p.label());
-            (s.stage_number, NodeState { processor: s.processor_type().to_owned(), phase, label, progress: stages.stage_progress(s) })
+            let phase = s.phase.map_or("not-started".to_owned(), |p| {
+                p.as_str().to_ascii_lowercase().replace('_', "-")
+            });
+            let label = s
+                .phase
+                .map_or_else(|| "Not started".to_owned(), |p| p.label());
+            (
+                s.stage_number,
+                NodeState {
+                    processor: s.processor_type().to_owned(),
+                    phase,
+                    label,
+                    progress: stages.stage_progress(s),
+                },
+            )
         })
         .collect()
 }

@@ -19,7 +19,8 @@ use leptos::prelude::*;
 /// The whole workbench.
 #[component]
 pub fn WorkbenchView() -> impl IntoView {
-    let state = WorkbenchState::from_stored(StoredWorkbench::load(storage_get(STORAGE_KEY).as_deref()));
+    let state =
+        WorkbenchState::from_stored(StoredWorkbench::load(storage_get(STORAGE_KEY).as_deref()));
     Effect::new(move |_| {
         let json = state.to_stored().to_json();
         storage_set(STORAGE_KEY, &json);
@@ -27,10 +28,14 @@ pub fn WorkbenchView() -> impl IntoView {
 
     let active_tab = Memo::new(move |_| {
         let id = state.active.get();
-        state.tabs.with(|ts| ts.iter().find(|t| t.id == id).or(ts.first()).copied())
+        state
+            .tabs
+            .with(|ts| ts.iter().find(|t| t.id == id).or(ts.first()).copied())
     });
     let active_context = Signal::derive(move || {
-        active_tab.get().map_or_else(QueryContext::default, |t| t.context.get())
+        active_tab
+            .get()
+            .map_or_else(QueryContext::default, |t| t.context.get())
     });
     let router_url = state.router_url;
     let dialog_open = RwSignal::new(false);

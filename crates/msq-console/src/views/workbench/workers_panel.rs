@@ -11,7 +11,9 @@ use crate::format;
 use crate::query_context::QueryContext;
 use leptos::prelude::*;
 use msq_protocol::sizing::{worker_count, WorkerCount};
-use msq_wasm::pool::{hardware_concurrency, PoolSnapshot, WorkerPool, WorkerState, WorkerView, WORKER_SCRIPT};
+use msq_wasm::pool::{
+    hardware_concurrency, PoolSnapshot, WorkerPool, WorkerState, WorkerView, WORKER_SCRIPT,
+};
 
 /// The worker pool of the page, sized from the active tab's context.
 #[component]
@@ -21,8 +23,9 @@ pub fn WorkersPanel(
     context: Signal<QueryContext>,
 ) -> impl IntoView {
     let cores = hardware_concurrency();
-    let sizing: Memo<Result<WorkerCount, String>> =
-        Memo::new(move |_| context.with(|c| worker_count(&c.to_druid(), cores).map_err(|e| e.to_string())));
+    let sizing: Memo<Result<WorkerCount, String>> = Memo::new(move |_| {
+        context.with(|c| worker_count(&c.to_druid(), cores).map_err(|e| e.to_string()))
+    });
     let max_num_tasks = Memo::new(move |_| context.with(|c| c.max_num_tasks));
     let wanted = Memo::new(move |_| sizing.with(|s| s.as_ref().ok().map(|c| c.workers)));
     let snapshot = RwSignal::new(PoolSnapshot::default());
@@ -139,7 +142,13 @@ fn worker_row(w: &WorkerView) -> impl IntoView {
     };
     let round_trip = w.round_trip_ms.map_or_else(
         || "–".to_owned(),
-        |ms| if ms < 10.0 { format!("{ms:.1} ms") } else { format!("{} ms", format::rounded(ms)) },
+        |ms| {
+            if ms < 10.0 {
+                format!("{ms:.1} ms")
+            } else {
+                format!("{} ms", format::rounded(ms))
+            }
+        },
     );
     view! {
         <tbody class=format!("worker-row worker-{}", w.state.as_str()) data-state=w.state.as_str() data-worker=w.number>
