@@ -1,0 +1,241 @@
+//! Frames: Arrow record batches as Arrow IPC stream bytes, the unit rows travel in between
+//! workers (design README "Data"; style rule 8: counters count IPC frames and bytes exactly as
+//! sent).
+//!
+//! A frame is one self-contained IPC *stream* (schema message, any dictionary batches, one or
+//! more record batches, end marker), so a receiver needs nothing else to decode it. Druid caps
+//! frames at `maxFrameSize` (1,000,000 bytes, spec `druid-msq.md` §2/§3.1); [`FrameWriter`]
+//! slices a batch into frames under that limit and fails with `RowTooLarge` when a single row
+//! cannot fit.
+//!
+//! Dictionary-encoded columns are written with their dictionaries. A slice keeps its whole
+//! dictionary, so slicing does not shrink a column whose dictionary alone is over the limit
+//! (such a batch fails with `RowTooLarge`; compacting dictionaries is later work).
+
+use arrow_array::RecordBatch;
+use arrow_ipc::reader::StreamReader;
+use arrow_ipc::writer::StreamWriter;
+use msq_common::{ErrorCode, MsqError, Result};
+
+/// Druid's default `maxFrameSize` in bytes.
+pub const DEFAULT_MAX_FRAME_SIZE: usize = 1_000_000;
+
+/// Encodes `batch` as one IPC stream (schema + dictionaries + batch).
+///
+/// # Errors
+/// An internal error when Arrow cannot write the batch (an unsupported type).
+pub fn encode_frame(batch: &RecordBatch) -> Result<Vec<u8>> {
+    let mut writer = StreamWriter::try_new(Vec::new(), batch.schema_ref())
+        .map_err(|e| MsqError::internal(format!("writing a frame: {e}")))?;
+    writer
+        .write(batch)
+        .and_then(|()| writer.finish())
+        .map_err(|e| MsqError::internal(format!("writing a frame: {e}")))?;
+    writer
+        .into_inner()
+        .map_err(|e| MsqError::internal(format!("writing a frame: {e}")))
+}
+
+/// Decodes the batches of one IPC stream.
+///
+/// # Errors
+/// An internal error when the bytes are not a valid Arrow IPC stream.
+pub fn decode_frame(bytes: &[u8]) -> Result<Vec<RecordBatch>> {
+    let reader = StreamReader::try_new(bytes, None).map_err(|e| {
+        MsqError::internal(format!("reading a frame of {} bytes: {e}", bytes.len()))
+    })?;
+    reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|e| MsqError::internal(format!("reading a frame of {} bytes: {e}", bytes.len())))
+}
+
+/// One encoded frame and what the channel counters need to know about it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The IPC stream bytes.
+    pub bytes: Vec<u8>,
+    /// Rows in the frame.
+    pub rows: usize,
+}
+
+impl Frame {
+    /// Encoded size in bytes (the `bytes` channel counter).
+    pub fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Whether the frame has no bytes (never true for a written frame).
+    pub fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+}
+
+/// Encodes batches into frames of at most `max_frame_size` bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameWriter {
+    max_frame_size: usize,
+}
+
+impl Default for FrameWriter {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_FRAME_SIZE)
+    }
+}
+
+impl FrameWriter {
+    /// A writer with the given `maxFrameSize`.
+    pub fn new(max_frame_size: usize) -> Self {
+        Self { max_frame_size }
+    }
+
+    /// The frame size limit.
+    pub fn max_frame_size(&self) -> usize {
+        self.max_frame_size
+    }
+
+    /// Encodes `batch` as one frame, or as several consecutive row slices when one would be
+    /// too big. An empty batch gives no frames.
+    ///
+    /// # Errors
+    /// `RowTooLarge` when a single row's frame exceeds the limit.
+    pub fn write(&self, batch: &RecordBatch) -> Result<Vec<Frame>> {
+        let mut frames = Vec::new();
+        self.split(batch, &mut frames)?;
+        Ok(frames)
+    }
+
+    fn split(&self, batch: &RecordBatch, frames: &mut Vec<Frame>) -> Result<()> {
+        let rows = batch.num_rows();
+        if rows == 0 {
+            return Ok(());
+        }
+        let bytes = encode_frame(batch)?;
+        if bytes.len() <= self.max_frame_size {
+            frames.push(Frame { bytes, rows });
+            return Ok(());
+        }
+        if rows == 1 {
+            return Err(MsqError::execution(
+                ErrorCode::RowTooLarge,
+                format!(
+                    "Encountered row that cannot fit in a single frame (max frame size = {}); \
+                     the row encodes to {} bytes",
+                    self.max_frame_size,
+                    bytes.len()
+                ),
+            ));
+        }
+        // Aim under the limit with room for per-frame overhead; re-split pieces that miss.
+        let target = (self.max_frame_size / 10 * 9).max(1);
+        let pieces = bytes.len().div_ceil(target).clamp(2, rows);
+        let per_piece = rows.div_ceil(pieces);
+        let mut offset = 0;
+        while offset < rows {
+            let len = per_piece.min(rows - offset);
+            self.split(&batch.slice(offset, len), frames)?;
+            offset += len;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use arrow_array::types::Int32Type;
+    use arrow_array::{ArrayRef, DictionaryArray, Int64Array, StringArray};
+    use std::sync::Arc;
+
+    fn batch(rows: usize, width: usize) -> RecordBatch {
+        let n: ArrayRef = Arc::new(Int64Array::from_iter_values(0..rows as i64));
+        let s: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..rows).map(|i| format!("{i:0width$}")),
+        ));
+        let d: ArrayRef = Arc::new(
+            (0..rows)
+                .map(|i| if i % 2 == 0 { "even" } else { "odd" })
+                .collect::<DictionaryArray<Int32Type>>(),
+        );
+        RecordBatch::try_from_iter([("n", n), ("s", s), ("d", d)]).unwrap()
+    }
+
+    #[test]
+    fn ipc_round_trip_keeps_dictionaries() {
+        let b = batch(100, 5);
+        let bytes = encode_frame(&b).unwrap();
+        let back = decode_frame(&bytes).unwrap();
+        assert_eq!(back, vec![b.clone()]);
+        assert!(matches!(
+            back[0].schema().field(2).data_type(),
+            arrow_schema::DataType::Dictionary(..)
+        ));
+        assert!(decode_frame(&bytes[..bytes.len() / 2]).is_err());
+        assert!(decode_frame(b"nope").is_err());
+    }
+
+    #[test]
+    fn big_batches_split_under_the_limit() {
+        let b = batch(20_000, 100);
+        let writer = FrameWriter::new(200_000);
+        let frames = writer.write(&b).unwrap();
+        assert!(frames.len() > 10, "{}", frames.len());
+        assert!(frames.iter().all(|f| f.len() <= 200_000));
+        assert_eq!(frames.iter().map(|f| f.rows).sum::<usize>(), 20_000);
+        let back: Vec<RecordBatch> = frames
+            .iter()
+            .flat_map(|f| decode_frame(&f.bytes).unwrap())
+            .collect();
+        let merged = arrow_select_concat(&back);
+        assert_eq!(merged, b);
+        assert_eq!(
+            FrameWriter::default().write(&batch(10, 1)).unwrap().len(),
+            1
+        );
+        assert!(FrameWriter::default()
+            .write(&batch(0, 1))
+            .unwrap()
+            .is_empty());
+    }
+
+    fn arrow_select_concat(batches: &[RecordBatch]) -> RecordBatch {
+        // Compare column by column without arrow-select: rebuild by values.
+        let schema = batches[0].schema();
+        let n: Vec<i64> = batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            })
+            .collect();
+        let s: Vec<String> = batches
+            .iter()
+            .flat_map(|b| {
+                let a = b.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+                a.iter().map(|v| v.unwrap().to_owned()).collect::<Vec<_>>()
+            })
+            .collect();
+        let d: DictionaryArray<Int32Type> = (0..n.len())
+            .map(|i| if i % 2 == 0 { "even" } else { "odd" })
+            .collect();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(n)),
+                Arc::new(StringArray::from(s)),
+                Arc::new(d),
+            ],
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_row_over_the_limit_is_row_too_large() {
+        let err = FrameWriter::new(500).write(&batch(3, 1000)).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::RowTooLarge);
+    }
+}

@@ -1,0 +1,21 @@
+//! Reading external input (`EXTERN`, spec `druid-msq.md` §1.2): formats, the push-based reader,
+//! gzip, and the parse-exception rule.
+//!
+//! - [`format`]: `inputFormat` JSON → [`InputFormat`] (json, csv, tsv).
+//! - [`reader`]: [`InputReader`], bytes of one file → Arrow batches of the signature.
+//! - [`gzip`]: [`GzipDecoder`], streaming multi-member gzip.
+//! - [`parse_exception`]: [`ParseException`] (Druid's `CannotParseExternalData` warning) and
+//!   [`ParseExceptionPolicy`] (`maxParseExceptions`).
+
+mod columns;
+mod delimited;
+pub mod format;
+pub mod gzip;
+mod json;
+pub mod parse_exception;
+pub mod reader;
+
+pub use format::{DelimitedFormat, InputFormat, JsonFormat};
+pub use gzip::GzipDecoder;
+pub use parse_exception::{ParseException, ParseExceptionPolicy};
+pub use reader::{arrow_schema, Compression, InputReader, ReadOutput, ReaderOptions};

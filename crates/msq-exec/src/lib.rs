@@ -1,0 +1,59 @@
+//! The data path of the Acorn MSQ engine: what a worker does with bytes and rows.
+//!
+//! This crate reads external input (`EXTERN` JSON/CSV/TSV, gzip or not) into Apache Arrow
+//! record batches, packs batches into Arrow IPC *frames* of at most `maxFrameSize` bytes (the
+//! unit rows travel in between workers), and keeps the live counters a worker reports. It is
+//! not the scheduler (that is `msq-kernel`) nor the driver that fetches URLs or posts messages
+//! (`msq-runtime`, the browser glue): everything here is synchronous, push-based and free of
+//! I/O, so the same code runs in a Web Worker and in native tests.
+//!
+//! ```text
+//!  fetch body chunks                                        Druid report JSON
+//!        │                                                         ▲
+//!        ▼                                                         │ snapshot()
+//!  ┌───────────────┐  ┌──────────────┐  RecordBatch   ┌─────────────────────┐
+//!  │ input::gzip   │─▶│ input::reader│──────────────▶ │ processors (later)  │
+//!  │ (if .gz/1f8b) │  │ lines → rows │  ≤ N rows      │ scan/groupBy/sort … │
+//!  └───────────────┘  └──────┬───────┘                └─────────┬───────────┘
+//!                            │ ParseException                   │ RecordBatch
+//!                            ▼                                  ▼
+//!               ParseExceptionPolicy             ┌──────────────────────────┐
+//!               (maxParseExceptions)             │ frame::FrameWriter       │
+//!                            │                   │ Arrow IPC ≤ maxFrameSize │──▶ other workers
+//!                            ▼                   └────────────┬─────────────┘
+//!               counters::WarningCounters                     ▼
+//!                            └──────────▶ counters::CounterTracker (input0, output, shuffle, …)
+//! ```
+//!
+//! # Layout
+//! - [`input`]: [`input::InputFormat`] (parsed `inputFormat` JSON),
+//!   [`input::InputReader`] (push bytes, take batches; NDJSON, CSV, TSV),
+//!   [`input::GzipDecoder`], [`input::ParseException`] and [`input::ParseExceptionPolicy`].
+//! - [`frame`]: [`frame::encode_frame`] / [`frame::decode_frame`] (one IPC stream per frame)
+//!   and [`frame::FrameWriter`] (slices batches under `maxFrameSize`).
+//! - [`counters`]: live [`counters::ChannelCounters`], [`counters::WarningCounters`],
+//!   [`counters::SortProgressCounter`], [`counters::SegmentGenerationProgressCounter`] and the
+//!   per-worker [`counters::CounterTracker`], snapshotted into `msq_model::counters`.
+//!
+//! # Example
+//! ```
+//! use msq_exec::input::{InputFormat, InputReader, ReaderOptions};
+//! use msq_sql::DruidType;
+//!
+//! let format = InputFormat::from_json_str(r#"{"type":"json"}"#)?;
+//! let signature = vec![("page".to_owned(), DruidType::String), ("added".to_owned(), DruidType::Long)];
+//! let mut reader = InputReader::new(&format, &signature, "inline", ReaderOptions::default())?;
+//! reader.feed(b"{\"page\":\"Main\",\"added\":3}\n{\"page\":")?;
+//! reader.feed(b"\"Talk\",\"added\":\"5\"}\nnot json\n")?;
+//! reader.finish()?;
+//! let batch = reader.next_batch().expect("one batch");
+//! assert_eq!(batch.num_rows(), 2);
+//! let warnings = reader.take_parse_exceptions();
+//! assert_eq!(warnings[0].message, "Unable to parse row [not json] (Path: inline, Record: 3, Line: 3)");
+//! # Ok::<(), msq_common::MsqError>(())
+//! ```
+#![deny(missing_docs)]
+
+pub mod counters;
+pub mod frame;
+pub mod input;
