@@ -1,0 +1,515 @@
+//! Key statistics and partition boundaries for globally sorted shuffles (Druid's
+//! `ClusterByStatisticsCollector` and `ClusterByPartitions`; spec `druid-msq.md` §4.4).
+//!
+//! Keys are byte-comparable rows (`Vec<u8>`; the exec layer makes them with arrow-row), so
+//! comparing keys is comparing bytes. A key's *bucket* is a byte prefix of it: the encoding
+//! of the first `bucketByCount` key columns (the time chunk, `__bucket`). Arrow-row encodes
+//! columns one after the other, so that prefix sorts like the bucket columns themselves.
+//!
+//! # The sketch
+//! Each worker feeds every key with a weight (rows) into a [`ClusterByStatistics`]; the
+//! controller merges all workers' statistics and cuts the key space into ranges.
+//! Memory is bounded by `max_retained_keys`: when more distinct keys are held, the bucket
+//! holding the most keys is *compacted* into half as many groups of about equal weight, each
+//! kept as its first (smallest) key carrying the group's weight. So:
+//! - total weight is exact, and weight only ever moves to a smaller retained key;
+//! - each bucket's smallest key is always retained, so bucket boundaries are exact and
+//!   a partition never spans two buckets;
+//! - compaction is deterministic, so merging statistics in any order gives the same
+//!   boundaries for the same inputs when no compaction is needed, and close ones otherwise.
+//!
+//! A retained key stands for all keys from it up to the next retained key; a boundary is
+//! always a retained key. Partitions are `[start, end)` with `None` meaning unbounded; the
+//! first starts at `None` and the last ends at `None`, so every key has a partition.
+
+use crate::fault;
+use msq_common::PartitionNumber;
+use msq_model::MsqFault;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Retained keys by default (Druid bounds the sketch by memory; this is our equivalent).
+pub const DEFAULT_MAX_RETAINED_KEYS: usize = 100_000;
+
+/// Weighted key sample of one stage's output, per bucket; mergeable across workers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(from = "StatisticsSnapshot", into = "StatisticsSnapshot")]
+pub struct ClusterByStatistics {
+    max_retained_keys: usize,
+    buckets: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, u64>>,
+    retained: usize,
+    total_weight: u64,
+}
+
+/// Wire form of [`ClusterByStatistics`] (JSON maps cannot have byte keys).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct StatisticsSnapshot {
+    max_retained_keys: usize,
+    buckets: Vec<(Vec<u8>, Vec<WeightedKey>)>,
+}
+
+/// A retained key and the rows it stands for.
+type WeightedKey = (Vec<u8>, u64);
+
+impl From<ClusterByStatistics> for StatisticsSnapshot {
+    fn from(s: ClusterByStatistics) -> Self {
+        Self {
+            max_retained_keys: s.max_retained_keys,
+            buckets: s
+                .buckets
+                .into_iter()
+                .map(|(b, keys)| (b, keys.into_iter().collect()))
+                .collect(),
+        }
+    }
+}
+
+impl From<StatisticsSnapshot> for ClusterByStatistics {
+    fn from(s: StatisticsSnapshot) -> Self {
+        let mut stats = ClusterByStatistics::new(s.max_retained_keys);
+        for (bucket, keys) in s.buckets {
+            for (key, weight) in keys {
+                stats.insert(bucket.clone(), key, weight);
+            }
+        }
+        stats.compact_to_limit();
+        stats
+    }
+}
+
+impl Default for ClusterByStatistics {
+    fn default() -> Self {
+        Self::new(DEFAULT_MAX_RETAINED_KEYS)
+    }
+}
+
+impl ClusterByStatistics {
+    /// Empty statistics retaining at most `max_retained_keys` keys (at least 2), beyond one
+    /// key per bucket.
+    pub fn new(max_retained_keys: usize) -> Self {
+        Self {
+            max_retained_keys: max_retained_keys.max(2),
+            buckets: BTreeMap::new(),
+            retained: 0,
+            total_weight: 0,
+        }
+    }
+
+    /// Adds `weight` rows of `key`, whose first `bucket_len` bytes are its bucket (0 without
+    /// bucket columns; clamped to the key's length).
+    pub fn add(&mut self, key: &[u8], bucket_len: usize, weight: u64) {
+        let bucket = key.get(..bucket_len).unwrap_or(key).to_vec();
+        self.insert(bucket, key.to_vec(), weight);
+        self.compact_to_limit();
+    }
+
+    /// Merges another worker's statistics into these.
+    pub fn merge(&mut self, other: &ClusterByStatistics) {
+        for (bucket, keys) in &other.buckets {
+            for (key, weight) in keys {
+                self.insert(bucket.clone(), key.clone(), *weight);
+            }
+        }
+        self.compact_to_limit();
+    }
+
+    fn insert(&mut self, bucket: Vec<u8>, key: Vec<u8>, weight: u64) {
+        let keys = self.buckets.entry(bucket).or_default();
+        let is_new = !keys.contains_key(&key);
+        let slot = keys.entry(key).or_insert(0);
+        *slot = slot.saturating_add(weight);
+        if is_new {
+            self.retained += 1;
+        }
+        self.total_weight = self.total_weight.saturating_add(weight);
+    }
+
+    fn compact_to_limit(&mut self) {
+        while self.retained > self.max_retained_keys {
+            let Some((_, keys)) = self.buckets.iter_mut().max_by_key(|(_, keys)| keys.len()) else {
+                return;
+            };
+            if keys.len() < 2 {
+                // One key per bucket cannot shrink further; TooManyBuckets bounds this.
+                return;
+            }
+            let before = keys.len();
+            let compacted = compact(std::mem::take(keys));
+            self.retained = self.retained - before + compacted.len();
+            *keys = compacted;
+        }
+    }
+
+    /// Rows seen (exact).
+    pub fn total_weight(&self) -> u64 {
+        self.total_weight
+    }
+
+    /// Distinct buckets (time chunks) seen.
+    pub fn bucket_count(&self) -> usize {
+        self.buckets.len()
+    }
+
+    /// Keys currently retained.
+    pub fn retained_keys(&self) -> usize {
+        self.retained
+    }
+
+    /// Whether no key was added.
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    fn check_buckets(&self) -> Result<(), MsqFault> {
+        if self.bucket_count() > fault::MAX_PARTITION_BUCKETS {
+            return Err(fault::too_many_buckets());
+        }
+        Ok(())
+    }
+
+    /// Partition starts for a target weight: within each bucket, a new partition starts at a
+    /// key when adding it would push a non-empty partition past `target`; every bucket
+    /// starts a new partition. The first start is the smallest key.
+    fn starts(&self, target: u64) -> Vec<&[u8]> {
+        let mut starts = Vec::new();
+        for keys in self.buckets.values() {
+            let mut current = 0u64;
+            for (i, (key, &weight)) in keys.iter().enumerate() {
+                if i == 0 || (current > 0 && current.saturating_add(weight) > target) {
+                    starts.push(key.as_slice());
+                    current = 0;
+                }
+                current = current.saturating_add(weight);
+            }
+        }
+        starts
+    }
+
+    fn partitions_from(starts: Vec<&[u8]>) -> ClusterByPartitions {
+        if starts.is_empty() {
+            return ClusterByPartitions::one_universal_partition();
+        }
+        // The first partition reaches down to -∞ so that every key has a partition.
+        let mut bounds: Vec<Option<Vec<u8>>> = vec![None];
+        bounds.extend(starts.into_iter().skip(1).map(|s| Some(s.to_vec())));
+        let partitions = bounds
+            .iter()
+            .enumerate()
+            .map(|(i, start)| ClusterByPartition {
+                start: start.clone(),
+                end: bounds.get(i + 1).cloned().flatten(),
+            })
+            .collect();
+        ClusterByPartitions { partitions }
+    }
+
+    /// Partitions of about `target_weight` rows each (`targetSize` shuffles), never mixing
+    /// buckets. Faults: `TooManyBuckets` (> 5,000 buckets), `TooManyPartitions` (> 25,000
+    /// partitions, also when the expected count `total / target` already exceeds it).
+    pub fn generate_partitions_with_target_weight(
+        &self,
+        target_weight: u64,
+    ) -> Result<ClusterByPartitions, MsqFault> {
+        self.check_buckets()?;
+        let target = target_weight.max(1);
+        let expected = self.total_weight / target;
+        if usize::try_from(expected).map_or(true, |e| e > fault::MAX_PARTITIONS) {
+            return Err(fault::too_many_partitions());
+        }
+        let partitions = Self::partitions_from(self.starts(target));
+        if partitions.len() > fault::MAX_PARTITIONS {
+            return Err(fault::too_many_partitions());
+        }
+        Ok(partitions)
+    }
+
+    /// At most `max_count` partitions of as even weight as the sample allows (`maxCount`
+    /// shuffles): the smallest target weight whose partitions number at most `max_count`.
+    /// Faults: `TooManyPartitions` when `max_count` > 25,000; `TooManyBuckets`.
+    pub fn generate_partitions_with_max_count(
+        &self,
+        max_count: usize,
+    ) -> Result<ClusterByPartitions, MsqFault> {
+        self.check_buckets()?;
+        if max_count > fault::MAX_PARTITIONS {
+            return Err(fault::too_many_partitions());
+        }
+        let max_count = max_count.max(1);
+        if self.is_empty() || max_count == 1 {
+            return Ok(ClusterByPartitions::one_universal_partition());
+        }
+        // Each bucket needs its own partition; more buckets than partitions cannot be honoured.
+        if self.bucket_count() > max_count {
+            return Err(fault::too_many_partitions());
+        }
+        let count_ok = |target: u64| self.starts(target).len() <= max_count;
+        let mut lo = self.total_weight.div_ceil(max_count as u64).max(1);
+        let mut hi = self.total_weight.max(1);
+        if !count_ok(hi) {
+            return Err(fault::too_many_partitions());
+        }
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if count_ok(mid) {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        Ok(Self::partitions_from(self.starts(lo)))
+    }
+}
+
+/// Halves a bucket's retained keys into groups of about equal weight; each group is kept as
+/// its first key carrying the group's weight. The first key always survives and total weight
+/// is unchanged. Equal-weight groups (rather than merging neighbours pairwise) keep the sample
+/// balanced when keys arrive in order, where pairwise merging would pile weight on the
+/// oldest keys.
+fn compact(keys: BTreeMap<Vec<u8>, u64>) -> BTreeMap<Vec<u8>, u64> {
+    let before = keys.len();
+    let groups = (before / 2).max(1) as u64;
+    let total: u64 = keys.values().fold(0u64, |a, w| a.saturating_add(*w));
+    let per_group = total.div_ceil(groups).max(1);
+    let mut out: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
+    let mut open: Option<(Vec<u8>, u64)> = None;
+    for (key, weight) in keys {
+        let (start, sum) = open.get_or_insert((key, 0));
+        *sum = sum.saturating_add(weight);
+        if *sum >= per_group {
+            out.insert(std::mem::take(start), *sum);
+            open = None;
+        }
+    }
+    if let Some((start, sum)) = open {
+        out.insert(start, sum);
+    }
+    if out.len() >= before {
+        // Cannot shrink by weight (e.g. all weights zero): merge neighbours pairwise instead.
+        let mut paired = BTreeMap::new();
+        let mut it = out.into_iter();
+        while let Some((first, w1)) = it.next() {
+            let w2 = it.next().map_or(0, |(_, w)| w);
+            paired.insert(first, w1.saturating_add(w2));
+        }
+        return paired;
+    }
+    out
+}
+
+/// One output partition: keys in `[start, end)`, `None` meaning unbounded.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterByPartition {
+    /// Smallest key (inclusive); `None` = from -∞.
+    pub start: Option<Vec<u8>>,
+    /// Key where the next partition starts (exclusive); `None` = to +∞.
+    pub end: Option<Vec<u8>>,
+}
+
+/// A stage's output partitions, contiguous and ascending (Druid's `ClusterByPartitions`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClusterByPartitions {
+    /// The partitions, in key order; partition `i` is [`PartitionNumber`] `i`.
+    pub partitions: Vec<ClusterByPartition>,
+}
+
+impl ClusterByPartitions {
+    /// One partition holding every key.
+    pub fn one_universal_partition() -> Self {
+        Self {
+            partitions: vec![ClusterByPartition {
+                start: None,
+                end: None,
+            }],
+        }
+    }
+
+    /// Number of partitions.
+    pub fn len(&self) -> usize {
+        self.partitions.len()
+    }
+
+    /// Whether there are no partitions.
+    pub fn is_empty(&self) -> bool {
+        self.partitions.is_empty()
+    }
+
+    /// The partition a key belongs to (what a worker uses to route rows).
+    pub fn partition_for(&self, key: &[u8]) -> PartitionNumber {
+        // Partitions after the first start at a key; count how many starts are <= key.
+        let later = self.partitions.get(1..).unwrap_or(&[]);
+        let index = later.partition_point(|p| p.start.as_deref().is_some_and(|s| s <= key));
+        PartitionNumber(u32::try_from(index).unwrap_or(u32::MAX))
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// A key: one bucket byte then a big-endian u32.
+    fn key(bucket: u8, n: u32) -> Vec<u8> {
+        let mut k = vec![bucket];
+        k.extend_from_slice(&n.to_be_bytes());
+        k
+    }
+
+    fn weights(
+        stats: &ClusterByStatistics,
+        parts: &ClusterByPartitions,
+        keys: &[(Vec<u8>, u64)],
+    ) -> Vec<u64> {
+        let _ = stats;
+        let mut w = vec![0u64; parts.len()];
+        for (k, weight) in keys {
+            w[parts.partition_for(k).0 as usize] += weight;
+        }
+        w
+    }
+
+    #[test]
+    fn uniform_keys_split_evenly_by_target() {
+        let mut stats = ClusterByStatistics::default();
+        let keys: Vec<_> = (0..100).map(|i| (key(0, i), 1u64)).collect();
+        for (k, w) in &keys {
+            stats.add(k, 0, *w);
+        }
+        let parts = stats.generate_partitions_with_target_weight(25).unwrap();
+        assert_eq!(parts.len(), 4);
+        assert_eq!(weights(&stats, &parts, &keys), vec![25, 25, 25, 25]);
+        assert_eq!(parts.partitions[0].start, None);
+        assert_eq!(parts.partitions[3].end, None);
+        assert_eq!(parts.partitions[1].start, Some(key(0, 25)));
+        assert_eq!(parts.partitions[0].end, parts.partitions[1].start);
+    }
+
+    #[test]
+    fn a_skewed_key_gets_its_own_partition() {
+        let mut stats = ClusterByStatistics::default();
+        let mut keys: Vec<_> = (0..10).map(|i| (key(0, i), 1u64)).collect();
+        keys[5].1 = 1_000;
+        for (k, w) in &keys {
+            stats.add(k, 0, *w);
+        }
+        let parts = stats.generate_partitions_with_target_weight(5).unwrap();
+        let w = weights(&stats, &parts, &keys);
+        assert!(w.contains(&1_000), "{w:?}");
+        assert!(w.iter().all(|&x| x == 1_000 || x <= 5), "{w:?}");
+        assert_eq!(w.iter().sum::<u64>(), 1_009);
+    }
+
+    #[test]
+    fn partitions_never_span_two_buckets() {
+        let mut stats = ClusterByStatistics::default();
+        let mut keys = Vec::new();
+        for bucket in 0..3u8 {
+            for i in 0..7 {
+                keys.push((key(bucket, i), 1u64));
+            }
+        }
+        for (k, w) in &keys {
+            stats.add(k, 1, *w);
+        }
+        assert_eq!(stats.bucket_count(), 3);
+        let parts = stats.generate_partitions_with_target_weight(100).unwrap();
+        assert_eq!(
+            parts.len(),
+            3,
+            "one per bucket even though all fit one target"
+        );
+        for (k, _) in &keys {
+            assert_eq!(parts.partition_for(k).0, u32::from(k[0]));
+        }
+    }
+
+    #[test]
+    fn bounded_memory_keeps_weights_and_bucket_starts() {
+        let mut stats = ClusterByStatistics::new(64);
+        for bucket in 0..2u8 {
+            for i in 0..10_000 {
+                stats.add(&key(bucket, i), 1, 1);
+            }
+        }
+        assert!(stats.retained_keys() <= 64);
+        assert_eq!(stats.total_weight(), 20_000);
+        let parts = stats.generate_partitions_with_target_weight(2_000).unwrap();
+        // Bucket 1's first key starts a partition exactly.
+        assert!(parts.partitions.iter().any(|p| p.start == Some(key(1, 0))));
+        assert_eq!(
+            parts.partition_for(&key(0, 9_999)).0 + 1,
+            parts.partition_for(&key(1, 0)).0
+        );
+        // About ten partitions of about 2,000.
+        assert!((10..=14).contains(&parts.len()), "{}", parts.len());
+    }
+
+    #[test]
+    fn merging_workers_equals_one_collector() {
+        let mut all = ClusterByStatistics::default();
+        let mut a = ClusterByStatistics::default();
+        let mut b = ClusterByStatistics::default();
+        for i in 0..50 {
+            all.add(&key(0, i), 0, 2);
+            if i % 2 == 0 {
+                a.add(&key(0, i), 0, 2)
+            } else {
+                b.add(&key(0, i), 0, 2)
+            }
+        }
+        a.merge(&b);
+        assert_eq!(a, all);
+        let json = serde_json::to_string(&a).unwrap();
+        let back: ClusterByStatistics = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, a);
+    }
+
+    #[test]
+    fn max_count_uses_at_most_the_count() {
+        let mut stats = ClusterByStatistics::default();
+        let keys: Vec<_> = (0..90).map(|i| (key(0, i), 1u64)).collect();
+        for (k, w) in &keys {
+            stats.add(k, 0, *w);
+        }
+        let parts = stats.generate_partitions_with_max_count(3).unwrap();
+        assert_eq!(parts.len(), 3);
+        assert_eq!(weights(&stats, &parts, &keys), vec![30, 30, 30]);
+        assert_eq!(
+            stats.generate_partitions_with_max_count(1).unwrap().len(),
+            1
+        );
+        let empty = ClusterByStatistics::default();
+        assert_eq!(
+            empty.generate_partitions_with_target_weight(10).unwrap(),
+            ClusterByPartitions::one_universal_partition()
+        );
+        assert_eq!(
+            stats
+                .generate_partitions_with_max_count(30_000)
+                .unwrap_err()
+                .error_code,
+            "TooManyPartitions"
+        );
+    }
+
+    #[test]
+    fn too_many_partitions_and_buckets_are_faults() {
+        let mut stats = ClusterByStatistics::default();
+        for i in 0..30_000 {
+            stats.add(&key(0, i), 0, 1);
+        }
+        let f = stats.generate_partitions_with_target_weight(1).unwrap_err();
+        assert_eq!(f.error_code, "TooManyPartitions");
+        assert_eq!(f.fields["maxPartitions"], serde_json::json!(25_000));
+        let mut buckets = ClusterByStatistics::new(10);
+        for i in 0..5_001u32 {
+            let k = i.to_be_bytes();
+            buckets.add(&k, 4, 1);
+        }
+        let f = buckets
+            .generate_partitions_with_target_weight(1_000_000)
+            .unwrap_err();
+        assert_eq!(f.error_code, "TooManyBuckets");
+        assert_eq!(f.fields["maxBuckets"], serde_json::json!(5_000));
+    }
+}
