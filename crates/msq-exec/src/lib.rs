@@ -2,10 +2,13 @@
 //!
 //! This crate reads external input (`EXTERN` JSON/CSV/TSV, gzip or not) into Apache Arrow
 //! record batches, packs batches into Arrow IPC *frames* of at most `maxFrameSize` bytes (the
-//! unit rows travel in between workers), and keeps the live counters a worker reports. It is
-//! not the scheduler (that is `msq-kernel`) nor the driver that fetches URLs or posts messages
+//! unit rows travel in between workers), keeps the live counters a worker reports, and writes
+//! and publishes segments (Arrow IPC files behind an atomically swapped manifest). It is not
+//! the scheduler (that is `msq-kernel`) nor the driver that fetches URLs or posts messages
 //! (`msq-runtime`, the browser glue): everything here is synchronous, push-based and free of
-//! I/O, so the same code runs in a Web Worker and in native tests.
+//! I/O, so the same code runs in a Web Worker and in native tests. The one exception is
+//! `segment::DirSegmentStore`, a native-only `std::fs` implementation of the byte-oriented
+//! [`segment::SegmentStore`] trait that an OPFS store will also implement.
 //!
 //! ```text
 //!  fetch body chunks                                        Druid report JSON
@@ -34,6 +37,11 @@
 //! - [`counters`]: live [`counters::ChannelCounters`], [`counters::WarningCounters`],
 //!   [`counters::SortProgressCounter`], [`counters::SegmentGenerationProgressCounter`] and the
 //!   per-worker [`counters::CounterTracker`], snapshotted into `msq_model::counters`.
+//! - [`segment`]: [`segment::SegmentWriter`] (sorted rows of a time chunk → Arrow IPC file
+//!   segments, strings dictionary-encoded, split at `rowsPerSegment`), the byte-oriented
+//!   [`segment::SegmentStore`] (memory; a directory on native builds) and the
+//!   [`segment::Publisher`] (atomic manifest swap: INSERT appends, REPLACE swaps time chunks;
+//!   design README "Data").
 //!
 //! # Example
 //! ```
@@ -57,3 +65,4 @@
 pub mod counters;
 pub mod frame;
 pub mod input;
+pub mod segment;

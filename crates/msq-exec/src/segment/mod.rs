@@ -1,0 +1,31 @@
+//! Segments and publishing (design README "Data"; spec `druid-msq.md` §1.1, §3.2).
+//!
+//! ```text
+//!  sorted RecordBatches of one time chunk
+//!        │
+//!        ▼
+//!  writer::SegmentWriter ── split at rowsPerSegment, strings → Dictionary<Int32, Utf8>
+//!        │ Vec<Segment { meta, IPC file bytes }>
+//!        ▼
+//!  manifest::Publisher ── 1. store.put_segment(each file)
+//!        │                2. store.put_manifest_atomic(manifest version + 1)
+//!        ▼
+//!  store::SegmentStore  (MemorySegmentStore, DirSegmentStore; OPFS later)
+//! ```
+//!
+//! - [`writer`]: [`SegmentWriter`], [`SegmentId`] (Druid's id string), [`SegmentMeta`],
+//!   [`Segment`], [`writer::decode_segment`] and [`writer::format_iso_millis`].
+//! - [`store`]: the [`SegmentStore`] trait, path helpers, [`MemorySegmentStore`] and (native
+//!   only) `DirSegmentStore`.
+//! - [`manifest`]: [`DatasourceManifest`], [`Overwrite`] and the [`Publisher`] (INSERT
+//!   appends, REPLACE swaps time chunks, garbage collection, read-back).
+
+pub mod manifest;
+pub mod store;
+pub mod writer;
+
+pub use manifest::{DatasourceManifest, Overwrite, Publisher};
+#[cfg(not(target_arch = "wasm32"))]
+pub use store::DirSegmentStore;
+pub use store::{MemorySegmentStore, SegmentStore};
+pub use writer::{Segment, SegmentId, SegmentMeta, SegmentWriter};

@@ -1,0 +1,670 @@
+//! Segment generation: sorted rows of one time chunk → Arrow IPC *file* bytes, split at
+//! `rowsPerSegment` (design README "Data"; spec `druid-msq.md` §1.3/§1.4 for PARTITIONED BY /
+//! CLUSTERED BY, §3.2 for `TooManySegmentsInTimeChunk`, `InsertTimeNull`,
+//! `InsertTimeOutOfBounds` and `ColumnTypeNotSupported`).
+//!
+//! A segment is one IPC file. Its string columns are `Dictionary<Int32, Utf8>` with one sorted
+//! dictionary per column per segment, shared by every record batch of the file (so the IPC
+//! file format, which forbids dictionary replacement, holds several batches without copying
+//! rows together). Numbers stay as `Int64` / `Float64` / `Float32`; `__time` is an `Int64` of
+//! UTC milliseconds, as the input readers produce it.
+//!
+//! The writer trusts but checks its input: rows must already be sorted by `__time` (the
+//! CLUSTERED BY order inside equal times is the caller's business and is kept as given), every
+//! `__time` must be non-null and inside the chunk's interval.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Int32Type;
+use arrow_array::{
+    Array, ArrayRef, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray,
+};
+use arrow_ipc::reader::FileReader;
+use arrow_ipc::writer::FileWriter;
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use msq_common::{exec_err, internal_err, msq_ensure, MsqError, Result};
+use msq_sql::DruidType;
+use serde::{Deserialize, Serialize};
+
+/// The name of the time column every segment has.
+pub const TIME_COLUMN: &str = "__time";
+
+/// Druid's default `rowsPerSegment` (spec `druid-msq.md` §2).
+pub const DEFAULT_ROWS_PER_SEGMENT: usize = 3_000_000;
+
+/// The identity of one segment: Druid's `SegmentId` (data source, interval, version,
+/// partition number).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentId {
+    /// The datasource the segment belongs to.
+    pub data_source: String,
+    /// Start of the time chunk, UTC milliseconds, inclusive.
+    pub interval_start_ms: i64,
+    /// End of the time chunk, UTC milliseconds, exclusive.
+    pub interval_end_ms: i64,
+    /// The version (Druid uses the ISO time the task took its lock).
+    pub version: String,
+    /// Position of the segment in its time chunk, from 0.
+    pub partition_num: u32,
+}
+
+impl std::fmt::Display for SegmentId {
+    /// Druid's spelling: `<dataSource>_<start>_<end>_<version>[_<partitionNum>]`, partition 0
+    /// without suffix, e.g. `wiki_2016-06-27T00:00:00.000Z_2016-06-28T00:00:00.000Z_v1_2`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}_{}_{}_{}",
+            self.data_source,
+            format_iso_millis(self.interval_start_ms),
+            format_iso_millis(self.interval_end_ms),
+            self.version
+        )?;
+        if self.partition_num != 0 {
+            write!(f, "_{}", self.partition_num)?;
+        }
+        Ok(())
+    }
+}
+
+/// What the manifest records about a written segment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SegmentMeta {
+    /// Which segment.
+    pub id: SegmentId,
+    /// Rows in the segment.
+    pub num_rows: usize,
+    /// Size of the IPC file in bytes.
+    pub size_bytes: usize,
+    /// Column names and Druid types, `__time` first.
+    pub columns: Vec<(String, DruidType)>,
+}
+
+/// A written segment: its metadata and its IPC file bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Segment {
+    /// What the manifest records.
+    pub meta: SegmentMeta,
+    /// The Arrow IPC file.
+    pub bytes: Vec<u8>,
+}
+
+/// Writes the segments of one time chunk.
+///
+/// # Example
+/// ```
+/// use std::sync::Arc;
+/// use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+/// use msq_exec::segment::writer::{decode_segment, SegmentWriter};
+///
+/// let day = 86_400_000;
+/// let time: ArrayRef = Arc::new(Int64Array::from(vec![0, 1, 2]));
+/// let page: ArrayRef = Arc::new(StringArray::from(vec!["b", "a", "b"]));
+/// let batch = RecordBatch::try_from_iter([("__time", time), ("page", page)])?;
+/// let segments = SegmentWriter::new("wiki", 0, day, "v1", 2)?.write(&[batch])?;
+/// assert_eq!(segments.len(), 2);
+/// assert_eq!(segments[1].meta.id.to_string(),
+///            "wiki_1970-01-01T00:00:00.000Z_1970-01-02T00:00:00.000Z_v1_1");
+/// assert_eq!(decode_segment(&segments[0].bytes)?[0].num_rows(), 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentWriter {
+    data_source: String,
+    interval_start_ms: i64,
+    interval_end_ms: i64,
+    version: String,
+    rows_per_segment: usize,
+    first_partition_num: u32,
+    max_num_segments: Option<usize>,
+}
+
+impl SegmentWriter {
+    /// A writer for the chunk `[interval_start_ms, interval_end_ms)` of `data_source`.
+    ///
+    /// # Errors
+    /// An internal error for an empty interval or `rows_per_segment == 0`.
+    pub fn new(
+        data_source: impl Into<String>,
+        interval_start_ms: i64,
+        interval_end_ms: i64,
+        version: impl Into<String>,
+        rows_per_segment: usize,
+    ) -> Result<Self> {
+        if interval_start_ms >= interval_end_ms {
+            internal_err!("empty segment interval [{interval_start_ms}, {interval_end_ms})")
+        }
+        if rows_per_segment == 0 {
+            internal_err!("rowsPerSegment must be positive")
+        }
+        Ok(Self {
+            data_source: data_source.into(),
+            interval_start_ms,
+            interval_end_ms,
+            version: version.into(),
+            rows_per_segment,
+            first_partition_num: 0,
+            max_num_segments: None,
+        })
+    }
+
+    /// Numbers partitions from `n` (an INSERT appending to a chunk that already has `n`
+    /// partitions of this version).
+    pub fn with_first_partition_num(mut self, n: u32) -> Self {
+        self.first_partition_num = n;
+        self
+    }
+
+    /// Fails with `TooManySegmentsInTimeChunk` past `max` segments (context `maxNumSegments`).
+    pub fn with_max_num_segments(mut self, max: usize) -> Self {
+        self.max_num_segments = Some(max);
+        self
+    }
+
+    /// Writes `batches` (one schema, sorted by `__time`) as segments of at most
+    /// `rows_per_segment` rows each. No rows give no segments.
+    ///
+    /// # Errors
+    /// `InsertTimeNull` for a null `__time`, `InsertTimeOutOfBounds` for a time outside the
+    /// chunk, `ColumnTypeNotSupported` for a column that is not a long, double, float or
+    /// string, `TooManySegmentsInTimeChunk` past `maxNumSegments`, and internal errors for a
+    /// missing or non-`Int64` `__time`, mixed schemas or unsorted times.
+    pub fn write(&self, batches: &[RecordBatch]) -> Result<Vec<Segment>> {
+        let Some(first) = batches.first() else {
+            return Ok(Vec::new());
+        };
+        let input_schema = first.schema();
+        let same_columns = |b: &RecordBatch| {
+            let schema = b.schema();
+            schema.fields().len() == input_schema.fields().len()
+                && schema
+                    .fields()
+                    .iter()
+                    .zip(input_schema.fields())
+                    .all(|(a, b)| a.name() == b.name() && a.data_type() == b.data_type())
+        };
+        if !batches.iter().all(same_columns) {
+            internal_err!("segment input batches have different schemas")
+        }
+        let columns = druid_columns(&input_schema)?;
+        let time_index = columns
+            .iter()
+            .position(|(name, _)| name == TIME_COLUMN)
+            .ok_or_else(|| MsqError::internal("segment input has no __time column"))?;
+        if input_schema.field(time_index).data_type() != &DataType::Int64 {
+            internal_err!("__time must be Int64 milliseconds")
+        }
+        self.check_times(batches, time_index)?;
+
+        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let count = total.div_ceil(self.rows_per_segment);
+        if let Some(max) = self.max_num_segments {
+            msq_ensure!(
+                count <= max,
+                TooManySegmentsInTimeChunk,
+                "Too many segments requested for time chunk [{}/{}] (requested = [{count}], \
+                 maximum = [{max}]). Please try breaking up your query or change the segment \
+                 granularity.",
+                format_iso_millis(self.interval_start_ms),
+                format_iso_millis(self.interval_end_ms)
+            );
+        }
+        let output_schema = Arc::new(Schema::new(
+            input_schema
+                .fields()
+                .iter()
+                .zip(&columns)
+                .map(|(field, (_, ty))| match ty {
+                    DruidType::String => Field::new(
+                        field.name(),
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                        true,
+                    ),
+                    _ => Field::new(field.name(), field.data_type().clone(), true),
+                })
+                .collect::<Vec<_>>(),
+        ));
+
+        let mut segments = Vec::with_capacity(count);
+        let mut pieces: Vec<RecordBatch> = Vec::new();
+        let mut rows_in_segment = 0;
+        for batch in batches {
+            let mut offset = 0;
+            while offset < batch.num_rows() {
+                let len = (self.rows_per_segment - rows_in_segment).min(batch.num_rows() - offset);
+                pieces.push(batch.slice(offset, len));
+                rows_in_segment += len;
+                offset += len;
+                if rows_in_segment == self.rows_per_segment {
+                    segments.push(self.encode(
+                        &pieces,
+                        &output_schema,
+                        &columns,
+                        segments.len(),
+                    )?);
+                    pieces.clear();
+                    rows_in_segment = 0;
+                }
+            }
+        }
+        if rows_in_segment > 0 {
+            segments.push(self.encode(&pieces, &output_schema, &columns, segments.len())?);
+        }
+        Ok(segments)
+    }
+
+    fn check_times(&self, batches: &[RecordBatch], time_index: usize) -> Result<()> {
+        let mut previous = i64::MIN;
+        for batch in batches {
+            let times = batch
+                .column(time_index)
+                .as_primitive::<arrow_array::types::Int64Type>();
+            msq_ensure!(
+                times.null_count() == 0,
+                InsertTimeNull,
+                "Null timestamp (__time) encountered while generating segments for [{}]",
+                self.data_source
+            );
+            for &t in times.values() {
+                msq_ensure!(
+                    (self.interval_start_ms..self.interval_end_ms).contains(&t),
+                    InsertTimeOutOfBounds,
+                    "Query generated time chunk [{}] out of bounds specified by \
+                     replaceExistingTimeChunks [{}/{}]",
+                    format_iso_millis(t),
+                    format_iso_millis(self.interval_start_ms),
+                    format_iso_millis(self.interval_end_ms)
+                );
+                if t < previous {
+                    internal_err!("segment input is not sorted by __time")
+                }
+                previous = t;
+            }
+        }
+        Ok(())
+    }
+
+    fn encode(
+        &self,
+        pieces: &[RecordBatch],
+        schema: &SchemaRef,
+        columns: &[(String, DruidType)],
+        index: usize,
+    ) -> Result<Segment> {
+        let encoded = dictionary_encode(pieces, schema, columns)?;
+        let write_err = |e| MsqError::internal(format!("writing a segment: {e}"));
+        let mut writer = FileWriter::try_new(Vec::new(), schema).map_err(write_err)?;
+        for batch in &encoded {
+            writer.write(batch).map_err(write_err)?;
+        }
+        writer.finish().map_err(write_err)?;
+        let bytes = writer.into_inner().map_err(write_err)?;
+        let partition_num = u32::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_add(self.first_partition_num))
+            .ok_or_else(|| MsqError::internal("partition number overflow"))?;
+        Ok(Segment {
+            meta: SegmentMeta {
+                id: SegmentId {
+                    data_source: self.data_source.clone(),
+                    interval_start_ms: self.interval_start_ms,
+                    interval_end_ms: self.interval_end_ms,
+                    version: self.version.clone(),
+                    partition_num,
+                },
+                num_rows: pieces.iter().map(RecordBatch::num_rows).sum(),
+                size_bytes: bytes.len(),
+                columns: columns.to_vec(),
+            },
+            bytes,
+        })
+    }
+}
+
+/// The Druid type of each column, or `ColumnTypeNotSupported`.
+fn druid_columns(schema: &Schema) -> Result<Vec<(String, DruidType)>> {
+    schema
+        .fields()
+        .iter()
+        .map(|field| {
+            let ty = match field.data_type() {
+                DataType::Int64 => DruidType::Long,
+                DataType::Float64 => DruidType::Double,
+                DataType::Float32 => DruidType::Float,
+                DataType::Utf8 => DruidType::String,
+                DataType::Dictionary(key, value)
+                    if **key == DataType::Int32 && **value == DataType::Utf8 =>
+                {
+                    DruidType::String
+                }
+                other => exec_err!(
+                    ColumnTypeNotSupported,
+                    "Column [{}] has type [{other}], which segments cannot store",
+                    field.name()
+                ),
+            };
+            Ok((field.name().clone(), ty))
+        })
+        .collect()
+}
+
+/// The string values of a `Utf8` or `Dictionary<Int32, Utf8>` column, row by row.
+fn strings(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
+    if let Some(s) = array.as_any().downcast_ref::<StringArray>() {
+        return Ok(s.iter().collect());
+    }
+    if let Some(d) = array.as_any().downcast_ref::<DictionaryArray<Int32Type>>() {
+        let values = d
+            .values()
+            .as_any()
+            .downcast_ref::<StringArray>()
+            .ok_or_else(|| MsqError::internal("dictionary values are not Utf8"))?;
+        return d
+            .keys()
+            .iter()
+            .map(|k| match k {
+                None => Ok(None),
+                Some(k) => usize::try_from(k)
+                    .ok()
+                    .filter(|&k| k < values.len())
+                    .map(|k| values.is_valid(k).then(|| values.value(k)))
+                    .ok_or_else(|| MsqError::internal("dictionary key out of range")),
+            })
+            .collect();
+    }
+    internal_err!("not a string column")
+}
+
+/// Re-encodes the string columns of `pieces` against one sorted dictionary per column, shared
+/// by all pieces (the same `Arc`, so the IPC file writer emits each dictionary once).
+fn dictionary_encode(
+    pieces: &[RecordBatch],
+    schema: &SchemaRef,
+    columns: &[(String, DruidType)],
+) -> Result<Vec<RecordBatch>> {
+    let mut out_columns: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(columns.len()); pieces.len()];
+    for (c, (_, ty)) in columns.iter().enumerate() {
+        if *ty != DruidType::String {
+            for (p, piece) in pieces.iter().enumerate() {
+                out_columns[p].push(Arc::clone(piece.column(c)));
+            }
+            continue;
+        }
+        let values: Vec<Vec<Option<&str>>> = pieces
+            .iter()
+            .map(|piece| strings(piece.column(c)))
+            .collect::<Result<_>>()?;
+        let distinct: BTreeSet<&str> = values.iter().flatten().flatten().copied().collect();
+        let ids: HashMap<&str, i32> = distinct
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                Ok((
+                    *v,
+                    i32::try_from(i).map_err(|_| MsqError::internal("dictionary too large"))?,
+                ))
+            })
+            .collect::<Result<_>>()?;
+        let dictionary: ArrayRef = Arc::new(StringArray::from_iter_values(distinct.iter()));
+        for (p, rows) in values.iter().enumerate() {
+            let keys: Int32Array = rows
+                .iter()
+                .map(|v| v.and_then(|v| ids.get(v).copied()))
+                .collect();
+            let array = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(&dictionary))
+                .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))?;
+            out_columns[p].push(Arc::new(array));
+        }
+    }
+    out_columns
+        .into_iter()
+        .map(|cols| {
+            RecordBatch::try_new(Arc::clone(schema), cols)
+                .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))
+        })
+        .collect()
+}
+
+/// Decodes the record batches of a segment's IPC file.
+///
+/// # Errors
+/// An internal error when the bytes are not a valid Arrow IPC file.
+pub fn decode_segment(bytes: &[u8]) -> Result<Vec<RecordBatch>> {
+    let read_err =
+        |e| MsqError::internal(format!("reading a segment of {} bytes: {e}", bytes.len()));
+    let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).map_err(read_err)?;
+    reader
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(read_err)
+}
+
+/// The `__time` values of a batch, for tests and verification.
+///
+/// # Errors
+/// An internal error when the batch has no `Int64` `__time` column.
+pub fn time_values(batch: &RecordBatch) -> Result<Vec<i64>> {
+    batch
+        .column_by_name(TIME_COLUMN)
+        .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+        .map(|a| a.values().to_vec())
+        .ok_or_else(|| MsqError::internal("batch has no Int64 __time column"))
+}
+
+/// Formats UTC milliseconds as Druid (Joda) prints instants: `2016-06-27T00:00:00.000Z`.
+/// Years outside 0..=9999 print with their sign and all digits, as Joda does for
+/// `-146136543-09-08T08:23:32.096Z` (Druid's `MIN_INSTANT`).
+pub fn format_iso_millis(ms: i64) -> String {
+    const DAY: i64 = 86_400_000;
+    let days = ms.div_euclid(DAY);
+    let in_day = ms.rem_euclid(DAY);
+    let (year, month, day) = civil_from_days(days);
+    let (h, m, s, milli) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
+/// Days since 1970-01-01 → proleptic Gregorian (year, month, day) (H. Hinnant's
+/// `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use arrow_array::Float64Array;
+    use msq_common::ErrorCode;
+
+    const DAY: i64 = 86_400_000;
+
+    fn batch(times: Vec<i64>, pages: Vec<Option<&str>>) -> RecordBatch {
+        let n = times.len();
+        RecordBatch::try_from_iter([
+            ("__time", Arc::new(Int64Array::from(times)) as ArrayRef),
+            ("page", Arc::new(StringArray::from(pages)) as ArrayRef),
+            (
+                "added",
+                Arc::new(Float64Array::from_iter_values((0..n).map(|i| i as f64))) as ArrayRef,
+            ),
+        ])
+        .unwrap()
+    }
+
+    #[test]
+    fn iso_formatting_matches_joda() {
+        assert_eq!(format_iso_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(format_iso_millis(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(
+            format_iso_millis(1_466_985_600_000),
+            "2016-06-27T00:00:00.000Z"
+        );
+        assert_eq!(
+            format_iso_millis(951_827_696_789),
+            "2000-02-29T12:34:56.789Z"
+        );
+        assert_eq!(
+            format_iso_millis(-2_203_891_200_000),
+            "1900-03-01T00:00:00.000Z"
+        );
+        assert_eq!(
+            format_iso_millis(i64::MIN / 2),
+            "-146136543-09-08T08:23:32.096Z"
+        );
+        assert_eq!(
+            format_iso_millis(i64::MAX / 2),
+            "146140482-04-24T15:36:27.903Z"
+        );
+    }
+
+    #[test]
+    fn segment_ids_print_like_druid() {
+        let mut id = SegmentId {
+            data_source: "wiki".into(),
+            interval_start_ms: 1_466_985_600_000,
+            interval_end_ms: 1_466_985_600_000 + DAY,
+            version: "2024-01-01T00:00:00.000Z".into(),
+            partition_num: 0,
+        };
+        assert_eq!(
+            id.to_string(),
+            "wiki_2016-06-27T00:00:00.000Z_2016-06-28T00:00:00.000Z_2024-01-01T00:00:00.000Z"
+        );
+        id.partition_num = 3;
+        assert!(id.to_string().ends_with("2024-01-01T00:00:00.000Z_3"));
+    }
+
+    #[test]
+    fn round_trip_keeps_rows_and_dictionary_encodes_strings() {
+        let input = batch(
+            vec![1, 2, 3, 4, 5],
+            vec![Some("b"), None, Some("a"), Some("b"), Some("c")],
+        );
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 2)
+            .unwrap()
+            .write(&[input])
+            .unwrap();
+        assert_eq!(
+            segments.iter().map(|s| s.meta.num_rows).collect::<Vec<_>>(),
+            [2, 2, 1]
+        );
+        assert_eq!(
+            segments
+                .iter()
+                .map(|s| s.meta.id.partition_num)
+                .collect::<Vec<_>>(),
+            [0, 1, 2]
+        );
+        let seg = &segments[1];
+        assert_eq!(seg.meta.size_bytes, seg.bytes.len());
+        assert_eq!(
+            seg.meta.columns,
+            vec![
+                ("__time".to_owned(), DruidType::Long),
+                ("page".to_owned(), DruidType::String),
+                ("added".to_owned(), DruidType::Double)
+            ]
+        );
+        let back = decode_segment(&seg.bytes).unwrap();
+        assert_eq!(back.len(), 1);
+        let page = back[0].column(1).as_dictionary::<Int32Type>();
+        let dict = page.values().as_string::<i32>();
+        // Sorted, per-segment dictionary: only this segment's values.
+        assert_eq!(dict.iter().collect::<Vec<_>>(), [Some("a"), Some("b")]);
+        assert_eq!(strings(back[0].column(1)).unwrap(), [Some("a"), Some("b")]);
+        assert_eq!(time_values(&back[0]).unwrap(), [3, 4]);
+    }
+
+    #[test]
+    fn pieces_of_several_batches_share_one_dictionary() {
+        let a = batch(vec![1, 2], vec![Some("x"), Some("y")]);
+        let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 4)
+            .unwrap()
+            .write(&[a, b])
+            .unwrap();
+        assert_eq!(segments.len(), 2);
+        let back = decode_segment(&segments[0].bytes).unwrap();
+        assert_eq!(
+            back.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            [2, 2]
+        );
+        let all: Vec<Option<&str>> = back
+            .iter()
+            .flat_map(|b| strings(b.column(1)).unwrap())
+            .collect();
+        assert_eq!(all, [Some("x"), Some("y"), Some("z"), Some("x")]);
+        let tail = decode_segment(&segments[1].bytes).unwrap();
+        assert_eq!(strings(tail[0].column(1)).unwrap(), [None]);
+    }
+
+    #[test]
+    fn bad_input_gets_druid_codes() {
+        let w = SegmentWriter::new("wiki", DAY, 2 * DAY, "v1", 10).unwrap();
+        let out = w
+            .write(&[batch(vec![DAY - 1], vec![Some("a")])])
+            .unwrap_err();
+        assert_eq!(out.code(), ErrorCode::InsertTimeOutOfBounds);
+        let null_time = RecordBatch::try_from_iter([(
+            "__time",
+            Arc::new(Int64Array::from(vec![None, Some(DAY)])) as ArrayRef,
+        )])
+        .unwrap();
+        assert_eq!(
+            w.write(&[null_time]).unwrap_err().code(),
+            ErrorCode::InsertTimeNull
+        );
+        let unsorted = w
+            .write(&[batch(vec![DAY + 2, DAY + 1], vec![None, None])])
+            .unwrap_err();
+        assert_eq!(unsorted.code(), ErrorCode::UnknownError);
+        let bool_col = RecordBatch::try_from_iter([
+            ("__time", Arc::new(Int64Array::from(vec![DAY])) as ArrayRef),
+            (
+                "b",
+                Arc::new(arrow_array::BooleanArray::from(vec![true])) as ArrayRef,
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            w.write(&[bool_col]).unwrap_err().code(),
+            ErrorCode::ColumnTypeNotSupported
+        );
+        let many = w
+            .clone()
+            .with_max_num_segments(1)
+            .write(&[batch((DAY..DAY + 11).collect(), vec![None; 11])])
+            .unwrap_err();
+        assert_eq!(many.code(), ErrorCode::TooManySegmentsInTimeChunk);
+        assert!(w.write(&[]).unwrap().is_empty());
+        assert!(SegmentWriter::new("wiki", 0, 0, "v1", 1).is_err());
+        assert!(decode_segment(b"nope").is_err());
+    }
+
+    #[test]
+    fn first_partition_num_offsets_ids() {
+        let segs = SegmentWriter::new("wiki", 0, DAY, "v1", 1)
+            .unwrap()
+            .with_first_partition_num(5)
+            .write(&[batch(vec![0, 1], vec![None, None])])
+            .unwrap();
+        assert_eq!(segs[1].meta.id.partition_num, 6);
+    }
+}
