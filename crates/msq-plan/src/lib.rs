@@ -27,6 +27,9 @@
 //!   [`SegmentGeneratorProcessor`].
 //! - [`shuffle`] — [`ShuffleSpec`], [`ShuffleKind`], [`ClusterBy`], [`KeyColumn`], [`KeyOrder`].
 //! - [`types`] — [`ColumnType`] and [`Signature`].
+//! - [`expr`] — bound expressions ([`ScalarExpr`], [`AggregateExpr`], [`SqlType`]) and the
+//!   SQL-type ↔ Arrow contract shared by the binder and the evaluator.
+//! - [`program`] — [`Program`]/[`Step`]: what a stage's workers do to its rows.
 //!
 //! # Example
 //! ```
@@ -58,15 +61,22 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod expr;
 pub mod input;
 pub mod processor;
+pub mod program;
 pub mod query;
 pub mod shuffle;
 pub mod stage;
 pub mod types;
 
 pub use input::InputSpec;
+pub use expr::{
+    AggregateExpr, AggregateFunction, BinaryOp, Literal, NamedAggregate, NamedExpr, ScalarExpr,
+    ScalarFunction, SortKey, SqlType, TimeUnit, TrimWhere,
+};
 pub use processor::{LimitProcessor, ProcessorSpec, QueryProcessor, SegmentGeneratorProcessor};
+pub use program::{AggregateMode, AggregateStep, JoinKind, JoinStep, Program, Step};
 pub use query::QueryDefinition;
 pub use shuffle::{ClusterBy, KeyColumn, KeyOrder, ShuffleKind, ShuffleSpec};
 pub use stage::StageDefinition;

@@ -1,11 +1,12 @@
 //! What each worker of a stage runs (`processor`; spec `druid-msq.md` §4.3).
 //!
-//! For now a processor carries its Druid payload (the native query, the segment generator's
-//! data schema) as JSON, which is exactly what the report shows. The query kit that plans SQL
-//! into stages can attach typed operator descriptions later: every payload struct is
-//! `#[non_exhaustive]` and built through a constructor, so fields can be added to it without
-//! breaking callers.
+//! A processor carries its Druid payload (the native query, the segment generator's data
+//! schema) as JSON, which is exactly what the report shows, and — for query processors — the
+//! typed [`Program`] the workers execute (never shown in the report). Payload structs are
+//! `#[non_exhaustive]` and built through constructors, so fields can be added without breaking
+//! callers.
 
+use crate::program::Program;
 use msq_model::{ColumnMapping, LimitProcessorSpec, QueryProcessorSpec, SegmentGeneratorSpec};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -35,12 +36,24 @@ pub struct QueryProcessor {
     /// The native query (`scan` or `groupBy`) whose `dataSource` names stage inputs
     /// (`{"type": "inputNumber", "inputNumber": 0}`), as shown in the report.
     pub query: Value,
+    /// What the workers do to the stage's rows (not part of the report JSON).
+    #[serde(default)]
+    pub program: Program,
 }
 
 impl QueryProcessor {
     /// A processor for a native query.
     pub fn new(query: Value) -> Self {
-        Self { query }
+        Self {
+            query,
+            program: Program::default(),
+        }
+    }
+
+    /// This processor running `program` on its workers.
+    pub fn with_program(mut self, program: Program) -> Self {
+        self.program = program;
+        self
     }
 }
 
