@@ -101,12 +101,12 @@ mod tests {
         let err = set("SET x = 1 + 1").unwrap_err();
         assert_eq!(
             err.message(),
-            "The value of SET [x] must be a literal, got [1 + 1] (Line 1, Column 9)"
+            "The value of SET [x] must be a literal, got [1 + 1] (line [1], column [9])"
         );
         let err = set("SET x 1").unwrap_err();
         assert_eq!(
             err.message(),
-            "Received an unexpected token [1] (Line 1, Column 7), expected: ="
+            "Received an unexpected token [1] (line [1], column [7]), expected: ="
         );
     }
 }

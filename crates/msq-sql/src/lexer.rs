@@ -515,11 +515,11 @@ mod tests {
             .unwrap_err();
         assert_eq!(
             err.message(),
-            "Received an unexpected token [)] (Line 1, Column 35), expected: a column type"
+            "Received an unexpected token [)] (line [1], column [35]), expected: a column type"
         );
         let err =
             strip_extend_lists(tokenize("SELECT * FROM TABLE(f()) EXTEND x").unwrap()).unwrap_err();
-        assert!(err.message().contains("Line 1, Column 33"), "{err}");
+        assert!(err.message().contains("line [1], column [33]"), "{err}");
     }
 
     #[test]
@@ -540,7 +540,7 @@ mod tests {
         let err = parse_all(&toks, 0..at, "end of statement", |p| p.parse_query()).unwrap_err();
         assert_eq!(
             err.message(),
-            "Received an unexpected token [PARTITIONED] (Line 1, Column 15), expected: identifier"
+            "Received an unexpected token [PARTITIONED] (line [1], column [15]), expected: identifier"
         );
     }
 }

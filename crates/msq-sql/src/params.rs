@@ -153,7 +153,7 @@ mod tests {
         let err = bound("SELECT ?,\n  ?", &[SqlParameter::new("VARCHAR", "a")]).unwrap_err();
         assert_eq!(
             err.message(),
-            "Parameter at position [2] is not bound (Line 2, Column 3)"
+            "Parameter at position [2] is not bound (line [2], column [3])"
         );
         assert_eq!(bound("SELECT ?", &[]).unwrap(), "SELECT ?");
     }

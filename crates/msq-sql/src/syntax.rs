@@ -1,10 +1,10 @@
 //! Syntax errors with positions a Druid user can act on.
 //!
 //! Every syntax error is an [`MsqError`] with code [`ErrorCode::SqlParseError`] (category
-//! `Plan`) and a message that carries its position as `(Line 3, Column 9)`, 1-based as in
+//! `Plan`) and a message that carries its position as `(line [3], column [9])`, 1-based as in
 //! Druid's console. sqlparser's wording (`Expected: end of statement, found: FOR at Line: 1,
 //! Column: 14`) is rewritten in Druid's style:
-//! `Received an unexpected token [FOR] (Line 1, Column 14), expected: end of statement`.
+//! `Received an unexpected token [FOR] (line [1], column [14]), expected: end of statement`.
 //! [`error_location`] reads the position back, e.g. for an editor to put the cursor there.
 
 use msq_common::{ErrorCategory, ErrorCode, MsqError};
@@ -12,7 +12,7 @@ use sqlparser::parser::ParserError;
 use sqlparser::tokenizer::{Location, TokenizerError};
 use std::fmt;
 
-/// A syntax error at `at`: `"<message> (Line l, Column c)"`, code `SqlParseError`.
+/// A syntax error at `at`: `"<message> (line [l], column [c])"`, code `SqlParseError`.
 pub fn syntax_error(message: impl fmt::Display, at: Location) -> MsqError {
     let message = if at.line == 0 {
         message.to_string()
@@ -22,12 +22,12 @@ pub fn syntax_error(message: impl fmt::Display, at: Location) -> MsqError {
     MsqError::new(ErrorCategory::Plan, ErrorCode::SqlParseError, message)
 }
 
-/// `Line l, Column c`.
+/// `line [l], column [c]`, as Druid words positions (`DruidException` for SQL errors).
 fn position(at: Location) -> String {
-    format!("Line {}, Column {}", at.line, at.column)
+    format!("line [{}], column [{}]", at.line, at.column)
 }
 
-/// "Received an unexpected token [tok] (Line l, Column c), expected: what"; a found `EOF`
+/// "Received an unexpected token [tok] (line [l], column [c]), expected: what"; a found `EOF`
 /// reads "Unexpected end of SQL statement".
 pub(crate) fn unexpected(found: impl fmt::Display, at: Location, expected: &str) -> MsqError {
     let found = found.to_string();
@@ -100,10 +100,10 @@ fn capitalize(text: &str) -> String {
 /// The `(line, column)` a syntax error points at, if its message carries one.
 pub fn error_location(err: &MsqError) -> Option<(u64, u64)> {
     let message = err.message();
-    let idx = message.rfind("(Line ")?;
-    let tail = &message[idx + "(Line ".len()..];
-    let (line, rest) = tail.split_once(", Column ")?;
-    let column = rest.split(')').next()?;
+    let idx = message.rfind("(line [")?;
+    let tail = &message[idx + "(line [".len()..];
+    let (line, rest) = tail.split_once("], column [")?;
+    let column = rest.split(']').next()?;
     Some((line.trim().parse().ok()?, column.trim().parse().ok()?))
 }
 
@@ -124,7 +124,7 @@ mod tests {
         assert_eq!(err.category(), ErrorCategory::Plan);
         assert_eq!(
             err.message(),
-            "Received an unexpected token [FOR] (Line 1, Column 14), expected: end of statement"
+            "Received an unexpected token [FOR] (line [1], column [14]), expected: end of statement"
         );
         assert_eq!(error_location(&err), Some((1, 14)));
     }
@@ -138,11 +138,11 @@ mod tests {
         };
         assert_eq!(
             from_parser_error(eof(), None).message(),
-            "Unexpected end of SQL statement (Line 3, Column 9), expected: an expression"
+            "Unexpected end of SQL statement (line [3], column [9]), expected: an expression"
         );
         assert_eq!(
             from_parser_error(eof(), Some("PARTITIONED")).message(),
-            "Received an unexpected token [PARTITIONED] (Line 3, Column 9), expected: an expression"
+            "Received an unexpected token [PARTITIONED] (line [3], column [9]), expected: an expression"
         );
     }
 
@@ -154,7 +154,7 @@ mod tests {
         });
         assert_eq!(
             err.message(),
-            "Unterminated string literal (Line 2, Column 5)"
+            "Unterminated string literal (line [2], column [5])"
         );
         let err = from_parser_error(ParserError::RecursionLimitExceeded, None);
         assert_eq!(error_location(&err), None);

@@ -161,7 +161,7 @@ fn explain_plan_for() {
     let err = error("EXPLAIN SELECT 1");
     assert_eq!(
         err.message(),
-        "Received an unexpected token [SELECT] (Line 1, Column 9), expected: PLAN"
+        "Received an unexpected token [SELECT] (line [1], column [9]), expected: PLAN"
     );
 }
 
@@ -188,7 +188,7 @@ fn unsupported_statements() {
     assert_eq!(
         err.message(),
         "Unsupported statement [DELETE]: Druid SQL statements are SELECT, INSERT, REPLACE, \
-         EXPLAIN PLAN FOR and SET (Line 1, Column 1)"
+         EXPLAIN PLAN FOR and SET (line [1], column [1])"
     );
     let err = error("INSERT INTO EXTERN(local(exportPath => '/tmp')) AS CSV SELECT 1");
     assert_eq!(err.code(), ErrorCode::QueryNotSupported);
@@ -222,7 +222,7 @@ fn set_statement_errors() {
     let err = parse_query("SELECT 1; SET x = 1").unwrap_err();
     assert_eq!(
         err.message(),
-        "SET statements must come before the statement they configure (Line 1, Column 11)"
+        "SET statements must come before the statement they configure (line [1], column [11])"
     );
     let err = parse_query("SET x = 1;").unwrap_err();
     assert!(
@@ -287,7 +287,7 @@ fn parameters_bind_before_validation() {
     let err = parse_query_with_parameters(sql, &params[..1]).unwrap_err();
     assert_eq!(
         err.message(),
-        "Parameter at position [2] is not bound (Line 1, Column 57)"
+        "Parameter at position [2] is not bound (line [1], column [57])"
     );
     // Misaligned parameters are caught like literals.
     let err = parse_query_with_parameters(
@@ -640,7 +640,7 @@ fn replace_errors() {
     );
     assert_eq!(
         error("INSERT INTO dst OVERWRITE ALL SELECT 1 PARTITIONED BY ALL").message(),
-        "OVERWRITE is only valid in REPLACE statements (Line 1, Column 17)"
+        "OVERWRITE is only valid in REPLACE statements (line [1], column [17])"
     );
 }
 
@@ -1069,7 +1069,7 @@ fn clause_words_inside_subqueries_are_not_clauses() {
     let err = error("SELECT * FROM foo PARTITIONED BY DAY");
     assert_eq!(
         err.message(),
-        "PARTITIONED BY is only valid in INSERT and REPLACE statements (Line 1, Column 19)"
+        "PARTITIONED BY is only valid in INSERT and REPLACE statements (line [1], column [19])"
     );
 }
 
@@ -1085,41 +1085,41 @@ fn syntax_errors_carry_line_and_column() {
     assert_eq!(error_location(&err), Some((3, 14)));
     assert_eq!(
         err.message(),
-        "Received an unexpected token [=] (Line 3, Column 14), expected: an expression"
+        "Received an unexpected token [=] (line [3], column [14]), expected: an expression"
     );
 
     let err = error("INSERT INTO t\nSELECT x\nFROM foo WHERE\nPARTITIONED BY DAY");
     assert_eq!(
         err.message(),
-        "Received an unexpected token [PARTITIONED] (Line 4, Column 1), expected: an expression"
+        "Received an unexpected token [PARTITIONED] (line [4], column [1]), expected: an expression"
     );
     let err = error("SELECT 'unterminated");
     assert_eq!(
         err.message(),
-        "Unterminated string literal (Line 1, Column 8)"
+        "Unterminated string literal (line [1], column [8])"
     );
     let err = error("SELECT (1 + 2");
     assert!(
         err.message()
-            .starts_with("Unexpected end of SQL statement (Line 1, Column 14)"),
+            .starts_with("Unexpected end of SQL statement (line [1], column [14])"),
         "{err}"
     );
     let err = error("INSERT INTO t SELECT 1 FROM foo PARTITIONED BY DAY CLUSTERED BY x y");
     assert_eq!(
         err.message(),
-        "Received an unexpected token [y] (Line 1, Column 67), expected: end of statement"
+        "Received an unexpected token [y] (line [1], column [67]), expected: end of statement"
     );
     let err = error("REPLACE INTO\n  t OVERWRITE WHERE __time >= PARTITIONED BY DAY");
     assert_eq!(error_location(&err), Some((2, 31)));
     let err = error("INSERT INTO t SELECT 1 PARTITIONED BY DAY CLUSTERED BY");
     assert_eq!(
         err.message(),
-        "Unexpected end of SQL statement (Line 1, Column 55), expected: an expression"
+        "Unexpected end of SQL statement (line [1], column [55]), expected: an expression"
     );
     let err = error("INSERT INTO t SELECT 1 PARTITIONED BY\n  CLUSTERED BY x");
     assert_eq!(
         err.message(),
-        "Received an unexpected token [CLUSTERED] (Line 2, Column 3), expected: a granularity"
+        "Received an unexpected token [CLUSTERED] (line [2], column [3]), expected: a granularity"
     );
     let err = error("SELECT TIMESTAMP '2000-13-01'");
     assert_eq!(
