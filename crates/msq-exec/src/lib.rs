@@ -32,6 +32,11 @@
 //! - [`input`]: [`input::InputFormat`] (parsed `inputFormat` JSON),
 //!   [`input::InputReader`] (push bytes, take batches; NDJSON, CSV, TSV),
 //!   [`input::GzipDecoder`], [`input::ParseException`] and [`input::ParseExceptionPolicy`].
+//! - [`expr`]: the expression evaluator, `msq_plan::expr::ScalarExpr` over record batches:
+//!   [`expr::evaluate`], [`expr::evaluate_predicate`], [`expr::filter_batch`],
+//!   [`expr::cast_array`] (Druid's casts) and [`expr::arrow_type`] (SQL type → Arrow type);
+//!   arithmetic, comparisons, three-valued logic, strings, `LIKE`, regular expressions and
+//!   the `TIME_*` functions with Joda patterns and ISO periods.
 //! - [`frame`]: [`frame::encode_frame`] / [`frame::decode_frame`] (one IPC stream per frame)
 //!   and [`frame::FrameWriter`] (slices batches under `maxFrameSize`).
 //! - [`counters`]: live [`counters::ChannelCounters`], [`counters::WarningCounters`],
@@ -42,6 +47,10 @@
 //!   [`segment::SegmentStore`] (memory; a directory on native builds) and the
 //!   [`segment::Publisher`] (atomic manifest swap: INSERT appends, REPLACE swaps time chunks;
 //!   design README "Data").
+//! - [`ops`]: the stage [`ops::ProgramExecutor`] (runs a `msq_plan::Program`: filter,
+//!   project, broadcast hash join, hash aggregate in partial/final/single modes, stable sort,
+//!   limit), [`ops::sort_batches`] for the runtime, [`ops::partial_state_fields`] (the
+//!   documented partial aggregate state columns) and the [`ops::hll::HyperLogLog`] sketch.
 //!
 //! # Example
 //! ```
@@ -63,6 +72,8 @@
 #![deny(missing_docs)]
 
 pub mod counters;
+pub mod expr;
 pub mod frame;
 pub mod input;
+pub mod ops;
 pub mod segment;

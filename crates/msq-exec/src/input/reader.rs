@@ -18,8 +18,8 @@
 //!   `JsonLineReader` (`Unable to parse row []`), blank CSV/TSV lines are skipped;
 //! - CSV/TSV: `skipHeaderRows` lines are dropped, then the header is read when
 //!   `findColumnsFromHeader`; fewer fields than columns leave the rest null, extra fields are
-//!   ignored (Druid's `Utils.zipMapPartial`); an empty field is `""` in a string column (SQL
-//!   compatible null handling) and null in a numeric one;
+//!   ignored (Druid's `Utils.zipMapPartial`); an empty field is null in every column (Druid's
+//!   `ParserUtils.nullEmptyStringFunction`; JSON keeps `""` and null apart);
 //! - unparsable rows become [`ParseException`]s, never errors; the caller applies
 //!   [`super::ParseExceptionPolicy`];
 //! - a row whose encoded size exceeds `maxFrameSize` (1,000,000 bytes) fails the read with
@@ -581,6 +581,9 @@ impl Sink {
             let cell = &mut self.buffers.columns[column];
             match field.and_then(|i| fields.get(i)) {
                 None => cell.push_null(),
+                // Druid's flat-text readers map empty fields to null
+                // (`ParserUtils.nullEmptyStringFunction`), strings included.
+                Some(value) if value.is_empty() => cell.push_null(),
                 Some(value) if cell.kind() == ColumnKind::String => cell.push_str(value),
                 Some(value) => match parse_number(value, cell.kind()) {
                     Ok(None) => cell.push_null(),
@@ -868,14 +871,8 @@ mod tests {
         let b = &out.batches[0];
         assert_eq!(
             strings(b, 0),
-            [
-                Some("Smith, J"),
-                Some("say \"hi\""),
-                Some(""),
-                None,
-                Some("x")
-            ]
-            .map(|s| s.map(str::to_owned))
+            [Some("Smith, J"), Some("say \"hi\""), None, None, Some("x")]
+                .map(|s| s.map(str::to_owned))
         );
         assert_eq!(longs(b, 1), [Some(1), Some(2), None, Some(3), Some(4)]);
         assert_eq!(b.column(2).null_count(), 5);

@@ -27,5 +27,8 @@ pub mod writer;
 pub use manifest::{DatasourceManifest, Overwrite, Publisher};
 #[cfg(not(target_arch = "wasm32"))]
 pub use store::DirSegmentStore;
-pub use store::{MemorySegmentStore, SegmentStore};
-pub use writer::{Segment, SegmentId, SegmentMeta, SegmentWriter};
+pub use store::{manifest_path, segment_path, MemorySegmentStore, SegmentStore};
+pub use writer::{
+    decode_segment, format_iso_millis, time_values, Segment, SegmentId, SegmentMeta, SegmentWriter,
+    DEFAULT_ROWS_PER_SEGMENT, TIME_COLUMN,
+};

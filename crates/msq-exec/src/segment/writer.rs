@@ -266,8 +266,8 @@ impl SegmentWriter {
             msq_ensure!(
                 times.null_count() == 0,
                 InsertTimeNull,
-                "Null timestamp (__time) encountered while generating segments for [{}]",
-                self.data_source
+                // Druid's `InsertTimeNullFault` message (spec `druid-msq.md` §1.5).
+                "Null timestamp (__time) encountered during INSERT or REPLACE."
             );
             for &t in times.values() {
                 msq_ensure!(
