@@ -7,8 +7,8 @@
 //! [`ShuffleSpec`]. [`StageDefinition::to_model`] writes a stage exactly as Druid's task report
 //! shows it (`stages[].definition`), so the console and golden tests see Druid's JSON.
 //!
-//! What it is not: the SQL → stages planner (the "query kit", to come), nor the state machines
-//! that run a plan (`msq-kernel`). No I/O; builds for `wasm32-unknown-unknown`.
+//! The SQL → stages planner is the [`querykit`] ([`querykit::plan_statement`]); the state
+//! machines that run a plan live elsewhere (`msq-kernel`). No I/O; builds for `wasm32-unknown-unknown`.
 //!
 //! ```text
 //!   SQL ──(query kit)──▶ QueryDefinition { stages: [StageDefinition ...], final_stage }
@@ -30,6 +30,8 @@
 //! - [`expr`] — bound expressions ([`ScalarExpr`], [`AggregateExpr`], [`SqlType`]) and the
 //!   SQL-type ↔ Arrow contract shared by the binder and the evaluator.
 //! - [`program`] — [`Program`]/[`Step`]: what a stage's workers do to its rows.
+//! - [`querykit`] — the binder and query kit: SQL statement → bound expressions →
+//!   [`QueryDefinition`] ([`querykit::plan_statement`]).
 //!
 //! # Example
 //! ```
@@ -66,15 +68,16 @@ pub mod input;
 pub mod processor;
 pub mod program;
 pub mod query;
+pub mod querykit;
 pub mod shuffle;
 pub mod stage;
 pub mod types;
 
-pub use input::InputSpec;
 pub use expr::{
     AggregateExpr, AggregateFunction, BinaryOp, Literal, NamedAggregate, NamedExpr, ScalarExpr,
     ScalarFunction, SortKey, SqlType, TimeUnit, TrimWhere,
 };
+pub use input::InputSpec;
 pub use processor::{LimitProcessor, ProcessorSpec, QueryProcessor, SegmentGeneratorProcessor};
 pub use program::{AggregateMode, AggregateStep, JoinKind, JoinStep, Program, Step};
 pub use query::QueryDefinition;

@@ -1,0 +1,320 @@
+//! INSERT/REPLACE planning (spec `druid-msq.md` §1.3–§1.6, §4.3–§4.5): the query's last stage
+//! gains `__bucket` (`TIME_FLOOR(__time, period)`, 0 for `ALL`) and `__boost` columns and a
+//! `targetSize` shuffle by `[__bucket, clustered…, __boost]`; a `segmentGenerator` stage
+//! (Druid's dataSchema/columnMappings/tuningConfig JSON) writes the segments.
+
+use super::{
+    ctx_bool, ctx_u64, signature, CteEnv, Draft, DraftKind, IngestSpec, PlanRequest, PlannedKind,
+    PlannedQuery, Planner, ReplaceScope, ETERNITY,
+};
+use crate::expr::{Literal, NamedExpr, ScalarExpr, ScalarFunction, SqlType};
+use crate::input::InputSpec;
+use crate::processor::{ProcessorSpec, SegmentGeneratorProcessor};
+use crate::program::{Program, Step};
+use crate::shuffle::{ClusterBy, KeyColumn, ShuffleSpec};
+use crate::types::ColumnType;
+use msq_common::{ErrorCategory, ErrorCode, MsqError, Result, StageNumber};
+use msq_model::ColumnMapping;
+use msq_sql::{ClusterExpr, Granularity, Ingest, Overwrite};
+use serde_json::{json, Value as Json};
+
+/// Default `rowsPerSegment`.
+pub const DEFAULT_ROWS_PER_SEGMENT: usize = 3_000_000;
+
+/// Druid's limit on columns per stage (`TooManyColumns`).
+const MAX_COLUMNS: usize = 2_000;
+
+/// Plans an INSERT (`replace == false`) or REPLACE.
+pub(super) fn plan_ingest(
+    mut planner: Planner<'_>,
+    ing: &Ingest,
+    replace: bool,
+) -> Result<PlannedQuery> {
+    let req: &PlanRequest<'_> = planner.req;
+    let kind = if replace { "REPLACE" } else { "INSERT" };
+    let q = ing.query.as_ref();
+    if q.order_by.is_some() {
+        return Err(MsqError::plan(format!(
+            "Cannot use an ORDER BY clause on a Query of type [{kind}], use CLUSTERED BY instead"
+        )));
+    }
+    let (draft, limit) = planner.plan_query_open(q, &CteEnv::default())?;
+    if limit.offset > 0 {
+        return Err(MsqError::plan(
+            "INSERT and REPLACE queries cannot have an OFFSET",
+        ));
+    }
+    if limit.limit.is_some() && ing.partitioned_by != Granularity::All {
+        return Err(MsqError::plan(format!(
+            "INSERT and REPLACE queries cannot have a LIMIT unless PARTITIONED BY is \"ALL\" \
+             (found PARTITIONED BY {})",
+            ing.partitioned_by.to_sql()
+        )));
+    }
+    // Output columns and their checks.
+    let columns: Vec<(String, SqlType)> = draft.columns[..draft.visible].to_vec();
+    for (name, _) in &columns {
+        if name == "__bucket" || name == "__boost" {
+            return Err(MsqError::new(
+                ErrorCategory::Plan,
+                ErrorCode::ColumnNameRestricted,
+                format!(
+                    "[{name}] column name is reserved for MSQ's internal purpose. Please retry \
+                     the query after renaming the column."
+                ),
+            ));
+        }
+    }
+    if columns.len() > MAX_COLUMNS {
+        return Err(MsqError::new(
+            ErrorCategory::Plan,
+            ErrorCode::TooManyColumns,
+            format!(
+                "Too many output columns (requested = {}, max = {MAX_COLUMNS})",
+                columns.len()
+            ),
+        ));
+    }
+    let time = columns.iter().position(|(n, _)| n == "__time");
+    match time {
+        Some(i) if columns[i].1 != SqlType::Timestamp => {
+            return Err(MsqError::plan(format!(
+                "Field [__time] was the wrong type [{}], expected TIMESTAMP",
+                columns[i].1
+            )))
+        }
+        None if ing.partitioned_by != Granularity::All => {
+            return Err(MsqError::plan(format!(
+                "{kind} queries with PARTITIONED BY {} must have a __time column of type \
+                 TIMESTAMP in their output (use an alias: ... AS __time)",
+                ing.partitioned_by.to_sql()
+            )))
+        }
+        _ => {}
+    }
+    let mut clustered_by = Vec::new();
+    for c in &ing.clustered_by {
+        let name = match c {
+            ClusterExpr::Column(n) => columns.iter().find(|(c, _)| c == n).map(|(c, _)| c.clone()),
+            ClusterExpr::Ordinal(o) => o
+                .checked_sub(1)
+                .and_then(|i| columns.get(i))
+                .map(|(c, _)| c.clone()),
+            ClusterExpr::Expr(e) => columns
+                .iter()
+                .find(|(c, _)| *c == e.to_string())
+                .map(|(c, _)| c.clone()),
+        };
+        let name = name.ok_or_else(|| {
+            let what = match c {
+                ClusterExpr::Column(n) => n.clone(),
+                ClusterExpr::Ordinal(o) => o.to_string(),
+                ClusterExpr::Expr(e) => e.to_string(),
+            };
+            MsqError::plan(format!(
+                "CLUSTERED BY column [{what}] must be an output column of the query"
+            ))
+        })?;
+        clustered_by.push(name);
+    }
+    let rows_per_segment = ctx_u64(req.context, "rowsPerSegment")
+        .and_then(|n| usize::try_from(n).ok())
+        .filter(|n| *n > 0)
+        .unwrap_or(DEFAULT_ROWS_PER_SEGMENT);
+    let is_group_by = draft.kind == DraftKind::GroupByPost;
+    let rollup = is_group_by && ctx_bool(req.context, "finalizeAggregations") == Some(false);
+    let replace_scope =
+        match (&ing.overwrite, replace) {
+            (_, false) => None,
+            (Some(Overwrite::All), true) => Some(ReplaceScope::All),
+            (Some(_), true) => Some(ReplaceScope::Intervals(
+                ing.overwrite_intervals()?.unwrap_or_default(),
+            )),
+            (None, true) => return Err(MsqError::plan(
+                "Missing time chunk information in OVERWRITE clause for REPLACE. Use OVERWRITE \
+                 WHERE <__time based condition> or OVERWRITE ALL to overwrite the entire table.",
+            )),
+        };
+
+    // The bucketing projection, on the last stage (or after the LIMIT stage).
+    let mut out_columns = columns.clone();
+    let mut project: Vec<NamedExpr> = Vec::new();
+    let time_expr = match time {
+        Some(i) => ScalarExpr::column(i, "__time", SqlType::Timestamp),
+        None => ScalarExpr::Literal(Literal::Timestamp(0)),
+    };
+    let bucket = match ing.partitioned_by.period() {
+        None => ScalarExpr::Literal(Literal::Long(0)),
+        Some(period) => ScalarExpr::Cast {
+            expr: Box::new(ScalarExpr::Function {
+                func: ScalarFunction::TimeFloor,
+                args: vec![
+                    time_expr.clone(),
+                    ScalarExpr::Literal(Literal::String(period.into())),
+                    ScalarExpr::Literal(Literal::Null(SqlType::Timestamp)),
+                    ScalarExpr::Literal(Literal::String("UTC".into())),
+                ],
+                ty: SqlType::Timestamp,
+            }),
+            to: SqlType::Bigint,
+        },
+    };
+    project.push(NamedExpr::new("__bucket", bucket));
+    project.push(NamedExpr::new(
+        "__boost",
+        ScalarExpr::Literal(Literal::Long(0)),
+    ));
+    if time.is_none() {
+        project.push(NamedExpr::new("__time", time_expr));
+        out_columns.insert(0, ("__time".into(), SqlType::Timestamp));
+    }
+    for (i, (name, ty)) in columns.iter().enumerate() {
+        project.push(NamedExpr::new(
+            name.clone(),
+            ScalarExpr::column(i, name, ty.clone()),
+        ));
+    }
+    let bucketed: Vec<(String, SqlType)> = project
+        .iter()
+        .map(|p| (p.name.clone(), p.expr.sql_type()))
+        .collect();
+    let mut keys = vec![KeyColumn::ascending("__bucket")];
+    keys.extend(clustered_by.iter().map(KeyColumn::ascending));
+    keys.push(KeyColumn::ascending("__boost"));
+    let shuffle = ShuffleSpec::TargetSize {
+        cluster_by: ClusterBy::bucketed(keys, 1),
+        target_size: u64::try_from(rows_per_segment).unwrap_or(u64::MAX),
+        aggregate: false,
+    };
+    let mut ctx = req.context.clone();
+    // Druid writes `finalize: false` into ingest scans (docs report); GROUP BY finalizes unless rollup.
+    ctx.insert("finalize".into(), Json::Bool(is_group_by && !rollup));
+    for (k, v) in ing.query_context()? {
+        ctx.insert(k, v);
+    }
+    let mut draft = draft;
+    if let Some(obj) = draft.query_json.as_object_mut() {
+        obj.insert("context".into(), Json::Object(ctx));
+    }
+    let feeding = if limit.limit.is_some() {
+        let planned = planner.close(draft, limit)?;
+        let d = Draft {
+            inputs: vec![InputSpec::Stage {
+                stage: StageNumber(planned.stage),
+            }],
+            kind: DraftKind::Scan,
+            program: Program::new(vec![Step::Project(project)]),
+            query_json: json!({"queryType": "scan", "dataSource": {"type": "inputNumber", "inputNumber": 0}}),
+            columns: bucketed.clone(),
+            visible: bucketed.len(),
+            sort: Vec::new(),
+            max_workers: 1,
+        };
+        push_bucketed(&mut planner, d, shuffle)
+    } else {
+        let mut d = draft;
+        d.columns.truncate(d.visible);
+        d.program.steps.push(Step::Project(project));
+        d.columns = bucketed.clone();
+        d.visible = bucketed.len();
+        d.sort.clear();
+        push_bucketed(&mut planner, d, shuffle)
+    };
+
+    // segmentGenerator.
+    let intervals: Vec<String> = match &replace_scope {
+        Some(ReplaceScope::Intervals(iv)) => iv
+            .iter()
+            .map(|i| msq_sql::time::format_interval(*i))
+            .collect(),
+        _ => vec![ETERNITY.to_owned()],
+    };
+    let dimensions: Vec<Json> = out_columns
+        .iter()
+        .filter(|(n, _)| n != "__time")
+        .map(|(n, t)| {
+            let ct = t.column_type();
+            let ty = match &ct {
+                ColumnType::Long => "long".to_owned(),
+                ColumnType::Double => "double".to_owned(),
+                ColumnType::Float => "float".to_owned(),
+                ColumnType::String => "string".to_owned(),
+                other => other.to_string(),
+            };
+            let string = ct == ColumnType::String;
+            json!({"type": ty, "name": n, "multiValueHandling": "SORTED_ARRAY",
+                   "createBitmapIndex": string})
+        })
+        .collect();
+    let mut data_schema = json!({
+        "dataSource": ing.table,
+        "timestampSpec": {"column": "__time", "format": "millis", "missingValue": null},
+        "dimensionsSpec": {
+            "dimensions": dimensions,
+            "dimensionExclusions": ["__time"],
+            "includeAllDimensions": false
+        },
+        "metricsSpec": [],
+        "granularitySpec": {"type": "arbitrary", "queryGranularity": {"type": "none"},
+                            "rollup": rollup, "intervals": intervals},
+        "transformSpec": {"filter": null, "transforms": []}
+    });
+    // Druid's arbitrary granularitySpec has no segment granularity; Acorn's segment generator
+    // reads PARTITIONED BY from `segmentGranularity` here (absent = ALL).
+    if ing.partitioned_by != Granularity::All {
+        if let Some(spec) = data_schema
+            .pointer_mut("/granularitySpec")
+            .and_then(Json::as_object_mut)
+        {
+            spec.insert(
+                "segmentGranularity".into(),
+                ing.partitioned_by.to_druid_json(),
+            );
+        }
+    }
+    let mappings = out_columns
+        .iter()
+        .map(|(n, _)| ColumnMapping {
+            query_column: n.clone(),
+            output_column: n.clone(),
+        })
+        .collect();
+    let tuning = json!({"maxNumWorkers": planner.max_workers, "maxRowsInMemory": 100000,
+                        "rowsPerSegment": rows_per_segment});
+    let max_workers = planner.max_workers;
+    let generator = planner.push_stage(
+        vec![InputSpec::Stage {
+            stage: StageNumber(feeding),
+        }],
+        ProcessorSpec::SegmentGenerator(SegmentGeneratorProcessor::new(
+            data_schema,
+            mappings,
+            tuning,
+        )),
+        Vec::new(),
+        None,
+        max_workers,
+    );
+    let query = planner.finish(generator)?;
+    Ok(PlannedQuery {
+        query,
+        kind: PlannedKind::Ingest(IngestSpec {
+            data_source: ing.table.clone(),
+            replace: replace_scope,
+            granularity: ing.partitioned_by,
+            clustered_by,
+            rows_per_segment,
+            rollup,
+        }),
+    })
+}
+
+fn push_bucketed(planner: &mut Planner<'_>, draft: Draft, shuffle: ShuffleSpec) -> u32 {
+    let sig = signature(&draft.columns);
+    let number = planner.push(draft, Some(shuffle));
+    if let Some(stage) = planner.stages.last_mut() {
+        stage.signature = sig;
+        stage.shuffle_check_has_multiple_values = true;
+    }
+    number
+}

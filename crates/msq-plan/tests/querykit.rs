@@ -1,0 +1,1092 @@
+//! Query kit tests: SQL text → `msq_sql::parse_query` → `plan_statement` → stage shapes
+//! (spec `druid-msq.md` §4.5), binder types and errors.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use msq_common::{ErrorCode, StageNumber};
+use msq_plan::querykit::*;
+use msq_plan::*;
+use serde_json::{json, Map, Value};
+
+struct TestCatalog;
+
+impl Catalog for TestCatalog {
+    fn datasource(&self, name: &str) -> Option<Vec<(String, ColumnType)>> {
+        match name {
+            "foo" => Some(vec![
+                ("__time".into(), ColumnType::Long),
+                ("dim1".into(), ColumnType::String),
+                ("dim2".into(), ColumnType::String),
+                ("cnt".into(), ColumnType::Long),
+                ("m1".into(), ColumnType::Float),
+                ("m2".into(), ColumnType::Double),
+            ]),
+            "lookyloo" => Some(vec![
+                ("k".into(), ColumnType::String),
+                ("v".into(), ColumnType::String),
+            ]),
+            _ => None,
+        }
+    }
+}
+
+const NOW: i64 = 1_700_000_000_000;
+
+fn plan_with(sql: &str, context: Value) -> msq_common::Result<PlannedQuery> {
+    let parsed = msq_sql::parse_query(sql)?;
+    let mut ctx: Map<String, Value> = context.as_object().cloned().unwrap_or_default();
+    for (k, v) in parsed.context_overrides {
+        ctx.insert(k, v);
+    }
+    let request = PlanRequest {
+        query_id: "q",
+        context: &ctx,
+        catalog: &TestCatalog,
+        now_ms: NOW,
+    };
+    plan_statement(&parsed.statement, &request)
+}
+
+fn plan(sql: &str) -> PlannedQuery {
+    plan_with(sql, json!({})).unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+fn plan_err(sql: &str) -> msq_common::MsqError {
+    match plan_with(sql, json!({})) {
+        Ok(p) => panic!("{sql}: expected an error, got {p:?}"),
+        Err(e) => e,
+    }
+}
+
+fn types(p: &PlannedQuery) -> Vec<&'static str> {
+    p.query
+        .stages
+        .iter()
+        .map(|s| s.processor.type_name())
+        .collect()
+}
+
+fn program(stage: &StageDefinition) -> &Program {
+    match &stage.processor {
+        ProcessorSpec::Scan(q)
+        | ProcessorSpec::GroupByPreShuffle(q)
+        | ProcessorSpec::GroupByPostShuffle(q) => &q.program,
+        other => panic!("no program in {other:?}"),
+    }
+}
+
+fn select_columns(p: &PlannedQuery) -> Vec<(String, SqlType)> {
+    match &p.kind {
+        PlannedKind::Select { columns } => columns.clone(),
+        other => panic!("not a select: {other:?}"),
+    }
+}
+
+/// The type of the single output column of `SELECT <expr> FROM foo`.
+fn type_of(expr: &str) -> SqlType {
+    let p = plan(&format!("SELECT {expr} FROM foo"));
+    select_columns(&p)[0].1.clone()
+}
+
+/// The bound expression of `SELECT <expr> FROM foo`.
+fn bound(expr: &str) -> ScalarExpr {
+    let p = plan(&format!("SELECT {expr} FROM foo"));
+    match program(&p.query.stages[0]).steps.last() {
+        Some(Step::Project(items)) => items[0].expr.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+fn keys(shuffle: &ShuffleSpec) -> Vec<(String, KeyOrder)> {
+    shuffle
+        .cluster_by()
+        .unwrap()
+        .columns
+        .iter()
+        .map(|c| (c.name.clone(), c.order))
+        .collect()
+}
+
+const WIKI_INSERT: &str = r#"INSERT INTO wikipedia
+SELECT
+  TIME_PARSE("timestamp") AS __time,
+  *
+FROM TABLE(
+  EXTERN(
+    '{"type": "http", "uris": ["https://druid.apache.org/data/wikipedia.json.gz"]}',
+    '{"type": "json"}',
+    '[{"name": "added", "type": "long"}, {"name": "channel", "type": "string"}, {"name": "timestamp", "type": "string"}, {"name": "user", "type": "string"}]'
+  )
+)
+PARTITIONED BY DAY"#;
+
+#[test]
+fn docs_insert_plans_scan_then_segment_generator() {
+    let p = plan_with(WIKI_INSERT, json!({"maxNumTasks": 3})).unwrap();
+    assert_eq!(types(&p), ["scan", "segmentGenerator"]);
+    let scan = &p.query.stages[0];
+    assert_eq!(scan.max_worker_count, 2);
+    assert!(
+        matches!(&scan.inputs[0], InputSpec::External { signature, .. } if signature.len() == 4)
+    );
+    let sig: Vec<(&str, ColumnType)> = scan
+        .signature
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.clone()))
+        .collect();
+    assert_eq!(
+        sig,
+        [
+            ("__bucket", ColumnType::Long),
+            ("__boost", ColumnType::Long),
+            ("__time", ColumnType::Long),
+            ("added", ColumnType::Long),
+            ("channel", ColumnType::String),
+            ("timestamp", ColumnType::String),
+            ("user", ColumnType::String),
+        ]
+    );
+    let shuffle = scan.shuffle_spec.as_ref().unwrap();
+    assert!(matches!(
+        shuffle,
+        ShuffleSpec::TargetSize {
+            target_size: 3_000_000,
+            ..
+        }
+    ));
+    assert_eq!(
+        keys(shuffle),
+        [
+            ("__bucket".to_owned(), KeyOrder::Ascending),
+            ("__boost".to_owned(), KeyOrder::Ascending)
+        ]
+    );
+    assert_eq!(shuffle.cluster_by().unwrap().bucket_by_count, 1);
+    assert!(scan.shuffle_check_has_multiple_values);
+    // __bucket = TIME_FLOOR(__time, 'P1D').
+    let steps = &program(scan).steps;
+    let Some(Step::Project(last)) = steps.last() else {
+        panic!("{steps:?}")
+    };
+    assert_eq!(last[0].name, "__bucket");
+    let text = format!("{:?}", last[0].expr);
+    assert!(text.contains("TimeFloor") && text.contains("P1D"), "{text}");
+
+    let generator = &p.query.stages[1];
+    assert!(generator.signature.is_empty());
+    assert_eq!(
+        generator.inputs,
+        [InputSpec::Stage {
+            stage: StageNumber(0)
+        }]
+    );
+    let model = serde_json::to_value(generator.to_model("q")).unwrap();
+    let processor = &model["processor"];
+    assert_eq!(processor["type"], "segmentGenerator");
+    assert_eq!(processor["dataSchema"]["dataSource"], "wikipedia");
+    assert_eq!(
+        processor["dataSchema"]["dimensionsSpec"]["dimensions"][0]["name"],
+        "added"
+    );
+    assert_eq!(
+        processor["dataSchema"]["dimensionsSpec"]["dimensions"][0]["type"],
+        "long"
+    );
+    assert_eq!(
+        processor["columnMappings"][0],
+        json!({"queryColumn": "__time", "outputColumn": "__time"})
+    );
+    assert_eq!(processor["tuningConfig"]["rowsPerSegment"], 3_000_000);
+    assert_eq!(processor["tuningConfig"]["maxNumWorkers"], 2);
+    let PlannedKind::Ingest(spec) = &p.kind else {
+        panic!()
+    };
+    assert_eq!(spec.data_source, "wikipedia");
+    assert_eq!(spec.replace, None);
+    assert_eq!(spec.granularity, msq_sql::Granularity::Day);
+    assert!(!spec.rollup);
+    // The scan's native query carries the ingest context.
+    let query = &model_stage(&p, 0)["processor"]["query"];
+    assert_eq!(query["queryType"], "scan");
+    assert_eq!(query["context"]["sqlInsertSegmentGranularity"], "\"DAY\"");
+}
+
+fn model_stage(p: &PlannedQuery, n: usize) -> Value {
+    serde_json::to_value(p.query.stages[n].to_model("q")).unwrap()
+}
+
+#[test]
+fn replace_all_with_clustering_and_rows_per_segment() {
+    let p = plan_with(
+        "REPLACE INTO dst OVERWRITE ALL SELECT __time, dim1, cnt FROM foo PARTITIONED BY ALL CLUSTERED BY dim1",
+        json!({"rowsPerSegment": 1000}),
+    )
+    .unwrap();
+    assert_eq!(types(&p), ["scan", "segmentGenerator"]);
+    let shuffle = p.query.stages[0].shuffle_spec.as_ref().unwrap();
+    assert!(matches!(
+        shuffle,
+        ShuffleSpec::TargetSize {
+            target_size: 1000,
+            ..
+        }
+    ));
+    assert_eq!(keys(shuffle)[1].0, "dim1");
+    assert!(
+        matches!(&p.query.stages[0].inputs[0], InputSpec::Table { data_source, intervals } if data_source == "foo" && intervals[0] == ETERNITY)
+    );
+    let PlannedKind::Ingest(spec) = &p.kind else {
+        panic!()
+    };
+    assert_eq!(spec.replace, Some(ReplaceScope::All));
+    assert_eq!(spec.clustered_by, ["dim1"]);
+    assert_eq!(spec.rows_per_segment, 1000);
+}
+
+#[test]
+fn replace_where_intervals() {
+    let p = plan(
+        "REPLACE INTO dst OVERWRITE WHERE __time >= TIMESTAMP '2000-01-01' AND __time < TIMESTAMP '2000-01-02' \
+         SELECT __time, dim1 FROM foo PARTITIONED BY DAY",
+    );
+    let PlannedKind::Ingest(spec) = &p.kind else {
+        panic!()
+    };
+    assert_eq!(
+        spec.replace,
+        Some(ReplaceScope::Intervals(vec![(
+            946_684_800_000,
+            946_771_200_000
+        )]))
+    );
+}
+
+#[test]
+fn ingest_group_by_and_all_without_time() {
+    let p = plan_with(
+        "INSERT INTO dst SELECT dim1, COUNT(*) AS c FROM foo GROUP BY dim1 PARTITIONED BY ALL",
+        json!({"finalizeAggregations": false}),
+    )
+    .unwrap();
+    assert_eq!(
+        types(&p),
+        [
+            "groupByPreShuffle",
+            "groupByPostShuffle",
+            "segmentGenerator"
+        ]
+    );
+    let names: Vec<&str> = p.query.stages[1]
+        .signature
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["__bucket", "__boost", "__time", "dim1", "c"]);
+    let PlannedKind::Ingest(spec) = &p.kind else {
+        panic!()
+    };
+    assert!(spec.rollup);
+}
+
+#[test]
+fn ingest_errors() {
+    let e =
+        plan_err("INSERT INTO dst SELECT __time, dim1 FROM foo ORDER BY dim1 PARTITIONED BY DAY");
+    assert!(
+        e.message()
+            .contains("Cannot use an ORDER BY clause on a Query of type [INSERT]"),
+        "{e}"
+    );
+    let e = plan_err("INSERT INTO dst SELECT dim1 AS __time FROM foo PARTITIONED BY DAY");
+    assert!(
+        e.message()
+            .contains("Field [__time] was the wrong type [VARCHAR], expected TIMESTAMP"),
+        "{e}"
+    );
+    let e = plan_err("INSERT INTO dst SELECT __time, dim1 AS __bucket FROM foo PARTITIONED BY DAY");
+    assert_eq!(e.code(), ErrorCode::ColumnNameRestricted);
+    let e = plan_err(
+        "INSERT INTO dst SELECT __time, dim1 FROM foo PARTITIONED BY DAY CLUSTERED BY nope",
+    );
+    assert!(e.message().contains("nope"), "{e}");
+    let e = plan_err("INSERT INTO dst SELECT __time, dim1 FROM foo LIMIT 10 PARTITIONED BY DAY");
+    assert!(e.message().contains("LIMIT"), "{e}");
+}
+
+#[test]
+fn ingest_limit_with_all_adds_limit_stage() {
+    let p = plan("INSERT INTO dst SELECT __time, dim1 FROM foo LIMIT 10 PARTITIONED BY ALL");
+    assert_eq!(types(&p), ["scan", "limit", "scan", "segmentGenerator"]);
+    assert!(matches!(
+        p.query.stages[2].shuffle_spec,
+        Some(ShuffleSpec::TargetSize { .. })
+    ));
+}
+
+#[test]
+fn plain_scan_is_one_mix_stage() {
+    let p = plan("SELECT dim1, cnt + 1 AS c1, m1 FROM foo WHERE dim1 <> 'a'");
+    assert_eq!(types(&p), ["scan"]);
+    let s = &p.query.stages[0];
+    assert_eq!(s.shuffle_spec, Some(ShuffleSpec::Mix));
+    assert_eq!(s.max_worker_count, 1);
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("dim1".to_owned(), SqlType::Varchar),
+            ("c1".to_owned(), SqlType::Bigint),
+            ("m1".to_owned(), SqlType::Float)
+        ]
+    );
+    let steps = &program(s).steps;
+    assert!(matches!(steps[0], Step::Filter(_)));
+    assert!(matches!(steps[1], Step::Project(ref p) if p.len() == 3));
+    assert_eq!(s.signature[2], ("m1".to_owned(), ColumnType::Float));
+}
+
+#[test]
+fn select_star_and_max_num_tasks() {
+    let p = plan_with("SELECT * FROM foo", json!({"maxNumTasks": 5})).unwrap();
+    assert_eq!(select_columns(&p).len(), 6);
+    assert_eq!(
+        select_columns(&p)[0],
+        ("__time".to_owned(), SqlType::Timestamp)
+    );
+    assert_eq!(p.query.stages[0].max_worker_count, 4);
+}
+
+#[test]
+fn limit_offset_shapes() {
+    let p = plan("SELECT dim1 FROM foo LIMIT 10 OFFSET 5");
+    assert_eq!(types(&p), ["scan", "limit"]);
+    assert_eq!(p.query.stages[0].shuffle_spec, Some(ShuffleSpec::Mix));
+    assert!(matches!(
+        program(&p.query.stages[0]).steps.last(),
+        Some(Step::Limit {
+            offset: 0,
+            limit: Some(15)
+        })
+    ));
+    let ProcessorSpec::Limit(l) = &p.query.stages[1].processor else {
+        panic!()
+    };
+    assert_eq!((l.offset, l.limit), (5, Some(10)));
+    assert_eq!(p.query.stages[1].max_worker_count, 1);
+}
+
+#[test]
+fn order_by_shapes() {
+    // ORDER BY + LIMIT: sorted scan → limit.
+    let p = plan("SELECT dim1, cnt FROM foo ORDER BY cnt DESC, 1 LIMIT 3");
+    assert_eq!(types(&p), ["scan", "limit"]);
+    let shuffle = p.query.stages[0].shuffle_spec.as_ref().unwrap();
+    assert!(matches!(
+        shuffle,
+        ShuffleSpec::MaxCount { partitions: 1, .. }
+    ));
+    assert_eq!(
+        keys(shuffle),
+        [
+            ("cnt".to_owned(), KeyOrder::Descending),
+            ("dim1".to_owned(), KeyOrder::Ascending)
+        ]
+    );
+    // ORDER BY a non-selected expression: hidden column dropped by a final stage.
+    let p = plan("SELECT dim1 AS d FROM foo ORDER BY m1 + 1");
+    assert_eq!(types(&p), ["scan", "scan"]);
+    let names: Vec<&str> = p.query.stages[0]
+        .signature
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(names, ["d", "_s0"]);
+    assert_eq!(
+        keys(p.query.stages[0].shuffle_spec.as_ref().unwrap())[0].0,
+        "_s0"
+    );
+    assert_eq!(
+        p.query.stages[1].signature,
+        [("d".to_owned(), ColumnType::String)]
+    );
+    assert_eq!(select_columns(&p), [("d".to_owned(), SqlType::Varchar)]);
+    // ORDER BY alias.
+    let p = plan("SELECT dim1 AS d FROM foo ORDER BY d");
+    assert_eq!(
+        keys(p.query.stages[0].shuffle_spec.as_ref().unwrap())[0].0,
+        "d"
+    );
+}
+
+#[test]
+fn group_by_shapes() {
+    let p = plan_with(
+        "SELECT dim1, COUNT(*) AS c, SUM(cnt) AS s, AVG(m2) FROM foo WHERE cnt > 0 GROUP BY dim1 HAVING COUNT(*) > 1",
+        json!({"maxNumTasks": 3}),
+    )
+    .unwrap();
+    assert_eq!(types(&p), ["groupByPreShuffle", "groupByPostShuffle"]);
+    let pre = &p.query.stages[0];
+    let shuffle = pre.shuffle_spec.as_ref().unwrap();
+    assert!(matches!(
+        shuffle,
+        ShuffleSpec::MaxCount {
+            partitions: 2,
+            aggregate: true,
+            ..
+        }
+    ));
+    assert_eq!(keys(shuffle), [("d0".to_owned(), KeyOrder::Ascending)]);
+    let steps = &program(pre).steps;
+    assert!(matches!(steps[0], Step::Filter(_)));
+    let Step::Aggregate(partial) = &steps[1] else {
+        panic!("{steps:?}")
+    };
+    assert_eq!(partial.mode, AggregateMode::Partial);
+    assert_eq!(
+        partial.aggregates.len(),
+        3,
+        "COUNT(*) is shared by SELECT and HAVING"
+    );
+    let names: Vec<&str> = pre.signature.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, ["d0", "a0", "a1", "a2$sum", "a2$count"]);
+    let post = &p.query.stages[1];
+    let steps = &program(post).steps;
+    let Step::Aggregate(fin) = &steps[0] else {
+        panic!()
+    };
+    assert_eq!(fin.mode, AggregateMode::Final);
+    assert_eq!(fin.aggregates, partial.aggregates);
+    assert!(matches!(steps[1], Step::Filter(_)));
+    assert!(matches!(steps[2], Step::Project(_)));
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("dim1".to_owned(), SqlType::Varchar),
+            ("c".to_owned(), SqlType::Bigint),
+            ("s".to_owned(), SqlType::Bigint),
+            ("EXPR$3".to_owned(), SqlType::Double)
+        ]
+    );
+    assert_eq!(post.shuffle_spec, Some(ShuffleSpec::Mix));
+}
+
+#[test]
+fn group_by_ordinal_alias_expression_and_order_limit() {
+    let p = plan("SELECT SUBSTRING(dim1, 1, 1) AS s, COUNT(*) FROM foo GROUP BY 1 ORDER BY COUNT(*) DESC LIMIT 5");
+    assert_eq!(
+        types(&p),
+        ["groupByPreShuffle", "groupByPostShuffle", "limit"]
+    );
+    let post = &p.query.stages[1];
+    assert_eq!(
+        keys(post.shuffle_spec.as_ref().unwrap()),
+        [("EXPR$1".to_owned(), KeyOrder::Descending)]
+    );
+    let p2 = plan("SELECT SUBSTRING(dim1, 1, 1) AS s, COUNT(*) FROM foo GROUP BY s");
+    let p3 =
+        plan("SELECT SUBSTRING(dim1, 1, 1) AS s, COUNT(*) FROM foo GROUP BY SUBSTRING(dim1, 1, 1)");
+    assert_eq!(program(&p2.query.stages[0]), program(&p3.query.stages[0]));
+    // Global aggregate: no keys → mix, one post worker.
+    let p = plan("SELECT COUNT(*), MAX(__time) FROM foo");
+    assert_eq!(p.query.stages[0].shuffle_spec, Some(ShuffleSpec::Mix));
+    assert_eq!(select_columns(&p)[1].1, SqlType::Timestamp);
+}
+
+#[test]
+fn aggregate_functions_and_types() {
+    let p = plan(
+        "SELECT COUNT(DISTINCT dim1), APPROX_COUNT_DISTINCT(dim2), COUNT(dim1), MIN(m1), EARLIEST(dim1), \
+         LATEST(cnt), ANY_VALUE(dim2), SUM(m1) FILTER (WHERE dim1 = 'a') FROM foo",
+    );
+    let Step::Aggregate(a) = &program(&p.query.stages[0]).steps[0] else {
+        panic!()
+    };
+    let funcs: Vec<AggregateFunction> = a.aggregates.iter().map(|x| x.aggregate.func).collect();
+    assert_eq!(
+        funcs,
+        [
+            AggregateFunction::ApproxCountDistinct,
+            AggregateFunction::ApproxCountDistinct,
+            AggregateFunction::Count,
+            AggregateFunction::Min,
+            AggregateFunction::Earliest,
+            AggregateFunction::Latest,
+            AggregateFunction::AnyValue,
+            AggregateFunction::Sum
+        ]
+    );
+    assert_eq!(
+        a.aggregates[4].aggregate.args[1],
+        ScalarExpr::column(0, "__time", SqlType::Timestamp)
+    );
+    assert!(a.aggregates[7].aggregate.filter.is_some());
+    let types: Vec<SqlType> = select_columns(&p).into_iter().map(|(_, t)| t).collect();
+    assert_eq!(
+        types,
+        [
+            SqlType::Bigint,
+            SqlType::Bigint,
+            SqlType::Bigint,
+            SqlType::Float,
+            SqlType::Varchar,
+            SqlType::Bigint,
+            SqlType::Varchar,
+            SqlType::Double
+        ]
+    );
+    let p = plan_with(
+        "SELECT COUNT(DISTINCT dim1) FROM foo",
+        json!({"useApproximateCountDistinct": false}),
+    )
+    .unwrap();
+    let Step::Aggregate(a) = &program(&p.query.stages[0]).steps[0] else {
+        panic!()
+    };
+    assert_eq!(
+        a.aggregates[0].aggregate.func,
+        AggregateFunction::CountDistinct
+    );
+    let e = plan_err("SELECT LATEST(k) FROM lookyloo");
+    assert!(e.message().contains("__time"), "{e}");
+}
+
+#[test]
+fn functions_bind_with_their_types() {
+    use SqlType::*;
+    let cases: &[(&str, SqlType)] = &[
+        ("LOWER(dim1)", Varchar),
+        ("UPPER(dim1)", Varchar),
+        ("CONCAT(dim1, 'x', cnt)", Varchar),
+        ("dim1 || dim2", Varchar),
+        ("SUBSTRING(dim1, 2)", Varchar),
+        ("SUBSTR(dim1, 2, 3)", Varchar),
+        ("TRIM(dim1)", Varchar),
+        ("TRIM(LEADING 'x' FROM dim1)", Varchar),
+        ("LTRIM(dim1)", Varchar),
+        ("RTRIM(dim1, 'x')", Varchar),
+        ("BTRIM(dim1)", Varchar),
+        ("LENGTH(dim1)", Bigint),
+        ("CHAR_LENGTH(dim1)", Bigint),
+        ("REPLACE(dim1, 'a', 'b')", Varchar),
+        ("STRPOS(dim1, 'a')", Bigint),
+        ("REGEXP_EXTRACT(dim1, 'a(b)', 1)", Varchar),
+        ("REGEXP_LIKE(dim1, '^a')", Boolean),
+        ("ABS(cnt)", Bigint),
+        ("FLOOR(m2)", Double),
+        ("CEIL(m1)", Float),
+        ("CEILING(m2)", Double),
+        ("ROUND(m2, 2)", Double),
+        ("MOD(cnt, 3)", Bigint),
+        ("POWER(cnt, 2)", Double),
+        ("LN(m2)", Double),
+        ("SQRT(cnt)", Double),
+        ("COALESCE(dim1, 'x')", Varchar),
+        ("NULLIF(cnt, 0)", Bigint),
+        ("CAST(dim1 AS BIGINT)", Bigint),
+        ("CAST(cnt AS VARCHAR)", Varchar),
+        ("CAST(cnt AS DOUBLE)", Double),
+        ("TIME_PARSE(dim1)", Timestamp),
+        ("TIME_PARSE(dim1, 'yyyy', 'America/New_York')", Timestamp),
+        ("TIME_FORMAT(__time, 'yyyy-MM')", Varchar),
+        ("TIME_FLOOR(__time, 'PT1H')", Timestamp),
+        ("TIME_CEIL(__time, 'P1D')", Timestamp),
+        ("TIME_SHIFT(__time, 'P1D', -1)", Timestamp),
+        ("TIME_EXTRACT(__time, 'HOUR')", Bigint),
+        ("FLOOR(__time TO DAY)", Timestamp),
+        ("CEIL(__time TO MONTH)", Timestamp),
+        ("EXTRACT(YEAR FROM __time)", Bigint),
+        ("DATE_TRUNC('week', __time)", Timestamp),
+        ("MILLIS_TO_TIMESTAMP(cnt)", Timestamp),
+        ("TIMESTAMP_TO_MILLIS(__time)", Bigint),
+        ("CURRENT_TIMESTAMP", Timestamp),
+        ("TIMESTAMP '2000-01-01 00:00:00'", Timestamp),
+        ("CASE WHEN cnt > 1 THEN 'a' ELSE 'b' END", Varchar),
+        ("CASE dim1 WHEN 'a' THEN 1 WHEN 'b' THEN 2.5 END", Double),
+        ("dim1 IN ('a', 'b')", Boolean),
+        ("cnt NOT BETWEEN 1 AND 3", Boolean),
+        ("dim1 LIKE 'a%' ESCAPE '!'", Boolean),
+        ("dim1 IS NOT NULL", Boolean),
+        ("(cnt > 1) IS TRUE", Boolean),
+        ("cnt + m2", Double),
+        ("cnt / 2", Bigint),
+        ("-cnt", Bigint),
+    ];
+    for (expr, ty) in cases {
+        assert_eq!(&type_of(expr), ty, "{expr}");
+    }
+}
+
+#[test]
+fn bound_expressions_fill_defaults_and_cast() {
+    let tz = ScalarExpr::literal(Literal::String("UTC".into()));
+    let ScalarExpr::Function { func, args, .. } = bound("TIME_FLOOR(__time, 'PT1H')") else {
+        panic!()
+    };
+    assert_eq!(func, ScalarFunction::TimeFloor);
+    assert_eq!(args.len(), 4);
+    assert_eq!(
+        args[2],
+        ScalarExpr::literal(Literal::Null(SqlType::Timestamp))
+    );
+    assert_eq!(args[3], tz);
+    // sqlTimeZone from the context.
+    let p = plan_with(
+        "SELECT EXTRACT(HOUR FROM __time) FROM foo",
+        json!({"sqlTimeZone": "Asia/Tokyo"}),
+    )
+    .unwrap();
+    let Some(Step::Project(items)) = program(&p.query.stages[0]).steps.last() else {
+        panic!()
+    };
+    let ScalarExpr::Function { func, args, .. } = &items[0].expr else {
+        panic!()
+    };
+    assert_eq!(*func, ScalarFunction::TimeExtract(TimeUnit::Hour));
+    assert_eq!(
+        args[1],
+        ScalarExpr::literal(Literal::String("Asia/Tokyo".into()))
+    );
+    // Implicit casts: BIGINT + DOUBLE → both DOUBLE.
+    let ScalarExpr::Binary {
+        left, right, ty, ..
+    } = bound("cnt + m2")
+    else {
+        panic!()
+    };
+    assert_eq!(ty, SqlType::Double);
+    assert_eq!(left.sql_type(), SqlType::Double);
+    assert_eq!(right.sql_type(), SqlType::Double);
+    // A timestamp compared with a string literal folds the literal.
+    let ScalarExpr::Binary { right, .. } = bound("__time >= '2000-01-01'") else {
+        panic!()
+    };
+    assert_eq!(
+        *right,
+        ScalarExpr::literal(Literal::Timestamp(946_684_800_000))
+    );
+    assert_eq!(
+        bound("CURRENT_TIMESTAMP"),
+        ScalarExpr::literal(Literal::Timestamp(NOW))
+    );
+    let ScalarExpr::Function { func, args, .. } = bound("FLOOR(__time TO DAY)") else {
+        panic!()
+    };
+    assert_eq!(func, ScalarFunction::TimeFloor);
+    assert_eq!(args[1], ScalarExpr::literal(Literal::String("P1D".into())));
+    let ScalarExpr::Like {
+        pattern, escape, ..
+    } = bound("dim1 LIKE 'a!%%' ESCAPE '!'")
+    else {
+        panic!()
+    };
+    assert_eq!((pattern.as_str(), escape), ("a!%%", Some('!')));
+}
+
+#[test]
+fn parameters_are_bound_before_planning() {
+    let parsed = msq_sql::parse_query_with_parameters(
+        "SELECT dim1 FROM foo WHERE cnt > ? AND dim1 = ?",
+        &[
+            serde_json::from_value(json!({"type": "BIGINT", "value": 3})).unwrap(),
+            serde_json::from_value(json!({"type": "VARCHAR", "value": "x"})).unwrap(),
+        ],
+    )
+    .unwrap();
+    let ctx = Map::new();
+    let request = PlanRequest {
+        query_id: "q",
+        context: &ctx,
+        catalog: &TestCatalog,
+        now_ms: 0,
+    };
+    let p = plan_statement(&parsed.statement, &request).unwrap();
+    let Step::Filter(f) = &program(&p.query.stages[0]).steps[0] else {
+        panic!()
+    };
+    let text = format!("{f:?}");
+    assert!(
+        text.contains("Long(3)") && text.contains("String(\"x\")"),
+        "{text}"
+    );
+}
+
+#[test]
+fn binder_errors_name_the_thing() {
+    let e = plan_err("SELECT nope FROM foo");
+    assert_eq!(e.code(), ErrorCode::InvalidInput);
+    assert!(
+        e.message()
+            .starts_with("Column 'nope' not found in any table"),
+        "{e}"
+    );
+    assert_eq!(msq_sql::error_location(&e), Some((1, 8)));
+    let e = plan_err("SELECT x FROM bar");
+    assert!(e.message().starts_with("Object 'bar' not found"), "{e}");
+    let e = plan_err("SELECT FOO(dim1) FROM foo");
+    assert!(
+        e.message()
+            .starts_with("No match found for function signature FOO(<CHARACTER>)"),
+        "{e}"
+    );
+    let e = plan_err("SELECT Dim1 FROM foo");
+    assert!(
+        e.message().contains("'Dim1'"),
+        "identifiers are case-sensitive: {e}"
+    );
+    let e = plan_err("SELECT dim1, COUNT(*) FROM foo GROUP BY dim2");
+    assert!(
+        e.message()
+            .contains("Expression 'dim1' is not being grouped"),
+        "{e}"
+    );
+    let e = plan_err("SELECT dim1 FROM foo WHERE dim1 = TRUE AND cnt = 'a' AND __time = dim1 AND m1 > TIME_PARSE(dim1)");
+    assert!(e.message().contains("Cannot apply"), "{e}");
+    let e = plan_err("SELECT dim1 FROM foo a JOIN foo b ON a.dim1 = b.dim1");
+    assert!(e.message().starts_with("Column 'dim1' is ambiguous"), "{e}");
+    let e = plan_err("SELECT z.dim1 FROM foo");
+    assert!(e.message().starts_with("Table 'z' not found"), "{e}");
+}
+
+#[test]
+fn system_tables_are_rejected() {
+    let e = plan_with("SELECT * FROM INFORMATION_SCHEMA.TABLES", json!({})).unwrap_err();
+    assert!(
+        e.message().contains(
+            "Cannot query table(s) [INFORMATION_SCHEMA.TABLES] with SQL engine [msq-task]"
+        ),
+        "{e}"
+    );
+}
+
+#[test]
+fn subqueries_ctes_and_unions() {
+    let p = plan("WITH t AS (SELECT dim1, cnt FROM foo WHERE cnt > 1) SELECT x.dim1 FROM t AS x");
+    assert_eq!(types(&p), ["scan", "scan"]);
+    assert_eq!(
+        p.query.stages[1].inputs,
+        [InputSpec::Stage {
+            stage: StageNumber(0)
+        }]
+    );
+    let p = plan(
+        "SELECT d, c FROM (SELECT dim1 AS d, COUNT(*) AS c FROM foo GROUP BY dim1) WHERE c > 2",
+    );
+    assert_eq!(
+        types(&p),
+        ["groupByPreShuffle", "groupByPostShuffle", "scan"]
+    );
+    let p = plan("SELECT dim1 FROM foo UNION ALL SELECT dim2 AS dim1 FROM foo UNION ALL SELECT k AS dim1 FROM lookyloo");
+    assert_eq!(types(&p), ["scan", "scan", "scan", "scan"]);
+    assert_eq!(p.query.stages[3].inputs.len(), 3);
+    assert!(p.query.stages[3].broadcast_inputs.is_empty());
+    let e = plan_err("SELECT dim1 FROM foo UNION ALL SELECT cnt AS dim1 FROM foo");
+    assert!(e.message().contains("UNION ALL"), "{e}");
+}
+
+#[test]
+fn joins_broadcast_the_right_side() {
+    let p = plan(
+        "SELECT f.dim1, l.v FROM foo f LEFT JOIN (SELECT k, v FROM lookyloo) l ON f.dim1 = l.k AND l.v <> 'x' WHERE f.cnt > 0",
+    );
+    assert_eq!(types(&p), ["scan", "scan"]);
+    let s = &p.query.stages[1];
+    assert_eq!(
+        s.inputs[1],
+        InputSpec::Stage {
+            stage: StageNumber(0)
+        }
+    );
+    assert!(s.is_broadcast(1));
+    let prog = program(s);
+    assert_eq!(prog.broadcast_inputs, [1]);
+    let Step::Join(j) = &prog.steps[0] else {
+        panic!()
+    };
+    assert_eq!(j.kind, JoinKind::Left);
+    assert_eq!(
+        j.left_keys,
+        [ScalarExpr::column(1, "dim1", SqlType::Varchar)]
+    );
+    assert_eq!(j.right_keys, [ScalarExpr::column(0, "k", SqlType::Varchar)]);
+    assert!(j.condition.is_some());
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("dim1".to_owned(), SqlType::Varchar),
+            ("v".to_owned(), SqlType::Varchar)
+        ]
+    );
+    // Table inputs join directly.
+    let p = plan("SELECT COUNT(*) FROM foo INNER JOIN lookyloo ON dim1 = k");
+    assert!(
+        matches!(&p.query.stages[0].inputs[1], InputSpec::Table { data_source, .. } if data_source == "lookyloo")
+    );
+}
+
+#[test]
+fn extern_inputs_read_the_declared_signature() {
+    let p = plan(
+        "SELECT x, y + 1 AS y1 FROM TABLE(inline(data => ARRAY['a,1'], format => 'csv')) (x VARCHAR, y BIGINT)",
+    );
+    let InputSpec::External {
+        signature,
+        input_source,
+        ..
+    } = &p.query.stages[0].inputs[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        signature,
+        &vec![
+            ("x".to_owned(), ColumnType::String),
+            ("y".to_owned(), ColumnType::Long)
+        ]
+    );
+    assert_eq!(input_source["type"], "inline");
+    assert_eq!(select_columns(&p)[1], ("y1".to_owned(), SqlType::Bigint));
+}
+
+#[test]
+fn explain_wraps_the_inner_plan() {
+    let p = plan("EXPLAIN PLAN FOR SELECT dim1 FROM foo LIMIT 1");
+    let PlannedKind::Explain { inner } = &p.kind else {
+        panic!()
+    };
+    assert!(matches!(inner.kind, PlannedKind::Select { .. }));
+    assert_eq!(types(&p), ["scan", "limit"]);
+}
+
+/// The docs' example report (spec `sql-ingestion-api.md`; the hand-built plan of
+/// tests/golden.rs): everything but the display-only native query must match Druid's JSON.
+#[test]
+fn kttm_insert_matches_the_documented_report() {
+    let sql = r#"INSERT INTO kttm_simple
+SELECT TIME_PARSE("timestamp") AS __time, agent_category
+FROM TABLE(EXTERN(
+  '{"type":"http","uris":["https://static.imply.io/example-data/kttm-v2/kttm-v2-2019-08-25.json.gz"]}',
+  '{"type":"json"}',
+  '[{"name":"timestamp","type":"string"},{"name":"agent_category","type":"string"}]'
+))
+PARTITIONED BY DAY"#;
+    let parsed = msq_sql::parse_query(sql).unwrap();
+    let ctx = Map::new();
+    let request = PlanRequest {
+        query_id: "71ecb11e-09d7-42f8-9225-1662c8e7e121",
+        context: &ctx,
+        catalog: &TestCatalog,
+        now_ms: 0,
+    };
+    let p = plan_statement(&parsed.statement, &request).unwrap();
+    let mut stages = serde_json::to_value(p.query.to_model()).unwrap();
+    let scan = stages[0].as_object_mut().unwrap();
+    let query = scan.remove("processor").unwrap()["query"].clone();
+    assert_eq!(query["queryType"], "scan");
+    assert_eq!(
+        query["dataSource"],
+        json!({"type": "inputNumber", "inputNumber": 0})
+    );
+    assert_eq!(query["context"]["finalize"], false);
+    assert_eq!(query["context"]["sqlInsertSegmentGranularity"], "\"DAY\"");
+    assert_eq!(
+        stages[0],
+        json!({
+            "id": "71ecb11e-09d7-42f8-9225-1662c8e7e121_0",
+            "input": [{
+                "type": "external",
+                "inputSource": {"type": "http", "uris": ["https://static.imply.io/example-data/kttm-v2/kttm-v2-2019-08-25.json.gz"]},
+                "inputFormat": {"type": "json"},
+                "signature": [{"name": "timestamp", "type": "STRING"}, {"name": "agent_category", "type": "STRING"}]
+            }],
+            "signature": [
+                {"name": "__bucket", "type": "LONG"},
+                {"name": "__boost", "type": "LONG"},
+                {"name": "__time", "type": "LONG"},
+                {"name": "agent_category", "type": "STRING"}
+            ],
+            "shuffleSpec": {
+                "type": "targetSize",
+                "clusterBy": {
+                    "columns": [
+                        {"columnName": "__bucket", "order": "ASCENDING"},
+                        {"columnName": "__boost", "order": "ASCENDING"}
+                    ],
+                    "bucketByCount": 1
+                },
+                "targetSize": 3000000
+            },
+            "maxWorkerCount": 1,
+            "shuffleCheckHasMultipleValues": true
+        })
+    );
+    assert_eq!(
+        stages[1],
+        json!({
+            "id": "71ecb11e-09d7-42f8-9225-1662c8e7e121_1",
+            "input": [{"type": "stage", "stage": 0}],
+            "processor": {
+                "type": "segmentGenerator",
+                "dataSchema": {
+                    "dataSource": "kttm_simple",
+                    "timestampSpec": {"column": "__time", "format": "millis", "missingValue": null},
+                    "dimensionsSpec": {
+                        "dimensions": [
+                            {"type": "string", "name": "agent_category", "multiValueHandling": "SORTED_ARRAY", "createBitmapIndex": true}
+                        ],
+                        "dimensionExclusions": ["__time"],
+                        "includeAllDimensions": false
+                    },
+                    "metricsSpec": [],
+                    "granularitySpec": {"type": "arbitrary", "queryGranularity": {"type": "none"}, "rollup": false,
+                                        "intervals": ["-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36:27.903Z"],
+                                        // Acorn's addition: what the segment generator chunks by.
+                                        "segmentGranularity": "DAY"},
+                    "transformSpec": {"filter": null, "transforms": []}
+                },
+                "columnMappings": [
+                    {"queryColumn": "__time", "outputColumn": "__time"},
+                    {"queryColumn": "agent_category", "outputColumn": "agent_category"}
+                ],
+                "tuningConfig": {"maxNumWorkers": 1, "maxRowsInMemory": 100000, "rowsPerSegment": 3000000}
+            },
+            "signature": [],
+            "maxWorkerCount": 1
+        })
+    );
+}
+
+#[test]
+fn duplicate_output_names_are_made_unique() {
+    let p = plan("SELECT dim1, dim1, cnt AS dim1 FROM foo");
+    let names: Vec<String> = select_columns(&p).into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names, ["dim1", "dim10", "dim11"]);
+}
+
+#[test]
+fn in_with_columns_becomes_equalities() {
+    let e = bound("dim1 IN ('a', dim2)");
+    assert!(
+        matches!(
+            e,
+            ScalarExpr::Binary {
+                op: BinaryOp::Or,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = bound("cnt NOT IN (1, 2.5)");
+    let ScalarExpr::InList {
+        expr,
+        list,
+        negated,
+    } = e
+    else {
+        panic!()
+    };
+    assert!(negated);
+    assert_eq!(expr.sql_type(), SqlType::Double);
+    assert_eq!(
+        list,
+        [
+            ScalarExpr::literal(Literal::Double(1.0)),
+            ScalarExpr::literal(Literal::Double(2.5))
+        ]
+    );
+}
+
+#[test]
+fn group_by_limit_cuts_off_per_worker() {
+    let p = plan("SELECT dim1, COUNT(*) FROM foo GROUP BY dim1 LIMIT 2 OFFSET 1");
+    assert_eq!(
+        types(&p),
+        ["groupByPreShuffle", "groupByPostShuffle", "limit"]
+    );
+    assert!(matches!(
+        program(&p.query.stages[1]).steps.last(),
+        Some(Step::Limit {
+            offset: 0,
+            limit: Some(3)
+        })
+    ));
+    assert_eq!(p.query.stages[1].shuffle_spec, Some(ShuffleSpec::Mix));
+}
+
+#[test]
+fn having_may_use_select_aliases() {
+    let a = plan("SELECT dim1, COUNT(*) AS c FROM foo GROUP BY dim1 HAVING c > 1");
+    let b = plan("SELECT dim1, COUNT(*) AS c FROM foo GROUP BY dim1 HAVING COUNT(*) > 1");
+    assert_eq!(program(&a.query.stages[1]), program(&b.query.stages[1]));
+    let e = plan_err("SELECT dim1 FROM foo WHERE nope > 1");
+    assert!(
+        e.message()
+            .starts_with("Column 'nope' not found in any table"),
+        "{e}"
+    );
+}
+
+#[test]
+fn interval_arithmetic_shifts_time() {
+    let ScalarExpr::Function { func, args, ty } = bound("__time - INTERVAL '2' DAY") else {
+        panic!()
+    };
+    assert_eq!((func, ty), (ScalarFunction::TimeShift, SqlType::Timestamp));
+    assert_eq!(args[1], ScalarExpr::literal(Literal::String("P1D".into())));
+    assert_eq!(args[2], ScalarExpr::literal(Literal::Long(-2)));
+    assert_eq!(
+        type_of("CURRENT_TIMESTAMP + INTERVAL '1' HOUR"),
+        SqlType::Timestamp
+    );
+}
+
+#[test]
+fn values_and_select_without_from_read_inline_rows() {
+    let p = plan("SELECT x, y FROM (VALUES (1, 'a'), (2.5, NULL)) AS t(x, y) WHERE x > 1");
+    assert_eq!(types(&p), ["scan", "scan"]);
+    let InputSpec::External {
+        input_source,
+        input_format,
+        signature,
+    } = &p.query.stages[0].inputs[0]
+    else {
+        panic!()
+    };
+    assert_eq!(input_source["type"], "inline");
+    assert_eq!(
+        input_source["data"],
+        "{\"EXPR$0\":1.0,\"EXPR$1\":\"a\"}\n{\"EXPR$0\":2.5,\"EXPR$1\":null}\n"
+    );
+    assert_eq!(input_format["type"], "json");
+    assert_eq!(
+        signature,
+        &vec![
+            ("EXPR$0".to_owned(), ColumnType::Double),
+            ("EXPR$1".to_owned(), ColumnType::String)
+        ]
+    );
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("x".to_owned(), SqlType::Double),
+            ("y".to_owned(), SqlType::Varchar)
+        ]
+    );
+
+    let p = plan("SELECT 1 + 1 AS two, UPPER('a')");
+    assert_eq!(types(&p), ["scan"]);
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("two".to_owned(), SqlType::Bigint),
+            ("EXPR$1".to_owned(), SqlType::Varchar)
+        ]
+    );
+    assert!(
+        matches!(&p.query.stages[0].inputs[0], InputSpec::External { input_source, .. } if input_source["data"] == "{\"EXPR$0\":0}\n")
+    );
+    let e = plan_err("SELECT nope");
+    assert!(
+        e.message()
+            .starts_with("Column 'nope' not found in any table"),
+        "{e}"
+    );
+}
