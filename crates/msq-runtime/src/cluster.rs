@@ -1,0 +1,83 @@
+//! [`LocalCluster`]: the whole engine in one thread for native tests, the golden corpus and
+//! benchmarks — an [`Engine`] whose controller and workers are futures on a `LocalPool`, reading
+//! files through a [`FileFetcher`]-style fetcher and writing segments to any store.
+
+use crate::engine::{ApiError, Engine, EngineEnv};
+use crate::env::{Clock, Fetcher, PoolSpawner};
+use crate::store::SharedStore;
+use futures::executor::LocalPool;
+use msq_exec::segment::{MemorySegmentStore, SegmentStore};
+use msq_model::{SqlTaskRequest, TaskReport};
+use serde_json::{Map, Value};
+use std::rc::Rc;
+
+/// An engine plus the executor that runs it.
+pub struct LocalCluster {
+    pool: LocalPool,
+    engine: Engine,
+}
+
+impl std::fmt::Debug for LocalCluster {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalCluster")
+            .field("engine", &self.engine)
+            .finish()
+    }
+}
+
+impl LocalCluster {
+    /// A cluster reading through `fetcher` and storing segments in memory.
+    pub fn new(fetcher: impl Fetcher + 'static, clock: impl Clock + 'static) -> Self {
+        Self::with_store(fetcher, clock, MemorySegmentStore::new())
+    }
+
+    /// A cluster over a given segment store (e.g. a directory that outlives it).
+    pub fn with_store(
+        fetcher: impl Fetcher + 'static,
+        clock: impl Clock + 'static,
+        store: impl SegmentStore + 'static,
+    ) -> Self {
+        let pool = LocalPool::new();
+        let spawner = PoolSpawner(pool.spawner());
+        let engine = Engine::new(EngineEnv {
+            fetcher: Rc::new(fetcher),
+            store: SharedStore::new(store),
+            clock: Rc::new(clock),
+            spawner: Rc::new(spawner),
+        });
+        Self { pool, engine }
+    }
+
+    /// The engine (the Druid API).
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Runs every spawned future until none can make progress (all tasks finished or waiting).
+    pub fn run_until_stalled(&mut self) {
+        self.pool.run_until_stalled();
+    }
+
+    /// Submits `sql` with `context`, runs it to the end and returns its final report.
+    ///
+    /// # Errors
+    /// The 400 the API would answer for SQL the planner rejects. A query that fails while
+    /// running is not an error here: its report says FAILED.
+    pub fn run(&mut self, sql: &str, context: Map<String, Value>) -> Result<TaskReport, ApiError> {
+        let mut request = SqlTaskRequest::new(sql);
+        request.context = context;
+        self.run_request(&request)
+    }
+
+    /// As [`LocalCluster::run`] for a full request (parameters included).
+    ///
+    /// # Errors
+    /// As [`LocalCluster::run`].
+    pub fn run_request(&mut self, request: &SqlTaskRequest) -> Result<TaskReport, ApiError> {
+        let response = self.engine.submit(request)?;
+        self.pool.run_until_stalled();
+        self.engine
+            .report(&response.task_id)
+            .ok_or_else(|| ApiError::not_found(&response.task_id))
+    }
+}

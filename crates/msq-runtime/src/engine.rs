@@ -1,0 +1,463 @@
+//! The Druid task API over the engine: what the Overlord and Broker answer for the SQL-based
+//! ingestion API (spec `sql-ingestion-api.md`; `druid-msq.md` §0).
+//!
+//! | Druid endpoint | [`Engine`] method |
+//! |---|---|
+//! | `POST /druid/v2/sql/task` | [`Engine::submit`] → `{taskId, state: "RUNNING"}` or a 400 [`ApiError`] |
+//! | `GET /druid/indexer/v1/task/<id>/status` | [`Engine::status`] |
+//! | `GET /druid/indexer/v1/task/<id>/reports` | [`Engine::report`] (live while running) |
+//! | `POST /druid/indexer/v1/task/<id>/shutdown` | [`Engine::shutdown`] → FAILED with `Canceled` |
+//!
+//! Submitting parses and plans synchronously (so bad SQL is a 400, as in Druid) and then starts
+//! the controller on the [`Spawner`]; the task runs while the caller's executor runs.
+
+use crate::controller::{run_query, ControllerEnv, ControllerInput, QueryProgress, StoreCatalog};
+use crate::env::{Clock, Fetcher, Spawner};
+use crate::store::SharedStore;
+use futures::channel::mpsc;
+use msq_common::{ErrorCategory, MsqError};
+use msq_exec::segment::format_iso_millis;
+use msq_kernel::WorkerAssignment;
+use msq_model::{
+    ErrorReport, ReportPayload, ReportStatus, ResultsReport, ShutdownResponse, SqlTaskRequest,
+    SqlTaskResponse, TaskLocation, TaskReport, TaskState, TaskStatus, TaskStatusResponse,
+};
+use msq_plan::querykit::{plan_statement, PlanRequest, PlannedKind, PlannedQuery};
+use serde_json::{json, Map, Value};
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+use std::rc::Rc;
+
+/// Druid's default `maxNumTasks` (spec §2): one controller and one worker.
+pub const DEFAULT_MAX_NUM_TASKS: i64 = 2;
+
+/// The `dataSource` Druid gives SELECT tasks.
+pub const SELECT_DATA_SOURCE: &str = "__query_select";
+
+/// An HTTP error answer: status code and Druid's error JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ApiError {
+    /// HTTP status (400 for bad requests, 404 for unknown tasks).
+    pub status: u16,
+    /// The body: Druid's `druidException` shape
+    /// (`{"error", "errorCode", "persona", "category", "errorMessage", "context"}`).
+    pub body: Value,
+}
+
+impl ApiError {
+    /// A 400 for a request the planner rejected.
+    pub fn bad_request(error: &MsqError) -> Self {
+        let (code, category) = match error.category() {
+            ErrorCategory::Plan => ("invalidInput", "INVALID_INPUT"),
+            ErrorCategory::Resource => ("resourceLimitExceeded", "CAPACITY_EXCEEDED"),
+            _ => ("general", "RUNTIME_FAILURE"),
+        };
+        let mut context = Map::new();
+        context.insert("sourceType".into(), json!("sql"));
+        context.insert("msqErrorCode".into(), json!(error.code().as_str()));
+        Self {
+            status: if error.category() == ErrorCategory::Internal {
+                500
+            } else {
+                400
+            },
+            body: json!({
+                "error": "druidException",
+                "errorCode": code,
+                "persona": "USER",
+                "category": category,
+                "errorMessage": error.message(),
+                "context": context,
+            }),
+        }
+    }
+
+    /// A 404 for an unknown task id.
+    pub fn not_found(task_id: &str) -> Self {
+        Self {
+            status: 404,
+            body: json!({"error": format!("Cannot find any task with id: [{task_id}]")}),
+        }
+    }
+
+    /// The error message.
+    pub fn message(&self) -> String {
+        self.body
+            .get("errorMessage")
+            .or_else(|| self.body.get("error"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// What an engine runs on.
+#[derive(Clone)]
+pub struct EngineEnv {
+    /// External input.
+    pub fetcher: Rc<dyn Fetcher>,
+    /// Segments.
+    pub store: SharedStore,
+    /// Time.
+    pub clock: Rc<dyn Clock>,
+    /// Starts controller and worker futures.
+    pub spawner: Rc<dyn Spawner>,
+}
+
+struct TaskRecord {
+    sql: String,
+    context: Map<String, Value>,
+    created_ms: i64,
+    data_source: String,
+    progress: Rc<RefCell<QueryProgress>>,
+    inbox: Option<mpsc::UnboundedSender<ControllerInput>>,
+}
+
+/// The engine behind the API: tasks by id, each a controller running on the spawner.
+#[derive(Clone)]
+pub struct Engine {
+    env: EngineEnv,
+    tasks: Rc<RefCell<BTreeMap<String, TaskRecord>>>,
+    counter: Rc<Cell<u64>>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("tasks", &self.tasks.borrow().len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine with no tasks.
+    pub fn new(env: EngineEnv) -> Self {
+        Self {
+            env,
+            tasks: Rc::new(RefCell::new(BTreeMap::new())),
+            counter: Rc::new(Cell::new(0)),
+        }
+    }
+
+    /// The segment store.
+    pub fn store(&self) -> &SharedStore {
+        &self.env.store
+    }
+
+    /// A fresh UUID-shaped query id (v4 layout; unique per engine, not cryptographic).
+    fn next_query_id(&self) -> String {
+        let n = self.counter.get() + 1;
+        self.counter.set(n);
+        let seed = (self.env.clock.now_ms() as u64).rotate_left(17)
+            ^ n.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        let a = splitmix(seed);
+        let b = splitmix(a);
+        format!(
+            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
+            (a >> 32) as u32,
+            (a >> 16) as u16,
+            (a as u16) & 0x0fff,
+            ((b >> 48) as u16 & 0x3fff) | 0x8000,
+            b & 0xffff_ffff_ffff
+        )
+    }
+
+    /// `POST /druid/v2/sql/task`: parses and plans the statement, then starts it.
+    ///
+    /// # Errors
+    /// A 400 [`ApiError`] for SQL or context the planner rejects (nothing is started).
+    pub fn submit(&self, request: &SqlTaskRequest) -> Result<SqlTaskResponse, ApiError> {
+        let query_id = self.next_query_id();
+        let task_id = format!("query-{query_id}");
+        let parameters: Vec<msq_sql::SqlParameter> = request
+            .parameters
+            .iter()
+            .map(|p| msq_sql::SqlParameter::new(p.param_type.clone(), p.value.clone()))
+            .collect();
+        let parsed = msq_sql::parse_query_with_parameters(&request.query, &parameters)
+            .map_err(|e| ApiError::bad_request(&e))?;
+        let mut context = request.context.clone();
+        context.extend(parsed.context_overrides.clone());
+        let now = self.env.clock.now_ms();
+        let settings = Settings::from_context(&context).map_err(|e| ApiError::bad_request(&e))?;
+        let catalog = StoreCatalog(self.env.store.clone());
+        let planned = plan_statement(
+            &parsed.statement,
+            &PlanRequest {
+                query_id: &query_id,
+                context: &context,
+                catalog: &catalog,
+                now_ms: now,
+            },
+        )
+        .map_err(|e| ApiError::bad_request(&e))?;
+        let data_source = match &planned.kind {
+            PlannedKind::Ingest(ingest) => ingest.data_source.clone(),
+            _ => SELECT_DATA_SOURCE.to_owned(),
+        };
+        let progress = Rc::new(RefCell::new(QueryProgress {
+            payload: ReportPayload::new(ReportStatus::new(TaskState::Running)),
+            rows: None,
+            segments: None,
+        }));
+        let mut record = TaskRecord {
+            sql: request.query.clone(),
+            context,
+            created_ms: now,
+            data_source,
+            progress: progress.clone(),
+            inbox: None,
+        };
+        match planned.kind {
+            PlannedKind::Explain { inner } => {
+                *progress.borrow_mut() = explain_progress(&inner, now);
+            }
+            _ => {
+                let (sender, inbox) = mpsc::unbounded();
+                record.inbox = Some(sender.clone());
+                let env = ControllerEnv {
+                    fetcher: self.env.fetcher.clone(),
+                    store: self.env.store.clone(),
+                    clock: self.env.clock.clone(),
+                    spawner: self.env.spawner.clone(),
+                    max_frame_size: settings.max_frame_size,
+                    max_parse_exceptions: settings.max_parse_exceptions,
+                    assignment: settings.assignment,
+                };
+                self.env.spawner.spawn(Box::pin(run_query(
+                    env,
+                    task_id.clone(),
+                    planned,
+                    progress,
+                    sender,
+                    inbox,
+                )));
+            }
+        }
+        self.tasks.borrow_mut().insert(task_id.clone(), record);
+        Ok(SqlTaskResponse {
+            task_id,
+            state: TaskState::Running,
+        })
+    }
+
+    /// `GET /druid/indexer/v1/task/<id>/status`.
+    pub fn status(&self, task_id: &str) -> Option<TaskStatusResponse> {
+        let tasks = self.tasks.borrow();
+        let task = tasks.get(task_id)?;
+        let progress = task.progress.borrow();
+        let state = progress.payload.status.status;
+        let duration = if state.is_terminal() {
+            progress.payload.status.duration_ms
+        } else {
+            -1
+        };
+        let error_msg = progress
+            .payload
+            .status
+            .error_report
+            .as_ref()
+            .map(ErrorReport::summary);
+        Some(TaskStatusResponse {
+            task: task_id.to_owned(),
+            status: TaskStatus {
+                id: task_id.to_owned(),
+                group_id: task_id.to_owned(),
+                task_type: "query_controller".to_owned(),
+                created_time: format_iso_millis(task.created_ms),
+                queue_insertion_time: "1970-01-01T00:00:00.000Z".to_owned(),
+                status_code: state,
+                status: state,
+                runner_status_code: if state.is_terminal() {
+                    "NONE".to_owned()
+                } else {
+                    "RUNNING".to_owned()
+                },
+                duration,
+                location: TaskLocation {
+                    host: Some("localhost".to_owned()),
+                    port: 8100,
+                    tls_port: -1,
+                    extra: Map::new(),
+                },
+                data_source: task.data_source.clone(),
+                error_msg,
+                extra: Map::new(),
+            },
+        })
+    }
+
+    /// `GET /druid/indexer/v1/task/<id>/reports`: the live report.
+    pub fn report(&self, task_id: &str) -> Option<TaskReport> {
+        let tasks = self.tasks.borrow();
+        let task = tasks.get(task_id)?;
+        let payload = task.progress.borrow().payload.clone();
+        Some(TaskReport::new(task_id, payload))
+    }
+
+    /// `POST /druid/indexer/v1/task/<id>/shutdown`: a running task fails with `Canceled`;
+    /// a finished one is left as it is.
+    pub fn shutdown(&self, task_id: &str) -> Option<ShutdownResponse> {
+        let tasks = self.tasks.borrow();
+        let task = tasks.get(task_id)?;
+        if let Some(inbox) = &task.inbox {
+            let _ = inbox.unbounded_send(ControllerInput::Cancel);
+        }
+        Some(ShutdownResponse {
+            task: task_id.to_owned(),
+        })
+    }
+
+    /// `GET /druid/indexer/v1/task/<id>`: the task payload (the console reads `sqlQuery` and
+    /// `sqlQueryContext`).
+    pub fn task_payload(&self, task_id: &str) -> Option<Value> {
+        let tasks = self.tasks.borrow();
+        let task = tasks.get(task_id)?;
+        Some(json!({
+            "task": task_id,
+            "payload": {
+                "type": "query_controller",
+                "id": task_id,
+                "dataSource": task.data_source,
+                "sqlQuery": task.sql,
+                "sqlQueryContext": task.context,
+            }
+        }))
+    }
+
+    /// Task ids, oldest first.
+    pub fn task_ids(&self) -> Vec<String> {
+        let tasks = self.tasks.borrow();
+        let mut ids: Vec<(&i64, &String)> =
+            tasks.iter().map(|(id, t)| (&t.created_ms, id)).collect();
+        ids.sort();
+        ids.into_iter().map(|(_, id)| id.clone()).collect()
+    }
+
+    /// Rows and segments of a finished task (for the console's ingest-success pane).
+    pub fn outcome(&self, task_id: &str) -> Option<(Option<u64>, Option<usize>)> {
+        let tasks = self.tasks.borrow();
+        let progress = tasks.get(task_id)?.progress.borrow();
+        Some((progress.rows, progress.segments))
+    }
+}
+
+/// The context values that change how the controller runs (spec `druid-msq.md` §2).
+#[derive(Debug, Clone, Copy)]
+struct Settings {
+    max_frame_size: usize,
+    max_parse_exceptions: i64,
+    assignment: WorkerAssignment,
+}
+
+impl Settings {
+    fn from_context(context: &Map<String, Value>) -> Result<Self, MsqError> {
+        let int = |key: &str, default: i64| -> Result<i64, MsqError> {
+            match context.get(key) {
+                None | Some(Value::Null) => Ok(default),
+                Some(Value::Number(n)) => n.as_i64().ok_or_else(|| invalid_context(key, n)),
+                Some(Value::String(s)) => s.trim().parse().map_err(|_| invalid_context(key, s)),
+                Some(other) => Err(invalid_context(key, other)),
+            }
+        };
+        let max_num_tasks = int("maxNumTasks", DEFAULT_MAX_NUM_TASKS)?;
+        if max_num_tasks < 2 {
+            return Err(MsqError::plan(format!(
+                "maxNumTasks [{max_num_tasks}] must be at least 2 (one controller and one worker)"
+            )));
+        }
+        let assignment = match context.get("taskAssignment").and_then(Value::as_str) {
+            None | Some("max") | Some("MAX") => WorkerAssignment::Max,
+            Some("auto") | Some("AUTO") => WorkerAssignment::Auto {
+                max_input_bytes_per_worker: msq_kernel::slicer::DEFAULT_MAX_INPUT_BYTES_PER_WORKER,
+            },
+            Some(other) => {
+                return Err(MsqError::plan(format!(
+                    "Unknown taskAssignment [{other}]; expected max or auto"
+                )))
+            }
+        };
+        Ok(Self {
+            max_frame_size: usize::try_from(int(
+                "maxFrameSize",
+                msq_exec::frame::DEFAULT_MAX_FRAME_SIZE as i64,
+            )?)
+            .unwrap_or(msq_exec::frame::DEFAULT_MAX_FRAME_SIZE)
+            .max(1),
+            max_parse_exceptions: int("maxParseExceptions", 0)?,
+            assignment,
+        })
+    }
+}
+
+fn invalid_context(key: &str, value: impl std::fmt::Display) -> MsqError {
+    MsqError::plan(format!(
+        "Invalid value [{value}] for query context parameter [{key}]"
+    ))
+}
+
+/// An EXPLAIN task: done at once, its result the plan (Druid's `PLAN`, `RESOURCES`,
+/// `ATTRIBUTES` columns).
+fn explain_progress(inner: &PlannedQuery, now: i64) -> QueryProgress {
+    let plan = serde_json::to_string(&inner.query.to_model()).unwrap_or_default();
+    let mut resources: Vec<Value> = Vec::new();
+    for stage in &inner.query.stages {
+        for input in &stage.inputs {
+            let entry = match input {
+                msq_plan::InputSpec::Table { data_source, .. } => {
+                    json!({"name": data_source, "type": "DATASOURCE"})
+                }
+                msq_plan::InputSpec::External { .. } => {
+                    json!({"name": "EXTERNAL", "type": "EXTERNAL"})
+                }
+                msq_plan::InputSpec::Stage { .. } => continue,
+            };
+            if !resources.contains(&entry) {
+                resources.push(entry);
+            }
+        }
+    }
+    let statement_type = match &inner.kind {
+        PlannedKind::Ingest(i) if i.replace.is_some() => "REPLACE",
+        PlannedKind::Ingest(_) => "INSERT",
+        _ => "SELECT",
+    };
+    let mut attributes = json!({"statementType": statement_type});
+    if let PlannedKind::Ingest(ingest) = &inner.kind {
+        attributes["targetDataSource"] = json!(ingest.data_source);
+        attributes["partitionedBy"] = ingest.granularity.to_druid_json();
+        if !ingest.clustered_by.is_empty() {
+            attributes["clusteredBy"] = json!(ingest.clustered_by);
+        }
+    }
+    let mut status = ReportStatus::new(TaskState::Success);
+    status.start_time = Some(format_iso_millis(now));
+    status.duration_ms = 0;
+    let mut payload = ReportPayload::new(status);
+    payload.results = Some(ResultsReport {
+        signature: ["PLAN", "RESOURCES", "ATTRIBUTES"]
+            .iter()
+            .map(|n| msq_model::ColumnSignature::new(*n, "STRING"))
+            .collect(),
+        sql_type_names: Some(vec!["VARCHAR".into(), "VARCHAR".into(), "VARCHAR".into()]),
+        results: vec![vec![
+            Value::from(plan),
+            Value::from(Value::Array(resources).to_string()),
+            Value::from(attributes.to_string()),
+        ]],
+        results_truncated: Some(false),
+        extra: Map::new(),
+    });
+    QueryProgress {
+        payload,
+        rows: Some(1),
+        segments: None,
+    }
+}
+
+fn splitmix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^ (x >> 31)
+}

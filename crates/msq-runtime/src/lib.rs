@@ -1,0 +1,52 @@
+//! The moving parts of the Acorn MSQ engine: async drivers that carry out what the kernels
+//! decide, the Druid task API over them, and [`LocalCluster`] — the whole engine in one thread.
+//!
+//! ```text
+//!   Engine::submit(sql) ── msq-sql parse ── msq-plan query kit ──▶ PlannedQuery
+//!        │                                                             │
+//!        │ spawn                                                        ▼
+//!        ▼                                      ┌───────────── controller::run_query ─────────────┐
+//!   status / report / shutdown ◀── live ─────── │ ControllerQueryKernel (decides)                  │
+//!                                   report      │  StartStage ──▶ spawn worker::run_work_order ×N  │
+//!                                               │  SendPartitionBoundaries ──▶ oneshot per worker  │
+//!                                               │  QueryComplete ──▶ results / publish segments    │
+//!                                               └──────────────▲───────────────────────────────────┘
+//!                                                              │ WorkerEvent (counters, statistics,
+//!                                                              │ parse exceptions, segments, done)
+//!   worker::run_work_order: inputs (Fetcher / ShuffleStore / SharedStore) → ProgramExecutor
+//!                           → partition + sort → frames in ShuffleStore
+//! ```
+//!
+//! Everything is single-threaded and generic over the world: [`env::Fetcher`] (bytes),
+//! [`env::Clock`] (time), [`env::Spawner`] (concurrency) and a segment store
+//! ([`store::SharedStore`] over `msq_exec::segment::SegmentStore`). Natively these are files,
+//! the system clock and a `futures` `LocalPool`; in the browser, `fetch`, `Date.now`, Web
+//! Workers and OPFS. Nothing here names a browser type.
+//!
+//! # Layout
+//! - [`env`] — the [`env::Fetcher`], [`env::Clock`] and [`env::Spawner`] seams.
+//! - [`fetch`] — [`fetch::MemoryFetcher`] and (native) [`fetch::FileFetcher`].
+//! - [`store`] — [`store::SharedStore`]: manifests, datasource columns, segment bytes.
+//! - [`shuffle`] — cluster keys ([`shuffle::KeyEncoder`]), [`shuffle::Partitioner`],
+//!   [`shuffle::ShuffleStore`].
+//! - [`worker`] — [`worker::run_work_order`] and [`worker::WorkerEvent`].
+//! - [`controller`] — [`controller::run_query`]: kernel loop, live report, results, publishing.
+//! - [`results`] — Arrow → the report's `results`.
+//! - [`system`] — `INFORMATION_SCHEMA` and `sys` tables for the interactive API.
+//! - [`engine`] — [`Engine`]: submit / status / report / shutdown, Druid's JSON.
+//! - [`cluster`] — [`LocalCluster`].
+#![deny(missing_docs)]
+
+pub mod cluster;
+pub mod controller;
+pub mod engine;
+pub mod env;
+pub mod fetch;
+pub mod results;
+pub mod shuffle;
+pub mod store;
+pub mod system;
+pub mod worker;
+
+pub use cluster::LocalCluster;
+pub use engine::{ApiError, Engine, EngineEnv};

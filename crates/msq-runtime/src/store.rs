@@ -1,0 +1,157 @@
+//! The engine's handle on segment storage: a cloneable [`SharedStore`] over any
+//! [`SegmentStore`] (memory, a directory natively, OPFS in the browser), plus what the engine
+//! reads from it — datasource manifests, their columns (the catalog the planner binds
+//! against) and segment bytes.
+
+use msq_common::{MsqError, Result};
+use msq_exec::segment::{segment_path, DatasourceManifest, Publisher, SegmentMeta, SegmentStore};
+use msq_plan::ColumnType;
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// A segment store shared by the controller and the workers of every task.
+#[derive(Clone)]
+pub struct SharedStore(Rc<RefCell<Box<dyn SegmentStore>>>);
+
+impl std::fmt::Debug for SharedStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SharedStore")
+    }
+}
+
+impl SharedStore {
+    /// Shares `store`.
+    pub fn new(store: impl SegmentStore + 'static) -> Self {
+        Self(Rc::new(RefCell::new(Box::new(store))))
+    }
+
+    /// A publisher over this store.
+    pub fn publisher(&self) -> Publisher<SharedStore> {
+        Publisher::new(self.clone())
+    }
+
+    /// The manifest of `data_source`, `None` when it has never been written.
+    ///
+    /// # Errors
+    /// When the store cannot be read or the manifest is corrupt.
+    pub fn manifest(&self, data_source: &str) -> Result<Option<DatasourceManifest>> {
+        self.publisher().manifest(data_source)
+    }
+
+    /// Every datasource with a manifest, sorted by name.
+    ///
+    /// # Errors
+    /// When the store cannot be listed or read.
+    pub fn datasources(&self) -> Result<Vec<DatasourceManifest>> {
+        let paths = self.0.borrow().list("")?;
+        let mut manifests = Vec::new();
+        for path in paths.iter().filter(|p| p.ends_with("/manifest.json")) {
+            if let Some(bytes) = self.0.borrow().get(path)? {
+                manifests.push(DatasourceManifest::from_json_bytes(&bytes)?);
+            }
+        }
+        manifests.retain(|m| !m.segments.is_empty());
+        manifests.sort_by(|a, b| a.data_source.cmp(&b.data_source));
+        Ok(manifests)
+    }
+
+    /// The columns of a datasource: `__time` first, then every other column in the order
+    /// segments first show it (segments appended later may add columns). Empty when unknown.
+    ///
+    /// # Errors
+    /// When the manifest cannot be read.
+    pub fn datasource_columns(&self, data_source: &str) -> Result<Vec<(String, ColumnType)>> {
+        Ok(self
+            .manifest(data_source)?
+            .map(|m| columns_of(&m.segments))
+            .unwrap_or_default())
+    }
+
+    /// The bytes of a published segment, found by its id string.
+    ///
+    /// # Errors
+    /// When the segment is not in the manifest or its file is missing.
+    pub fn segment_bytes(&self, data_source: &str, id: &str) -> Result<Vec<u8>> {
+        let manifest = self.manifest(data_source)?.ok_or_else(|| {
+            MsqError::internal(format!("datasource [{data_source}] has no manifest"))
+        })?;
+        let meta = manifest
+            .segments
+            .iter()
+            .find(|s| s.id.to_string() == id)
+            .ok_or_else(|| MsqError::internal(format!("segment [{id}] is not published")))?;
+        let path = segment_path(&meta.id);
+        self.0
+            .borrow()
+            .get(&path)?
+            .ok_or_else(|| MsqError::internal(format!("segment file [{path}] is missing")))
+    }
+
+    /// Removes a datasource: its manifest first (so it disappears at once), then its files.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub fn drop_datasource(&self, data_source: &str) -> Result<bool> {
+        let Some(manifest) = self.manifest(data_source)? else {
+            return Ok(false);
+        };
+        let mut emptied = manifest.clone();
+        emptied.segments.clear();
+        emptied.version += 1;
+        self.0
+            .borrow_mut()
+            .put_manifest_atomic(data_source, &emptied.to_json_bytes()?)?;
+        self.publisher().collect_garbage()?;
+        Ok(true)
+    }
+}
+
+/// The union of the segments' columns, `__time` first. A column whose type differs between
+/// segments takes the type that holds both ([`wider`]).
+pub fn columns_of(segments: &[SegmentMeta]) -> Vec<(String, ColumnType)> {
+    let mut columns: Vec<(String, ColumnType)> = vec![("__time".to_owned(), ColumnType::Long)];
+    for segment in segments {
+        for (name, ty) in &segment.columns {
+            let ty = ColumnType::parse(&ty.as_druid_str()).unwrap_or(ColumnType::String);
+            match columns.iter_mut().find(|(n, _)| n == name) {
+                Some((n, existing)) if n != "__time" => *existing = wider(existing, &ty),
+                Some(_) => {}
+                None => columns.push((name.clone(), ty)),
+            }
+        }
+    }
+    columns
+}
+
+/// The narrowest type holding values of both `a` and `b`: numbers widen to DOUBLE (FLOAT with
+/// FLOAT stays FLOAT), anything mixed with a string is a string.
+pub fn wider(a: &ColumnType, b: &ColumnType) -> ColumnType {
+    use ColumnType::{Double, Float, Long};
+    match (a, b) {
+        (x, y) if x == y => x.clone(),
+        (Long | Float | Double, Long | Float | Double) => Double,
+        _ => ColumnType::String,
+    }
+}
+
+impl SegmentStore for SharedStore {
+    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.0.borrow_mut().put_segment(path, bytes)
+    }
+
+    fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        self.0.borrow().get(path)
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        self.0.borrow().list(prefix)
+    }
+
+    fn delete(&mut self, path: &str) -> Result<()> {
+        self.0.borrow_mut().delete(path)
+    }
+
+    fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
+        self.0.borrow_mut().put_manifest_atomic(data_source, bytes)
+    }
+}

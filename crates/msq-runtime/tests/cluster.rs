@@ -1,0 +1,263 @@
+//! The engine through its Druid API on a LocalCluster: statement forms, faults, cancel, the
+//! live report, and that a failed ingest publishes nothing.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use msq_model::SqlTaskRequest;
+use msq_runtime::env::ManualClock;
+use msq_runtime::fetch::MemoryFetcher;
+use msq_runtime::LocalCluster;
+use serde_json::{json, Map, Value};
+
+const EDITS: &str = "\
+{\"ts\":\"2016-06-27T00:00:11.080Z\",\"channel\":\"#en\",\"user\":\"a\",\"added\":10}
+{\"ts\":\"2016-06-27T01:00:00.000Z\",\"channel\":\"#de\",\"user\":\"b\",\"added\":5}
+{\"ts\":\"2016-06-28T02:00:00.000Z\",\"channel\":\"#en\",\"user\":\"a\",\"added\":7}
+{\"ts\":\"2016-06-28T03:00:00.000Z\",\"channel\":null,\"user\":\"c\",\"added\":1}
+";
+
+const EXTERN: &str = "TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"http://t/edits.json\"]}', \
+    '{\"type\":\"json\"}', '[{\"name\":\"ts\",\"type\":\"string\"},{\"name\":\"channel\",\"type\":\"string\"},\
+    {\"name\":\"user\",\"type\":\"string\"},{\"name\":\"added\",\"type\":\"long\"}]'))";
+
+fn cluster_with(files: &[(&str, &str)]) -> LocalCluster {
+    let mut fetcher = MemoryFetcher::new();
+    for (uri, text) in files {
+        fetcher = fetcher.with_file(*uri, text.as_bytes().to_vec());
+    }
+    LocalCluster::new(fetcher, ManualClock::new(1_700_000_000_000))
+}
+
+fn cluster() -> LocalCluster {
+    cluster_with(&[("http://t/edits.json", EDITS)])
+}
+
+fn ctx(v: Value) -> Map<String, Value> {
+    v.as_object().cloned().unwrap_or_default()
+}
+
+fn payload(report: &msq_model::TaskReport) -> Value {
+    report.to_value()["multiStageQuery"]["payload"].clone()
+}
+
+fn ingest(cluster: &mut LocalCluster, sql: &str) -> Value {
+    let report = cluster.run(sql, Map::new()).unwrap();
+    let p = payload(&report);
+    assert_eq!(p["status"]["status"], "SUCCESS", "{p:#}");
+    p
+}
+
+fn select(cluster: &mut LocalCluster, sql: &str) -> Value {
+    let report = cluster.run(sql, Map::new()).unwrap();
+    let p = payload(&report);
+    assert_eq!(p["status"]["status"], "SUCCESS", "{sql}: {p:#}");
+    p["results"]["results"].clone()
+}
+
+fn insert_edits(cluster: &mut LocalCluster) {
+    ingest(
+        cluster,
+        &format!(
+            "INSERT INTO edits SELECT TIME_PARSE(ts) AS __time, channel, \"user\", added \
+             FROM {EXTERN} PARTITIONED BY DAY"
+        ),
+    );
+}
+
+#[test]
+fn insert_by_day_makes_a_segment_per_day_and_reads_back() {
+    let mut cluster = cluster();
+    insert_edits(&mut cluster);
+    let manifest = cluster.engine().store().manifest("edits").unwrap().unwrap();
+    assert_eq!(manifest.segments.len(), 2);
+    assert_eq!(
+        select(&mut cluster, "SELECT COUNT(*), SUM(added) FROM edits"),
+        json!([[4, 23]])
+    );
+    assert_eq!(
+        select(
+            &mut cluster,
+            "SELECT __time, channel FROM edits WHERE added > 5 ORDER BY __time"
+        ),
+        json!([
+            [1_466_985_611_080_i64, "#en"],
+            [1_467_079_200_000_i64, "#en"]
+        ])
+    );
+}
+
+#[test]
+fn select_from_extern_with_group_by_order_and_limit() {
+    let mut cluster = cluster();
+    let rows = select(
+        &mut cluster,
+        &format!(
+            "SELECT channel, COUNT(*) AS c, SUM(added) AS s FROM {EXTERN} \
+             GROUP BY channel ORDER BY s DESC LIMIT 2"
+        ),
+    );
+    assert_eq!(rows, json!([["#en", 2, 17], ["#de", 1, 5]]));
+}
+
+#[test]
+fn replace_overwrites_only_its_interval() {
+    let mut cluster = cluster();
+    insert_edits(&mut cluster);
+    ingest(
+        &mut cluster,
+        &format!(
+            "REPLACE INTO edits OVERWRITE WHERE __time >= TIMESTAMP '2016-06-27' AND \
+             __time < TIMESTAMP '2016-06-28' SELECT TIME_PARSE(ts) AS __time, channel, \
+             \"user\", added * 100 AS added FROM {EXTERN} WHERE TIME_PARSE(ts) < TIMESTAMP \
+             '2016-06-28' PARTITIONED BY DAY"
+        ),
+    );
+    assert_eq!(
+        select(&mut cluster, "SELECT SUM(added) FROM edits"),
+        json!([[1500 + 8]])
+    );
+}
+
+#[test]
+fn null_time_fails_with_insert_time_null_and_publishes_nothing() {
+    let mut cluster = cluster_with(&[(
+        "http://t/edits.json",
+        "{\"ts\":\"not a time\",\"channel\":\"x\",\"user\":\"u\",\"added\":1}\n",
+    )]);
+    let report = cluster
+        .run(
+            &format!(
+                "INSERT INTO edits SELECT TIME_PARSE(ts) AS __time, channel FROM {EXTERN} \
+                 PARTITIONED BY DAY"
+            ),
+            Map::new(),
+        )
+        .unwrap();
+    let p = payload(&report);
+    assert_eq!(p["status"]["status"], "FAILED");
+    assert_eq!(
+        p["status"]["errorReport"]["error"]["errorCode"],
+        "InsertTimeNull"
+    );
+    assert!(cluster
+        .engine()
+        .store()
+        .manifest("edits")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn a_missing_url_fails_naming_it() {
+    let mut cluster = cluster();
+    let report = cluster
+        .run(
+            "SELECT * FROM TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"http://t/missing.json\"]}', \
+             '{\"type\":\"json\"}', '[{\"name\":\"x\",\"type\":\"string\"}]'))",
+            Map::new(),
+        )
+        .unwrap();
+    let p = payload(&report);
+    assert_eq!(p["status"]["status"], "FAILED");
+    let message = p["status"]["errorReport"]["error"]["errorMessage"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("http://t/missing.json"), "{message}");
+    assert!(message.contains("404"), "{message}");
+}
+
+#[test]
+fn parse_exceptions_follow_max_parse_exceptions() {
+    let bad = "{\"ts\":\"2016-06-27T00:00:00Z\",\"channel\":\"a\",\"user\":\"u\",\"added\":1}\nnot json\n";
+    let sql = format!("SELECT COUNT(*) FROM {EXTERN}");
+    let mut cluster = cluster_with(&[("http://t/edits.json", bad)]);
+    let strict = payload(&cluster.run(&sql, Map::new()).unwrap());
+    assert_eq!(strict["status"]["status"], "FAILED");
+    assert_eq!(
+        strict["status"]["errorReport"]["error"]["errorCode"],
+        "CannotParseExternalData"
+    );
+    let lenient = payload(
+        &cluster
+            .run(&sql, ctx(json!({"maxParseExceptions": 1})))
+            .unwrap(),
+    );
+    assert_eq!(lenient["status"]["status"], "SUCCESS", "{lenient:#}");
+    assert_eq!(lenient["results"]["results"], json!([[1]]));
+    assert_eq!(
+        lenient["status"]["warnings"][0]["error"]["errorCode"],
+        "CannotParseExternalData"
+    );
+}
+
+#[test]
+fn bad_sql_is_a_400_with_druids_error_body() {
+    let mut cluster = cluster();
+    let err = cluster.run("SELEC 1", Map::new()).unwrap_err();
+    assert_eq!(err.status, 400);
+    assert_eq!(err.body["error"], "druidException");
+    assert_eq!(err.body["category"], "INVALID_INPUT");
+    assert!(
+        cluster.engine().task_ids().is_empty(),
+        "nothing was started"
+    );
+}
+
+#[test]
+fn shutdown_cancels_a_running_task() {
+    let mut cluster = cluster();
+    let response = cluster
+        .engine()
+        .submit(&SqlTaskRequest::new(format!("SELECT * FROM {EXTERN}")))
+        .unwrap();
+    assert_eq!(serde_json::to_value(&response).unwrap()["state"], "RUNNING");
+    let status = cluster.engine().status(&response.task_id).unwrap();
+    assert_eq!(
+        serde_json::to_value(&status).unwrap()["status"]["statusCode"],
+        "RUNNING"
+    );
+    cluster.engine().shutdown(&response.task_id).unwrap();
+    cluster.run_until_stalled();
+    let report = payload(&cluster.engine().report(&response.task_id).unwrap());
+    assert_eq!(report["status"]["status"], "FAILED");
+    assert_eq!(
+        report["status"]["errorReport"]["error"]["errorCode"],
+        "Canceled"
+    );
+    let status = serde_json::to_value(cluster.engine().status(&response.task_id).unwrap()).unwrap();
+    assert_eq!(status["status"]["statusCode"], "FAILED");
+    assert_eq!(status["status"]["type"], "query_controller");
+    assert_eq!(status["status"]["dataSource"], "__query_select");
+}
+
+#[test]
+fn explain_returns_the_stage_definitions() {
+    let mut cluster = cluster();
+    let rows = select(
+        &mut cluster,
+        &format!("EXPLAIN PLAN FOR INSERT INTO edits SELECT TIME_PARSE(ts) AS __time, channel FROM {EXTERN} PARTITIONED BY DAY"),
+    );
+    let plan: Value = serde_json::from_str(rows[0][0].as_str().unwrap()).unwrap();
+    let processors: Vec<&str> = plan
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["processor"]["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(processors, vec!["scan", "segmentGenerator"]);
+    assert!(cluster
+        .engine()
+        .store()
+        .manifest("edits")
+        .unwrap()
+        .is_none());
+}
+
+#[test]
+fn parameters_bind() {
+    let mut cluster = cluster();
+    insert_edits(&mut cluster);
+    let mut request = SqlTaskRequest::new("SELECT COUNT(*) FROM edits WHERE channel = ?");
+    request.parameters = vec![msq_model::SqlParameter::new("VARCHAR", json!("#en"))];
+    let report = cluster.run_request(&request).unwrap();
+    assert_eq!(payload(&report)["results"]["results"], json!([[2]]));
+}
