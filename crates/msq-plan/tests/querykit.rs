@@ -1090,3 +1090,353 @@ fn values_and_select_without_from_read_inline_rows() {
         "{e}"
     );
 }
+
+fn join_steps(stage: &StageDefinition) -> Vec<&JoinStep> {
+    program(stage)
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Join(j) => Some(j),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn select_distinct_is_a_group_by_over_the_select_list() {
+    let p = plan("SELECT DISTINCT dim2 FROM foo");
+    assert_eq!(types(&p), ["groupByPreShuffle", "groupByPostShuffle"]);
+    assert_eq!(select_columns(&p), [("dim2".to_owned(), SqlType::Varchar)]);
+    let Step::Aggregate(a) = program(&p.query.stages[0]).steps.last().unwrap() else {
+        panic!()
+    };
+    assert_eq!(a.mode, AggregateMode::Partial);
+    assert_eq!(
+        a.group_by,
+        [NamedExpr::new(
+            "d0",
+            ScalarExpr::column(2, "dim2", SqlType::Varchar)
+        )]
+    );
+    assert!(a.aggregates.is_empty());
+    // Expressions, `*`, repeated items (one key), ORDER BY and LIMIT.
+    let p = plan(
+        "SELECT DISTINCT dim1, UPPER(dim2) AS u, dim1 AS again FROM foo ORDER BY u DESC LIMIT 2",
+    );
+    assert_eq!(
+        types(&p),
+        ["groupByPreShuffle", "groupByPostShuffle", "limit"]
+    );
+    let Step::Aggregate(a) = &program(&p.query.stages[0]).steps[0] else {
+        panic!()
+    };
+    assert_eq!(a.group_by.len(), 2);
+    assert_eq!(
+        keys(p.query.stages[1].shuffle_spec.as_ref().unwrap()),
+        [("u".to_owned(), KeyOrder::Descending)]
+    );
+    let p = plan("SELECT DISTINCT * FROM lookyloo");
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("k".to_owned(), SqlType::Varchar),
+            ("v".to_owned(), SqlType::Varchar)
+        ]
+    );
+    // Over aggregated rows: the aggregation, then a GROUP BY on its output.
+    let p = plan("SELECT DISTINCT COUNT(*) AS c FROM foo GROUP BY dim2 ORDER BY c");
+    assert_eq!(
+        types(&p),
+        [
+            "groupByPreShuffle",
+            "groupByPostShuffle",
+            "groupByPreShuffle",
+            "groupByPostShuffle",
+            "scan"
+        ]
+    );
+    assert_eq!(select_columns(&p), [("c".to_owned(), SqlType::Bigint)]);
+    // An ORDER BY outside the select list cannot be grouped.
+    let e = plan_err("SELECT DISTINCT dim1 FROM foo ORDER BY dim2");
+    assert!(e.message().contains("'dim2' is not being grouped"), "{e}");
+    let e = plan_err("SELECT DISTINCT ON (dim1) dim2 FROM foo");
+    assert_eq!(e.code(), ErrorCode::QueryNotSupported);
+}
+
+#[test]
+fn scalar_subqueries_are_broadcast_one_row_joins() {
+    let p = plan("SELECT dim1 FROM foo WHERE m1 > (SELECT AVG(m1) FROM foo)");
+    assert_eq!(
+        types(&p),
+        ["groupByPreShuffle", "groupByPostShuffle", "scan"]
+    );
+    let outer = &p.query.stages[2];
+    assert_eq!(
+        outer.inputs[1],
+        InputSpec::Stage {
+            stage: StageNumber(1)
+        }
+    );
+    assert!(outer.is_broadcast(1));
+    let prog = program(outer);
+    let Step::Join(j) = &prog.steps[0] else {
+        panic!("{prog:?}")
+    };
+    // LEFT: an empty subquery gives null, not an empty result.
+    assert_eq!(j.kind, JoinKind::Left);
+    assert!(j.left_keys.is_empty() && j.right_keys.is_empty() && j.condition.is_none());
+    let Step::Filter(f) = &prog.steps[1] else {
+        panic!()
+    };
+    let text = format!("{f:?}");
+    assert!(text.contains("Gt") && text.contains("index: 6"), "{text}");
+    // In the select list; its default name is Calcite's, and `*` skips the joined column.
+    let p = plan("SELECT *, (SELECT MAX(cnt) FROM foo) FROM lookyloo");
+    assert_eq!(
+        select_columns(&p),
+        [
+            ("k".to_owned(), SqlType::Varchar),
+            ("v".to_owned(), SqlType::Varchar),
+            ("EXPR$1".to_owned(), SqlType::Bigint)
+        ]
+    );
+    // Subqueries inside the subquery are planned with it.
+    let p = plan("SELECT k FROM lookyloo WHERE v = (SELECT MIN(dim1) FROM foo WHERE m1 > (SELECT AVG(m2) FROM foo))");
+    assert_eq!(join_steps(p.query.stages.last().unwrap()).len(), 1);
+    assert_eq!(join_steps(&p.query.stages[2]).len(), 1);
+    let e = plan_err("SELECT k FROM lookyloo WHERE v = (SELECT dim1, dim2 FROM foo)");
+    assert!(
+        e.message()
+            .starts_with("Subquery must return exactly one column, got 2"),
+        "{e}"
+    );
+    // Not (yet) after aggregation.
+    let e = plan_err("SELECT dim2, COUNT(*) FROM foo GROUP BY 1 HAVING COUNT(*) > (SELECT 1)");
+    assert_eq!(e.code(), ErrorCode::QueryNotSupported);
+    assert!(
+        e.message().starts_with("Subqueries are supported in WHERE"),
+        "{e}"
+    );
+    // WHERE subqueries of an aggregating query join in its pre-shuffle stage.
+    let p = plan("SELECT dim2, COUNT(*) FROM foo WHERE m1 > (SELECT AVG(m1) FROM foo) GROUP BY 1");
+    assert_eq!(p.query.stages[2].processor.type_name(), "groupByPreShuffle");
+    assert_eq!(join_steps(&p.query.stages[2]).len(), 1);
+}
+
+#[test]
+fn in_subqueries_join_the_distinct_values() {
+    // A WHERE conjunct: an INNER join on the value with the de-duplicated subquery.
+    let p = plan("SELECT dim1 FROM foo WHERE cnt > 0 AND dim1 IN (SELECT k FROM lookyloo)");
+    assert_eq!(
+        types(&p),
+        ["scan", "groupByPreShuffle", "groupByPostShuffle", "scan"]
+    );
+    let outer = &p.query.stages[3];
+    assert_eq!(
+        outer.inputs[1],
+        InputSpec::Stage {
+            stage: StageNumber(2)
+        }
+    );
+    let j = join_steps(outer);
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0].kind, JoinKind::Inner);
+    assert_eq!(
+        j[0].left_keys,
+        [ScalarExpr::column(1, "dim1", SqlType::Varchar)]
+    );
+    assert_eq!(
+        j[0].right_keys,
+        [ScalarExpr::column(0, "k", SqlType::Varchar)]
+    );
+    // The remaining conjunct is the filter.
+    let Step::Filter(f) = &program(outer).steps[1] else {
+        panic!()
+    };
+    assert!(format!("{f:?}").contains("cnt"));
+    // Keys are cast to a common type.
+    let p = plan("SELECT dim1 FROM foo WHERE cnt IN (SELECT v FROM lookyloo)");
+    let j = join_steps(p.query.stages.last().unwrap());
+    assert_eq!(j[0].left_keys[0].sql_type(), SqlType::Bigint);
+    assert_eq!(j[0].right_keys[0].sql_type(), SqlType::Bigint);
+    // NOT IN (and IN elsewhere): LEFT join + the subquery's counts + SQL's three-valued result.
+    let p = plan("SELECT dim1, dim2 NOT IN (SELECT k FROM lookyloo) AS n FROM foo");
+    assert_eq!(select_columns(&p)[1], ("n".to_owned(), SqlType::Boolean));
+    let outer = p.query.stages.last().unwrap();
+    let j = join_steps(outer);
+    assert_eq!(j.len(), 2);
+    assert_eq!(j[0].kind, JoinKind::Left);
+    assert_eq!(j[0].left_keys.len(), 1);
+    assert!(j[1].left_keys.is_empty());
+    assert_eq!(outer.inputs.len(), 3);
+    let steps = &program(outer).steps;
+    let Step::Project(last) = steps.last().unwrap() else {
+        panic!()
+    };
+    let Step::Project(appended) = &steps[steps.len() - 2] else {
+        panic!("{steps:?}")
+    };
+    // foo's 6 columns, the match, count and non-null count, then the result.
+    assert_eq!(appended.len(), 10);
+    assert!(
+        matches!(&appended[9].expr, ScalarExpr::Not(inner) if matches!(**inner, ScalarExpr::Case { .. }))
+    );
+    assert_eq!(
+        last[1].expr,
+        ScalarExpr::column(9, "$sq0", SqlType::Boolean)
+    );
+    let e = plan_err("SELECT dim1 FROM foo WHERE __time IN (SELECT m1 FROM foo)");
+    assert!(e.message().contains("compatible types"), "{e}");
+}
+
+#[test]
+fn exists_joins_the_row_count() {
+    let p =
+        plan("SELECT COUNT(*) FROM foo WHERE NOT EXISTS (SELECT 1 FROM lookyloo WHERE v = 'x')");
+    let pre = p
+        .query
+        .stages
+        .iter()
+        .rev()
+        .find(|s| s.processor.type_name() == "groupByPreShuffle")
+        .unwrap();
+    let j = join_steps(pre);
+    assert_eq!(j.len(), 1);
+    assert_eq!(j[0].kind, JoinKind::Inner);
+    assert!(j[0].left_keys.is_empty());
+    let Step::Filter(f) = &program(pre).steps[1] else {
+        panic!()
+    };
+    let text = format!("{f:?}");
+    assert!(text.contains("Eq") && text.contains("Long(0)"), "{text}");
+}
+
+#[test]
+fn cross_and_comma_joins_have_no_keys() {
+    for sql in [
+        "SELECT f.dim1, l.k FROM foo f CROSS JOIN lookyloo l",
+        "SELECT f.dim1, l.k FROM foo f, lookyloo l",
+    ] {
+        let p = plan(sql);
+        assert_eq!(types(&p), ["scan"], "{sql}");
+        let j = join_steps(&p.query.stages[0]);
+        assert_eq!(j.len(), 1, "{sql}");
+        assert_eq!(j[0].kind, JoinKind::Inner);
+        assert!(j[0].left_keys.is_empty() && j[0].right_keys.is_empty());
+        assert!(j[0].condition.is_none());
+        assert!(p.query.stages[0].is_broadcast(1));
+    }
+    // Three comma items, the last with its own JOIN.
+    let p = plan("SELECT COUNT(*) FROM foo a, lookyloo b, lookyloo c JOIN foo d ON c.k = d.dim1");
+    let j = join_steps(&p.query.stages[0]);
+    assert_eq!(j.len(), 3);
+    assert!(j[1].left_keys.is_empty());
+    assert_eq!(j[2].left_keys.len(), 1);
+    // An ON without equalities is a filtered cross join.
+    let p = plan("SELECT COUNT(*) FROM foo a LEFT JOIN foo b ON a.m1 < b.m1");
+    let j = join_steps(&p.query.stages[0]);
+    assert_eq!(j[0].kind, JoinKind::Left);
+    assert!(j[0].left_keys.is_empty() && j[0].condition.is_some());
+    let e = plan_err("SELECT COUNT(*) FROM foo a RIGHT JOIN foo b ON a.dim1 = b.dim1");
+    assert_eq!(e.code(), ErrorCode::QueryNotSupported);
+    let e = plan_err("SELECT COUNT(*) FROM foo a JOIN foo b USING (dim1)");
+    assert_eq!(e.code(), ErrorCode::QueryNotSupported);
+}
+
+/// [`TestCatalog`] plus an inline `INFORMATION_SCHEMA.TABLES` (and a plain inline table).
+struct MetadataCatalog;
+
+fn tables_table() -> InlineTable {
+    InlineTable {
+        input_source: json!({"type": "inline", "data": "{\"TABLE_SCHEMA\":\"druid\",\"TABLE_NAME\":\"foo\"}\n"}),
+        input_format: json!({"type": "json"}),
+        signature: vec![
+            ("TABLE_SCHEMA".into(), ColumnType::String),
+            ("TABLE_NAME".into(), ColumnType::String),
+        ],
+    }
+}
+
+impl Catalog for MetadataCatalog {
+    fn datasource(&self, name: &str) -> Option<Vec<(String, ColumnType)>> {
+        TestCatalog.datasource(name)
+    }
+
+    fn inline_table(&self, name: &str) -> Option<InlineTable> {
+        match name {
+            "INFORMATION_SCHEMA.TABLES" | "plain_meta" => Some(tables_table()),
+            // Datasources win over inline tables of the same name.
+            "foo" => panic!("inline_table asked for a datasource"),
+            _ => None,
+        }
+    }
+}
+
+/// Plans with [`MetadataCatalog`]. `msq_sql`'s parse-time check rejects `sys.*` and
+/// `INFORMATION_SCHEMA.*` names before planning, so the SQL spells the schema `X<schema>` and
+/// the `X` is removed from the parsed statement: this exercises the planner's own handling.
+fn plan_meta(sql: &str) -> msq_common::Result<PlannedQuery> {
+    use msq_sql::sqlparser::ast::{visit_relations_mut, ObjectNamePart};
+    let mut parsed = msq_sql::parse_query(sql)?;
+    if let msq_sql::Statement::Select(q) = &mut parsed.statement {
+        let _ = visit_relations_mut(q, |name| {
+            if name.0.len() > 1 {
+                if let Some(ObjectNamePart::Identifier(id)) = name.0.first_mut() {
+                    if let Some(rest) = id.value.strip_prefix('X') {
+                        id.value = rest.to_owned();
+                    }
+                }
+            }
+            std::ops::ControlFlow::<()>::Continue(())
+        });
+    }
+    let ctx = Map::new();
+    let request = PlanRequest {
+        query_id: "q",
+        context: &ctx,
+        catalog: &MetadataCatalog,
+        now_ms: NOW,
+    };
+    plan_statement(&parsed.statement, &request)
+}
+
+#[test]
+fn catalog_inline_tables_read_as_external_input() {
+    for sql in [
+        "SELECT TABLE_NAME FROM XINFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'druid'",
+        "SELECT TABLES.TABLE_NAME FROM Xinformation_schema.TABLES WHERE TABLE_SCHEMA = 'druid'",
+        "SELECT t.TABLE_NAME FROM XINFORMATION_SCHEMA.\"TABLES\" t WHERE t.TABLE_SCHEMA = 'druid'",
+        "SELECT TABLE_NAME FROM plain_meta WHERE TABLE_SCHEMA = 'druid'",
+    ] {
+        let p = plan_meta(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        assert_eq!(types(&p), ["scan"], "{sql}");
+        let expected = tables_table();
+        assert_eq!(
+            p.query.stages[0].inputs,
+            [InputSpec::External {
+                input_source: expected.input_source,
+                input_format: expected.input_format,
+                signature: expected.signature,
+            }],
+            "{sql}"
+        );
+        assert_eq!(
+            select_columns(&p),
+            [("TABLE_NAME".to_owned(), SqlType::Varchar)]
+        );
+    }
+    // Datasources still read as tables; unknown metadata tables keep Druid's rejection.
+    let p = plan_meta("SELECT dim1 FROM foo").unwrap();
+    assert!(matches!(
+        &p.query.stages[0].inputs[0],
+        InputSpec::Table { .. }
+    ));
+    let e = plan_meta("SELECT * FROM Xsys.tasks").unwrap_err();
+    assert!(
+        e.message()
+            .contains("Cannot query table(s) [sys.tasks] with SQL engine [msq-task]"),
+        "{e}"
+    );
+    let e = plan_meta("SELECT * FROM nope").unwrap_err();
+    assert!(e.message().starts_with("Object 'nope' not found"), "{e}");
+}

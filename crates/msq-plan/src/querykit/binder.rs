@@ -8,7 +8,7 @@
 //!
 //! Names are case-sensitive and never case-folded, quoted or not (Druid's Calcite config,
 //! spec `druid-msq.md` §1). Errors name the unknown thing in Druid's (Calcite's) words and
-//! carry `(Line l, Column c)` when sqlparser gives a span, readable with
+//! carry `(line [l], column [c])` (Druid's wording) when sqlparser gives a span, readable with
 //! [`msq_sql::error_location`].
 
 use crate::expr::{
@@ -88,12 +88,15 @@ pub struct Binder<'a> {
     pub aliases: Vec<(String, Expr)>,
 }
 
-/// ` (Line l, Column c)` for a span, empty when unknown.
+/// ` (line [l], column [c])` for a span, empty when unknown.
 pub fn at(span: Span) -> String {
     if span.start.line == 0 {
         String::new()
     } else {
-        format!(" (Line {}, Column {})", span.start.line, span.start.column)
+        format!(
+            " (line [{}], column [{}])",
+            span.start.line, span.start.column
+        )
     }
 }
 
@@ -123,17 +126,29 @@ pub fn is_aggregate_name(name: &str) -> bool {
 
 /// Whether `expr` contains an aggregate call (not looking into subqueries).
 pub fn contains_aggregate(expr: &Expr) -> bool {
-    let mut found = false;
-    let _ = ast::visit_expressions(expr, |e| {
-        if let Expr::Function(f) = e {
-            if is_aggregate_name(&f.name.to_string()) {
-                found = true;
-                return std::ops::ControlFlow::Break(());
+    struct Finder {
+        depth: usize,
+    }
+    impl ast::Visitor for Finder {
+        type Break = ();
+        fn pre_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth += 1;
+            std::ops::ControlFlow::Continue(())
+        }
+        fn post_visit_query(&mut self, _: &ast::Query) -> std::ops::ControlFlow<()> {
+            self.depth = self.depth.saturating_sub(1);
+            std::ops::ControlFlow::Continue(())
+        }
+        fn pre_visit_expr(&mut self, e: &Expr) -> std::ops::ControlFlow<()> {
+            match e {
+                Expr::Function(f) if self.depth == 0 && is_aggregate_name(&f.name.to_string()) => {
+                    std::ops::ControlFlow::Break(())
+                }
+                _ => std::ops::ControlFlow::Continue(()),
             }
         }
-        std::ops::ControlFlow::Continue(())
-    });
-    found
+    }
+    ast::Visit::visit(expr, &mut Finder { depth: 0 }).is_break()
 }
 
 /// The SQL type a `CAST` target or typed literal names.
@@ -714,6 +729,12 @@ impl<'a> Binder<'a> {
                 ))
             }
             Expr::Function(f) => self.bind_function(f, e),
+            Expr::Subquery(_)
+            | Expr::Exists { .. }
+            | Expr::In {
+                target: ast::InTarget::Subquery(_),
+                ..
+            } => Err(super::subquery::unsupported_here(e)),
             other => Err(MsqError::new(
                 msq_common::ErrorCategory::Plan,
                 msq_common::ErrorCode::QueryNotSupported,

@@ -7,7 +7,11 @@
 //!    … ORDER BY/LIMIT  scan ─(maxCount by order keys, 1)──▶ limit / scan (drops hidden keys)
 //!    GROUP BY          groupByPreShuffle ─(maxCount by keys, aggregate)─▶ groupByPostShuffle
 //!    FROM (subquery)   one stage chain per subquery/CTE, read as InputSpec::Stage
+//!    SELECT DISTINCT   a GROUP BY over the select list (after the aggregation, if any)
 //!    JOIN              right side listed in Program::broadcast_inputs, Step::Join
+//!    CROSS JOIN, a, b  the same with no keys (every pair; ON without equalities filters)
+//!    (subquery) in     its own stage chain, broadcast and joined (see `subquery`)
+//!      WHERE/SELECT
 //!    UNION ALL         a scan stage with one stage input per branch
 //!    VALUES / no FROM  an inline JSON external input of the constant rows
 //!    INSERT/REPLACE    … ─(targetSize by [__bucket, clustered…, __boost])─▶ segmentGenerator
@@ -18,6 +22,11 @@
 //!   [`PlannedQuery`], [`PlannedKind`], [`IngestSpec`], [`ReplaceScope`]) and the planner.
 //! - [`binder`] — name resolution and typing of expressions ([`binder::Binder`]).
 //! - `ingest` — INSERT/REPLACE: output checks, `__bucket`, `segmentGenerator`.
+//! - `subquery` — scalar, `IN` and `EXISTS` subqueries in expressions as broadcast joins.
+//!
+//! Tables resolve as: CTE, then datasource ([`Catalog::datasource`]), then
+//! [`Catalog::inline_table`] (an external input); `INFORMATION_SCHEMA.*`/`sys.*` names only
+//! through `inline_table`, else Druid's "Cannot query table(s)" error.
 //!
 //! Stage conventions: leaf stages get `maxWorkerCount` = context `maxNumTasks` (default 2)
 //! − 1, at least 1; `limit` stages and the final stage after a sort get 1. A stage whose ORDER
@@ -32,6 +41,7 @@
 
 pub mod binder;
 mod ingest;
+mod subquery;
 
 use crate::expr::{NamedExpr, ScalarExpr, SqlType};
 use crate::input::InputSpec;
@@ -44,8 +54,8 @@ use crate::types::ColumnType;
 use binder::{at, contains_aggregate, AggState, Binder, Scope};
 use msq_common::{ErrorCategory, ErrorCode, MsqError, Result, StageNumber};
 use msq_sql::sqlparser::ast::{
-    self, BinaryOperator, Expr, GroupByExpr, JoinConstraint, JoinOperator, LimitClause, OrderBy,
-    OrderByKind, Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned,
+    self, BinaryOperator, Distinct, Expr, GroupByExpr, JoinConstraint, JoinOperator, LimitClause,
+    OrderBy, OrderByKind, Query, Select, SelectItem, SetExpr, SetOperator, SetQuantifier, Spanned,
     TableFactor, Value,
 };
 use msq_sql::Statement;
@@ -57,11 +67,33 @@ pub use ingest::DEFAULT_ROWS_PER_SEGMENT;
 /// Druid's "eternity" interval, the `intervals` of a whole-datasource read.
 pub const ETERNITY: &str = "-146136543-09-08T08:23:32.096Z/146140482-04-24T15:36:27.903Z";
 
-/// Datasources written earlier, as the planner sees them.
+/// Datasources written earlier (and metadata tables served inline), as the planner sees them.
 pub trait Catalog {
     /// Columns of a datasource in stored order (`__time` first, ColumnType::Long, reads as
     /// TIMESTAMP); None if unknown.
     fn datasource(&self, name: &str) -> Option<Vec<(String, ColumnType)>>;
+
+    /// A table whose rows the caller supplies inline, such as the interactive SQL API's
+    /// metadata tables (`INFORMATION_SCHEMA.TABLES`, `sys.tasks`). `name` is the table name as
+    /// written with the schema canonicalized (`INFORMATION_SCHEMA` upper case, `sys` lower
+    /// case): `"INFORMATION_SCHEMA.TABLES"`, `"sys.tasks"`, or a plain `"name"`. None (the
+    /// default) keeps Druid's behaviour: metadata tables cannot be queried by the task engine
+    /// (spec `druid-msq.md` §3.2, "Cannot query table(s) [...] with SQL engine [msq-task]").
+    fn inline_table(&self, name: &str) -> Option<InlineTable> {
+        let _ = name;
+        None
+    }
+}
+
+/// The rows of a table served by [`Catalog::inline_table`], read like `EXTERN(...)` input.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InlineTable {
+    /// The `inputSource` JSON (e.g. `{"type": "inline", "data": "..."}`).
+    pub input_source: Json,
+    /// The `inputFormat` JSON (e.g. `{"type": "json"}`).
+    pub input_format: Json,
+    /// Column names and types, in order.
+    pub signature: Vec<(String, ColumnType)>,
 }
 
 /// Everything besides the statement that planning depends on.
@@ -224,6 +256,8 @@ pub(crate) struct Planner<'a> {
     pub max_workers: u32,
     pub tz: String,
     pub approx_distinct: bool,
+    /// Subquery placeholders handed out so far (`$sq<n>`, see the `subquery` module).
+    pub subqueries: usize,
 }
 
 /// A context value as a number (numbers or numeric strings).
@@ -256,6 +290,31 @@ fn druid_to_column_type(t: &msq_sql::DruidType) -> ColumnType {
         msq_sql::DruidType::String => ColumnType::String,
         msq_sql::DruidType::Array(e) => ColumnType::Array(Box::new(druid_to_column_type(e))),
         msq_sql::DruidType::Complex(n) => ColumnType::Complex(n.clone()),
+    }
+}
+
+/// A FROM item read from a [`Catalog::inline_table`]: an external input qualified by its
+/// alias or its table name.
+fn inline_source(
+    table: InlineTable,
+    name: Option<&String>,
+    alias: Option<&ast::TableAlias>,
+) -> Source {
+    let columns = table
+        .signature
+        .iter()
+        .map(|(n, t)| (n.clone(), SqlType::from_column_type(t)))
+        .collect();
+    Source {
+        input: InputSpec::External {
+            input_source: table.input_source,
+            input_format: table.input_format,
+            signature: table.signature,
+        },
+        qualifier: alias
+            .map(|a| a.name.value.clone())
+            .or_else(|| name.cloned()),
+        columns,
     }
 }
 
@@ -367,6 +426,28 @@ fn ordinal(e: &Expr) -> Option<usize> {
     }
 }
 
+/// A `SELECT` the planner writes itself (DISTINCT over a sub-plan, subquery counts), parsed
+/// from SQL text; its FROM is ignored (the caller passes the source).
+pub(crate) fn template_select(sql: &str) -> Result<Select> {
+    let parsed = msq_sql::parse_query(sql)?;
+    if let Statement::Select(q) = &parsed.statement {
+        if let SetExpr::Select(sel) = q.body.as_ref() {
+            return Ok((**sel).clone());
+        }
+    }
+    Err(MsqError::internal(format!("not a SELECT template: {sql}")))
+}
+
+/// `a AND b` over bound booleans.
+fn and(a: ScalarExpr, b: ScalarExpr) -> ScalarExpr {
+    ScalarExpr::Binary {
+        op: crate::expr::BinaryOp::And,
+        left: Box::new(a),
+        right: Box::new(b),
+        ty: SqlType::Boolean,
+    }
+}
+
 /// Splits `a AND b AND c` into its conjuncts.
 fn conjuncts(e: &Expr, out: &mut Vec<Expr>) {
     match e {
@@ -419,6 +500,7 @@ impl<'a> Planner<'a> {
             max_workers,
             tz,
             approx_distinct: ctx_bool(req.context, "useApproximateCountDistinct").unwrap_or(true),
+            subqueries: 0,
         }
     }
 
@@ -832,12 +914,30 @@ impl<'a> Planner<'a> {
                     })
                     .collect();
                 let full = parts.join(".");
+                let is_cte = parts.len() == 1 && env.ctes.contains_key(&parts[0]);
                 if parts.len() > 1 {
                     let schema = parts[0].to_ascii_uppercase();
                     if schema == "INFORMATION_SCHEMA" || schema == "SYS" {
+                        let mut canonical = parts.clone();
+                        canonical[0] = if schema == "SYS" {
+                            "sys".to_owned()
+                        } else {
+                            schema
+                        };
+                        let canonical = canonical.join(".");
+                        if let Some(t) = self.req.catalog.inline_table(&canonical) {
+                            return Ok(inline_source(t, parts.last(), alias.as_ref()));
+                        }
                         return Err(MsqError::plan(format!(
                             "Cannot query table(s) [{full}] with SQL engine [msq-task]"
                         )));
+                    }
+                    if let Some(t) = self.req.catalog.inline_table(&full) {
+                        return Ok(inline_source(t, parts.last(), alias.as_ref()));
+                    }
+                } else if !is_cte && self.req.catalog.datasource(&full).is_none() {
+                    if let Some(t) = self.req.catalog.inline_table(&full) {
+                        return Ok(inline_source(t, parts.last(), alias.as_ref()));
                     }
                 }
                 let table = match parts.as_slice() {
@@ -931,12 +1031,10 @@ impl<'a> Planner<'a> {
         order_by: Option<&OrderBy>,
         env: &CteEnv,
     ) -> Result<Draft> {
-        if sel.distinct.is_some() {
-            return Err(not_supported(
-                "SELECT DISTINCT is not supported; use GROUP BY".into(),
-            ));
+        if let Some(Distinct::On(_)) = &sel.distinct {
+            return Err(not_supported("SELECT DISTINCT ON is not supported".into()));
         }
-        if sel.from.is_empty() {
+        let Some((first, rest)) = sel.from.split_first() else {
             // One row, no columns: a single-row inline input with a placeholder column.
             let (input, _) =
                 self.values_source(&[&[Expr::value(Value::Number("0".into(), false))]])?;
@@ -946,15 +1044,38 @@ impl<'a> Planner<'a> {
                 columns: Vec::new(),
             };
             return self.plan_select_from(sel, order_by, env, derived, &[]);
-        }
-        let [from] = sel.from.as_slice() else {
-            return Err(not_supported(format!(
-                "A SELECT must read exactly one FROM item (use JOIN to combine tables), got {}",
-                sel.from.len()
-            )));
         };
-        let main = self.source(&from.relation, env)?;
-        self.plan_select_from(sel, order_by, env, main, &from.joins)
+        let main = self.source(&first.relation, env)?;
+        // `FROM a, b` is `a CROSS JOIN b` (each item's own JOINs follow it).
+        let mut joins = first.joins.clone();
+        for item in rest {
+            joins.push(ast::Join {
+                relation: item.relation.clone(),
+                global: false,
+                join_operator: JoinOperator::CrossJoin(JoinConstraint::None),
+            });
+            joins.extend(item.joins.iter().cloned());
+        }
+        self.plan_select_from(sel, order_by, env, main, &joins)
+    }
+
+    /// `SELECT DISTINCT *` over a planned sub-plan: a GROUP BY on all its columns, with an
+    /// ORDER BY over its column names (Druid plans DISTINCT as a groupBy, §4.5).
+    pub(crate) fn distinct_over(
+        &mut self,
+        planned: Planned,
+        order_by: Option<&OrderBy>,
+        env: &CteEnv,
+    ) -> Result<Draft> {
+        let template = template_select("SELECT DISTINCT * FROM t")?;
+        let source = Source {
+            input: InputSpec::Stage {
+                stage: StageNumber(planned.stage),
+            },
+            qualifier: None,
+            columns: planned.columns,
+        };
+        self.plan_select_from(&template, order_by, env, source, &[])
     }
 
     /// Plans a SELECT over its resolved main FROM item and its JOINs.
@@ -966,21 +1087,54 @@ impl<'a> Planner<'a> {
         main: Source,
         joins: &[ast::Join],
     ) -> Result<Draft> {
+        let distinct = matches!(sel.distinct, Some(Distinct::Distinct));
+        let group_exprs: &[Expr] = match &sel.group_by {
+            GroupByExpr::Expressions(exprs, _) => exprs,
+            GroupByExpr::All(_) => {
+                return Err(not_supported("GROUP BY ALL is not supported".into()));
+            }
+        };
+        let aggregating = !group_exprs.is_empty()
+            || sel.having.is_some()
+            || sel.projection.iter().any(|item| match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    contains_aggregate(e)
+                }
+                _ => false,
+            });
+        if distinct && aggregating {
+            // DISTINCT over aggregated rows: the aggregation, then a GROUP BY on its output.
+            let mut inner = sel.clone();
+            inner.distinct = None;
+            let draft = self.plan_select_from(&inner, None, env, main, joins)?;
+            let planned = self.close(draft, LimitSpec::default())?;
+            return self.distinct_over(planned, order_by, env);
+        }
         let mut scope = Scope::new(main.qualifier.as_deref(), &main.columns);
         let mut inputs = vec![main.input];
         let mut program = Program::default();
         for join in joins {
             let (kind, constraint) = match &join.join_operator {
-                JoinOperator::Join(c) | JoinOperator::Inner(c) => (JoinKind::Inner, c),
+                JoinOperator::Join(c) | JoinOperator::Inner(c) | JoinOperator::CrossJoin(c) => {
+                    (JoinKind::Inner, c)
+                }
                 JoinOperator::Left(c) | JoinOperator::LeftOuter(c) => (JoinKind::Left, c),
                 other => {
                     return Err(not_supported(format!(
-                        "Unsupported join type [{other:?}]: only INNER and LEFT joins are supported"
+                        "Unsupported join type [{other:?}]: only INNER, LEFT and CROSS joins \
+                         are supported"
                     )))
                 }
             };
-            let JoinConstraint::On(on) = constraint else {
-                return Err(not_supported("JOIN requires an ON condition".into()));
+            let on = match constraint {
+                JoinConstraint::On(on) => Some(on),
+                JoinConstraint::None => None,
+                _ => {
+                    return Err(not_supported(
+                        "JOIN requires an ON condition (USING and NATURAL are not supported)"
+                            .into(),
+                    ))
+                }
             };
             let right = self.source(&join.relation, env)?;
             let right_scope = Scope::new(right.qualifier.as_deref(), &right.columns);
@@ -990,7 +1144,9 @@ impl<'a> Planner<'a> {
             let mut joined = scope.clone();
             joined.cols.extend(right_scope.cols.iter().cloned());
             let mut parts = Vec::new();
-            conjuncts(on, &mut parts);
+            if let Some(on) = on {
+                conjuncts(on, &mut parts);
+            }
             let (mut left_keys, mut right_keys, mut extra) = (Vec::new(), Vec::new(), Vec::new());
             for part in parts {
                 if let Expr::BinaryOp {
@@ -1016,18 +1172,9 @@ impl<'a> Planner<'a> {
                     &SqlType::Boolean,
                 ));
             }
-            if left_keys.is_empty() {
-                return Err(not_supported(format!(
-                    "JOIN condition [{on}] has no equality between the two sides{}",
-                    at(on.span())
-                )));
-            }
-            let condition = extra.into_iter().reduce(|a, b| ScalarExpr::Binary {
-                op: crate::expr::BinaryOp::And,
-                left: Box::new(a),
-                right: Box::new(b),
-                ty: SqlType::Boolean,
-            });
+            // No equality: every pair is a candidate (a broadcast cross join, filtered by the
+            // condition when there is one).
+            let condition = extra.into_iter().reduce(and);
             program.steps.push(Step::Join(JoinStep {
                 kind,
                 broadcast_input: input_number,
@@ -1037,6 +1184,46 @@ impl<'a> Planner<'a> {
             }));
             scope = joined;
         }
+        // Columns `*` expands to; subquery columns joined below come after them.
+        let table_columns = scope.cols.len();
+        // Subqueries in WHERE (and in the select list of a non-aggregating query) become
+        // broadcast inputs joined to the rows (see the `subquery` module).
+        let mut sel = std::borrow::Cow::Borrowed(sel);
+        let has_subquery = |e: &Expr| subquery::contains_subquery(e);
+        let select_has_subquery = !aggregating
+            && sel.projection.iter().any(|item| match item {
+                SelectItem::UnnamedExpr(e) | SelectItem::ExprWithAlias { expr: e, .. } => {
+                    has_subquery(e)
+                }
+                _ => false,
+            });
+        if sel.selection.as_ref().is_some_and(has_subquery) || select_has_subquery {
+            let s = sel.to_mut();
+            let mut pending = Vec::new();
+            if let Some(w) = s.selection.take() {
+                s.selection = subquery::extract_where(w, &mut pending, &mut self.subqueries);
+            }
+            if select_has_subquery {
+                for (pos, item) in s.projection.iter_mut().enumerate() {
+                    if let SelectItem::UnnamedExpr(e) = item {
+                        if has_subquery(e) {
+                            let alias = ast::Ident::new(default_name(e, pos));
+                            *item = SelectItem::ExprWithAlias {
+                                expr: e.clone(),
+                                alias,
+                            };
+                        }
+                    }
+                    if let SelectItem::ExprWithAlias { expr, .. } = item {
+                        subquery::extract(expr, &mut pending, &mut self.subqueries);
+                    }
+                }
+            }
+            for p in pending {
+                self.join_subquery(p, &mut scope, &mut inputs, &mut program, env)?;
+            }
+        }
+        let sel: &Select = &sel;
         // WHERE.
         if let Some(w) = &sel.selection {
             if contains_aggregate(w) {
@@ -1063,7 +1250,7 @@ impl<'a> Planner<'a> {
                     name: alias.value.clone(),
                 }),
                 SelectItem::Wildcard(_) => {
-                    for (index, c) in scope.cols.iter().enumerate() {
+                    for (index, c) in scope.cols[..table_columns].iter().enumerate() {
                         items.push(Item::Column {
                             index,
                             name: c.name.clone(),
@@ -1073,7 +1260,7 @@ impl<'a> Planner<'a> {
                 SelectItem::QualifiedWildcard(kind, _) => {
                     let q = kind.to_string();
                     let before = items.len();
-                    for (index, c) in scope.cols.iter().enumerate() {
+                    for (index, c) in scope.cols[..table_columns].iter().enumerate() {
                         if c.qualifier.as_deref() == Some(q.as_str()) {
                             items.push(Item::Column {
                                 index,
@@ -1091,13 +1278,8 @@ impl<'a> Planner<'a> {
             }
         }
         uniquify(&mut items);
-        let group_exprs: &[Expr] = match &sel.group_by {
-            GroupByExpr::Expressions(exprs, _) => exprs,
-            GroupByExpr::All(_) => {
-                return Err(not_supported("GROUP BY ALL is not supported".into()));
-            }
-        };
-        let is_agg = !group_exprs.is_empty()
+        let is_agg = distinct
+            || !group_exprs.is_empty()
             || sel.having.is_some()
             || items
                 .iter()
@@ -1135,6 +1317,22 @@ impl<'a> Planner<'a> {
         // GROUP BY: keys by name, alias, ordinal or expression.
         let mut b = self.binder(&scope);
         let mut state = AggState::default();
+        if distinct {
+            // SELECT DISTINCT: a GROUP BY over the select list (Druid's plan).
+            for item in &items {
+                let key = match item {
+                    Item::Expr { expr, .. } => b.bind_plain(expr)?,
+                    Item::Column { index, name } => {
+                        ScalarExpr::column(*index, name.clone(), scope.cols[*index].ty.clone())
+                    }
+                };
+                if !state.keys.iter().any(|k| k.expr == key) {
+                    state
+                        .keys
+                        .push(NamedExpr::new(format!("d{}", state.keys.len()), key));
+                }
+            }
+        }
         for g in group_exprs {
             let resolved: Expr = if let Some(o) = ordinal(g) {
                 match o.checked_sub(1).and_then(|i| items.get(i)) {
@@ -1179,10 +1377,19 @@ impl<'a> Planner<'a> {
                 Item::Expr { expr, name } => {
                     outputs.push(NamedExpr::new(name.clone(), b.bind(expr)?))
                 }
-                Item::Column { name, .. } => {
-                    return Err(MsqError::plan(format!(
-                        "Expression '{name}' is not being grouped"
-                    )))
+                Item::Column { index, name } => {
+                    let column =
+                        ScalarExpr::column(*index, name.clone(), scope.cols[*index].ty.clone());
+                    let keys = b.agg.as_ref().map_or(&[][..], |a| a.keys.as_slice());
+                    let Some(k) = keys.iter().position(|k| k.expr == column) else {
+                        return Err(MsqError::plan(format!(
+                            "Expression '{name}' is not being grouped"
+                        )));
+                    };
+                    outputs.push(NamedExpr::new(
+                        name.clone(),
+                        ScalarExpr::column(k, keys[k].name.clone(), column.sql_type()),
+                    ))
                 }
             }
         }
