@@ -52,7 +52,7 @@ fn generate(rows: usize) -> Vec<u8> {
     let mut out = String::with_capacity(rows * 420);
     for i in 0..rows {
         let t = start_ms + (i as i64 * span_ms) / rows as i64;
-        let secs = t / 1000;
+        let secs = (t - start_ms) / 1000;
         let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
         let day = 12 + days; // September 2015
         let channel = CHANNELS[rng.below(CHANNELS.len() as u64) as usize];

@@ -69,6 +69,17 @@ impl LocalCluster {
         self.run_request(&request)
     }
 
+    /// `POST /druid/v2/sql` (the interactive API), run to the end.
+    ///
+    /// # Errors
+    /// As [`Engine::sql`].
+    pub fn sql(&mut self, request: &SqlTaskRequest) -> Result<Value, ApiError> {
+        let engine = self.engine.clone();
+        let request = request.clone();
+        self.pool
+            .run_until(async move { engine.sql(&request).await })
+    }
+
     /// As [`LocalCluster::run`] for a full request (parameters included).
     ///
     /// # Errors

@@ -66,6 +66,9 @@ pub struct ControllerEnv {
     pub max_parse_exceptions: i64,
     /// `taskAssignment`.
     pub assignment: WorkerAssignment,
+    /// SELECT rows kept in the results ([`crate::results::MAX_SELECT_RESULT_ROWS`] for task
+    /// reports).
+    pub max_result_rows: usize,
 }
 
 /// A message into the controller loop.
@@ -80,8 +83,8 @@ pub enum ControllerInput {
 /// Runs `planned` to the end, updating `progress` after every event.
 ///
 /// Returns when the query has succeeded (results read, segments published) or failed; the final
-/// payload is in `progress`. `inbox` receives cancels; `sender` is its sending half (workers
-/// post their events through it).
+/// payload is in `progress`, and `done` fires. `inbox` receives cancels; `sender` is its sending
+/// half (workers post their events through it).
 pub async fn run_query(
     env: ControllerEnv,
     task_id: String,
@@ -89,6 +92,7 @@ pub async fn run_query(
     progress: Rc<RefCell<QueryProgress>>,
     sender: mpsc::UnboundedSender<ControllerInput>,
     mut inbox: mpsc::UnboundedReceiver<ControllerInput>,
+    done: oneshot::Sender<()>,
 ) {
     let start_ms = env.clock.now_ms();
     let mut run = ControllerRun::new(env, task_id, planned, progress, start_ms);
@@ -105,6 +109,7 @@ pub async fn run_query(
     }
     run.canceled.set(true);
     run.publish_report();
+    let _ = done.send(());
 }
 
 /// A fault for the report from an engine error: Druid's code where the error has one, and
@@ -411,7 +416,7 @@ impl ControllerRun {
         match self.planned.kind.clone() {
             PlannedKind::Select { columns } => {
                 let batches = self.final_stage_batches()?;
-                let (report, total) = results_report(&columns, &batches)?;
+                let (report, total) = results_report(&columns, &batches, self.env.max_result_rows)?;
                 let mut progress = self.progress.borrow_mut();
                 progress.payload.results = Some(report);
                 progress.rows = Some(total as u64);

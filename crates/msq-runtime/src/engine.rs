@@ -13,16 +13,21 @@
 
 use crate::controller::{run_query, ControllerEnv, ControllerInput, QueryProgress, StoreCatalog};
 use crate::env::{Clock, Fetcher, Spawner};
+use crate::results::MAX_SELECT_RESULT_ROWS;
 use crate::store::SharedStore;
-use futures::channel::mpsc;
+use crate::system::{system_table, TaskRow};
+use futures::channel::{mpsc, oneshot};
+use futures::future::{FutureExt, Shared};
 use msq_common::{ErrorCategory, MsqError};
 use msq_exec::segment::format_iso_millis;
 use msq_kernel::WorkerAssignment;
 use msq_model::{
-    ErrorReport, ReportPayload, ReportStatus, ResultsReport, ShutdownResponse, SqlTaskRequest,
-    SqlTaskResponse, TaskLocation, TaskReport, TaskState, TaskStatus, TaskStatusResponse,
+    ReportPayload, ReportStatus, ResultsReport, ShutdownResponse, SqlTaskRequest, SqlTaskResponse,
+    TaskLocation, TaskReport, TaskState, TaskStatus, TaskStatusResponse,
 };
-use msq_plan::querykit::{plan_statement, PlanRequest, PlannedKind, PlannedQuery};
+use msq_plan::querykit::{
+    plan_statement, Catalog, InlineTable, PlanRequest, PlannedKind, PlannedQuery,
+};
 use serde_json::{json, Map, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -72,6 +77,26 @@ impl ApiError {
         }
     }
 
+    /// A query that failed while running (interactive API): Druid's error body with the fault.
+    pub fn query_failed(fault: &msq_model::MsqFault) -> Self {
+        let message = fault.error_message.clone().unwrap_or_default();
+        Self {
+            status: if fault.error_code == "Canceled" {
+                500
+            } else {
+                400
+            },
+            body: json!({
+                "error": "druidException",
+                "errorCode": fault.error_code,
+                "persona": "USER",
+                "category": "RUNTIME_FAILURE",
+                "errorMessage": message,
+                "context": {},
+            }),
+        }
+    }
+
     /// A 404 for an unknown task id.
     pub fn not_found(task_id: &str) -> Self {
         Self {
@@ -111,6 +136,15 @@ struct TaskRecord {
     data_source: String,
     progress: Rc<RefCell<QueryProgress>>,
     inbox: Option<mpsc::UnboundedSender<ControllerInput>>,
+    done: Shared<oneshot::Receiver<()>>,
+}
+
+/// A planned request, ready to run.
+struct Prepared {
+    query_id: String,
+    context: Map<String, Value>,
+    settings: Settings,
+    planned: PlannedQuery,
 }
 
 /// The engine behind the API: tasks by id, each a controller running on the spawner.
@@ -162,13 +196,13 @@ impl Engine {
         )
     }
 
-    /// `POST /druid/v2/sql/task`: parses and plans the statement, then starts it.
-    ///
-    /// # Errors
-    /// A 400 [`ApiError`] for SQL or context the planner rejects (nothing is started).
-    pub fn submit(&self, request: &SqlTaskRequest) -> Result<SqlTaskResponse, ApiError> {
+    /// Parses, binds and plans a request against `catalog`.
+    fn prepare(
+        &self,
+        request: &SqlTaskRequest,
+        catalog: &dyn Catalog,
+    ) -> Result<Prepared, ApiError> {
         let query_id = self.next_query_id();
-        let task_id = format!("query-{query_id}");
         let parameters: Vec<msq_sql::SqlParameter> = request
             .parameters
             .iter()
@@ -178,20 +212,35 @@ impl Engine {
             .map_err(|e| ApiError::bad_request(&e))?;
         let mut context = request.context.clone();
         context.extend(parsed.context_overrides.clone());
-        let now = self.env.clock.now_ms();
         let settings = Settings::from_context(&context).map_err(|e| ApiError::bad_request(&e))?;
-        let catalog = StoreCatalog(self.env.store.clone());
         let planned = plan_statement(
             &parsed.statement,
             &PlanRequest {
                 query_id: &query_id,
                 context: &context,
-                catalog: &catalog,
-                now_ms: now,
+                catalog,
+                now_ms: self.env.clock.now_ms(),
             },
         )
         .map_err(|e| ApiError::bad_request(&e))?;
-        let data_source = match &planned.kind {
+        Ok(Prepared {
+            query_id,
+            context,
+            settings,
+            planned,
+        })
+    }
+
+    /// Starts a prepared query as task `task_id`; the record is not yet registered.
+    fn launch(
+        &self,
+        task_id: &str,
+        sql: &str,
+        prepared: Prepared,
+        max_result_rows: usize,
+    ) -> TaskRecord {
+        let now = self.env.clock.now_ms();
+        let data_source = match &prepared.planned.kind {
             PlannedKind::Ingest(ingest) => ingest.data_source.clone(),
             _ => SELECT_DATA_SOURCE.to_owned(),
         };
@@ -200,17 +249,20 @@ impl Engine {
             rows: None,
             segments: None,
         }));
+        let (done_tx, done_rx) = oneshot::channel();
         let mut record = TaskRecord {
-            sql: request.query.clone(),
-            context,
+            sql: sql.to_owned(),
+            context: prepared.context,
             created_ms: now,
             data_source,
             progress: progress.clone(),
             inbox: None,
+            done: done_rx.shared(),
         };
-        match planned.kind {
+        match prepared.planned.kind {
             PlannedKind::Explain { inner } => {
                 *progress.borrow_mut() = explain_progress(&inner, now);
+                let _ = done_tx.send(());
             }
             _ => {
                 let (sender, inbox) = mpsc::unbounded();
@@ -220,25 +272,117 @@ impl Engine {
                     store: self.env.store.clone(),
                     clock: self.env.clock.clone(),
                     spawner: self.env.spawner.clone(),
-                    max_frame_size: settings.max_frame_size,
-                    max_parse_exceptions: settings.max_parse_exceptions,
-                    assignment: settings.assignment,
+                    max_frame_size: prepared.settings.max_frame_size,
+                    max_parse_exceptions: prepared.settings.max_parse_exceptions,
+                    assignment: prepared.settings.assignment,
+                    max_result_rows,
                 };
                 self.env.spawner.spawn(Box::pin(run_query(
                     env,
-                    task_id.clone(),
-                    planned,
+                    task_id.to_owned(),
+                    prepared.planned,
                     progress,
                     sender,
                     inbox,
+                    done_tx,
                 )));
             }
         }
+        record
+    }
+
+    /// `POST /druid/v2/sql/task`: parses and plans the statement, then starts it.
+    ///
+    /// # Errors
+    /// A 400 [`ApiError`] for SQL or context the planner rejects (nothing is started).
+    pub fn submit(&self, request: &SqlTaskRequest) -> Result<SqlTaskResponse, ApiError> {
+        let catalog = StoreCatalog(self.env.store.clone());
+        let prepared = self.prepare(request, &catalog)?;
+        let task_id = format!("query-{}", prepared.query_id);
+        let record = self.launch(&task_id, &request.query, prepared, MAX_SELECT_RESULT_ROWS);
         self.tasks.borrow_mut().insert(task_id.clone(), record);
         Ok(SqlTaskResponse {
             task_id,
             state: TaskState::Running,
         })
+    }
+
+    /// Resolves when the task has finished (at once for an unknown or finished task).
+    pub fn wait(&self, task_id: &str) -> impl std::future::Future<Output = ()> + 'static {
+        let done = self.tasks.borrow().get(task_id).map(|t| t.done.clone());
+        async move {
+            if let Some(done) = done {
+                let _ = done.await;
+            }
+        }
+    }
+
+    /// `POST /druid/v2/sql`, the interactive API: runs a SELECT (including over
+    /// `INFORMATION_SCHEMA` and `sys` tables) and answers with all its rows, as a Broker does:
+    /// `resultFormat` `object` (default, an array of objects) or `array` (arrays, with a first
+    /// row of column names when `header` is true); TIMESTAMPs as ISO strings.
+    ///
+    /// # Errors
+    /// A 400 for bad SQL, an INSERT/REPLACE (task engine only) or an unknown `resultFormat`; a
+    /// 500-class error body when the query fails while running.
+    pub async fn sql(&self, request: &SqlTaskRequest) -> Result<Value, ApiError> {
+        let format = request
+            .ignored_result_format
+            .as_ref()
+            .and_then(Value::as_str)
+            .unwrap_or("object")
+            .to_owned();
+        if !matches!(format.as_str(), "object" | "array") {
+            return Err(ApiError::bad_request(&MsqError::plan(format!(
+                "Unsupported resultFormat [{format}]; Acorn answers object and array"
+            ))));
+        }
+        let header = request.ignored_header.as_ref().and_then(Value::as_bool) == Some(true);
+        let catalog = SystemCatalog {
+            store: self.env.store.clone(),
+            tasks: self.task_rows(),
+        };
+        let prepared = self.prepare(request, &catalog)?;
+        if let PlannedKind::Ingest(_) = prepared.planned.kind {
+            return Err(ApiError::bad_request(&MsqError::plan(
+                "Cannot execute INSERT or REPLACE with SQL engine [native]: submit it to \
+                 /druid/v2/sql/task",
+            )));
+        }
+        let task_id = format!("query-{}", prepared.query_id);
+        let record = self.launch(&task_id, &request.query, prepared, usize::MAX);
+        let _ = record.done.clone().await;
+        let payload = record.progress.borrow().payload.clone();
+        if let Some(error) = &payload.status.error_report {
+            return Err(ApiError::query_failed(&error.error));
+        }
+        let results = payload.results.unwrap_or_else(|| ResultsReport {
+            signature: Vec::new(),
+            sql_type_names: None,
+            results: Vec::new(),
+            results_truncated: None,
+            extra: Map::new(),
+        });
+        Ok(interactive_rows(&results, &format, header))
+    }
+
+    /// Every task as `sys.tasks` lists it.
+    fn task_rows(&self) -> Vec<TaskRow> {
+        self.task_ids()
+            .into_iter()
+            .filter_map(|id| {
+                let status = self.status(&id)?.status;
+                let created_time = status.created_time.clone();
+                Some(TaskRow {
+                    task_id: id,
+                    datasource: status.data_source,
+                    created_time,
+                    status: status.status_code.as_str().to_owned(),
+                    duration: status.duration,
+                    error_msg: status.error_msg,
+                })
+            })
+            .collect()
     }
 
     /// `GET /druid/indexer/v1/task/<id>/status`.
@@ -252,12 +396,15 @@ impl Engine {
         } else {
             -1
         };
-        let error_msg = progress
-            .payload
-            .status
-            .error_report
-            .as_ref()
-            .map(ErrorReport::summary);
+        // The console recognises a user's cancel by this exact text (spec
+        // `druid-console-query-view.md`, recent tasks panel).
+        let error_msg = progress.payload.status.error_report.as_ref().map(|e| {
+            if e.error.error_code == "Canceled" {
+                "Shutdown request from user".to_owned()
+            } else {
+                e.summary()
+            }
+        });
         Some(TaskStatusResponse {
             task: task_id.to_owned(),
             status: TaskStatus {
@@ -460,4 +607,63 @@ fn splitmix(mut x: u64) -> u64 {
     x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     x ^ (x >> 31)
+}
+
+/// The catalog of the interactive API: datasources plus the metadata tables.
+struct SystemCatalog {
+    store: SharedStore,
+    tasks: Vec<TaskRow>,
+}
+
+impl Catalog for SystemCatalog {
+    fn datasource(&self, name: &str) -> Option<Vec<(String, msq_plan::ColumnType)>> {
+        StoreCatalog(self.store.clone()).datasource(name)
+    }
+
+    fn inline_table(&self, name: &str) -> Option<InlineTable> {
+        let table = system_table(name, &self.store, &self.tasks).ok()??;
+        Some(InlineTable {
+            input_source: json!({"type": "inline", "data": table.ndjson()}),
+            input_format: json!({"type": "json"}),
+            signature: table.signature(),
+        })
+    }
+}
+
+/// Report results as the Broker's JSON rows.
+fn interactive_rows(results: &ResultsReport, format: &str, header: bool) -> Value {
+    let names: Vec<&str> = results.signature.iter().map(|c| c.name.as_str()).collect();
+    let types = results.sql_type_names.clone().unwrap_or_default();
+    let cell = |i: usize, v: &Value| -> Value {
+        match (types.get(i).map(String::as_str), v) {
+            (Some("TIMESTAMP"), Value::Number(n)) => n
+                .as_i64()
+                .map_or(Value::Null, |ms| Value::from(format_iso_millis(ms))),
+            _ => v.clone(),
+        }
+    };
+    let mut rows = Vec::with_capacity(results.results.len() + 1);
+    if format == "array" {
+        if header {
+            rows.push(Value::Array(
+                names.iter().map(|n| Value::from(*n)).collect(),
+            ));
+        }
+        for row in &results.results {
+            rows.push(Value::Array(
+                row.iter().enumerate().map(|(i, v)| cell(i, v)).collect(),
+            ));
+        }
+    } else {
+        for row in &results.results {
+            let mut object = Map::new();
+            for (i, v) in row.iter().enumerate() {
+                if let Some(name) = names.get(i) {
+                    object.insert((*name).to_owned(), cell(i, v));
+                }
+            }
+            rows.push(Value::Object(object));
+        }
+    }
+    Value::Array(rows)
 }

@@ -53,19 +53,22 @@ fn float(v: f64) -> Value {
     }
 }
 
-/// The `results` section for `columns` read from `batches` (columns by position).
+/// The `results` section for `columns` read from `batches` (columns by position), keeping at
+/// most `max_rows` rows ([`MAX_SELECT_RESULT_ROWS`] for task reports; the interactive API keeps
+/// all).
 ///
 /// # Errors
 /// When a column cannot be rendered.
 pub fn results_report(
     columns: &[(String, SqlType)],
     batches: &[RecordBatch],
+    max_rows: usize,
 ) -> Result<(ResultsReport, usize)> {
     let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-    let mut rows = Vec::with_capacity(total.min(MAX_SELECT_RESULT_ROWS));
+    let mut rows = Vec::with_capacity(total.min(max_rows));
     'outer: for batch in batches {
         for row in 0..batch.num_rows() {
-            if rows.len() == MAX_SELECT_RESULT_ROWS {
+            if rows.len() == max_rows {
                 break 'outer;
             }
             let mut values = Vec::with_capacity(columns.len());
@@ -90,7 +93,7 @@ pub fn results_report(
                 .collect(),
         ),
         results: rows,
-        results_truncated: Some(total > MAX_SELECT_RESULT_ROWS),
+        results_truncated: Some(total > max_rows),
         extra: Map::new(),
     };
     Ok((report, total))
@@ -136,7 +139,7 @@ mod tests {
             ("d".to_owned(), SqlType::Double),
             ("b".to_owned(), SqlType::Boolean),
         ];
-        let (report, total) = results_report(&columns, &[batch]).unwrap();
+        let (report, total) = results_report(&columns, &[batch], MAX_SELECT_RESULT_ROWS).unwrap();
         assert_eq!(total, n);
         assert_eq!(report.results.len(), MAX_SELECT_RESULT_ROWS);
         assert_eq!(report.results_truncated, Some(true));

@@ -261,3 +261,81 @@ fn parameters_bind() {
     let report = cluster.run_request(&request).unwrap();
     assert_eq!(payload(&report)["results"]["results"], json!([[2]]));
 }
+
+fn interactive(cluster: &mut LocalCluster, sql: &str) -> Value {
+    cluster.sql(&SqlTaskRequest::new(sql)).unwrap()
+}
+
+#[test]
+fn the_interactive_api_answers_metadata_tables_as_objects() {
+    let mut cluster = cluster();
+    insert_edits(&mut cluster);
+    assert_eq!(
+        interactive(
+            &mut cluster,
+            "SELECT TABLE_NAME, TABLE_TYPE FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'druid'"
+        ),
+        json!([{"TABLE_NAME": "edits", "TABLE_TYPE": "TABLE"}])
+    );
+    assert_eq!(
+        interactive(
+            &mut cluster,
+            "SELECT COLUMN_NAME, DATA_TYPE FROM INFORMATION_SCHEMA.COLUMNS \
+             WHERE TABLE_NAME = 'edits' ORDER BY ORDINAL_POSITION"
+        ),
+        json!([
+            {"COLUMN_NAME": "__time", "DATA_TYPE": "TIMESTAMP"},
+            {"COLUMN_NAME": "channel", "DATA_TYPE": "VARCHAR"},
+            {"COLUMN_NAME": "user", "DATA_TYPE": "VARCHAR"},
+            {"COLUMN_NAME": "added", "DATA_TYPE": "BIGINT"}
+        ])
+    );
+    assert_eq!(
+        interactive(
+            &mut cluster,
+            "SELECT datasource, COUNT(*) AS segments, SUM(num_rows) AS \"rows\" FROM sys.segments GROUP BY 1"
+        ),
+        json!([{"datasource": "edits", "segments": 2, "rows": 4}])
+    );
+    let tasks = interactive(
+        &mut cluster,
+        "SELECT task_id, status, datasource FROM sys.tasks WHERE \"type\" = 'query_controller'",
+    );
+    assert_eq!(tasks.as_array().unwrap().len(), 1);
+    assert_eq!(tasks[0]["status"], "SUCCESS");
+    assert_eq!(tasks[0]["datasource"], "edits");
+    // TIMESTAMPs are ISO strings in the interactive API, as a Broker answers.
+    assert_eq!(
+        interactive(&mut cluster, "SELECT MIN(__time) AS t FROM edits"),
+        json!([{"t": "2016-06-27T00:00:11.080Z"}])
+    );
+}
+
+#[test]
+fn the_interactive_api_formats_arrays_and_refuses_ingest() {
+    let mut cluster = cluster();
+    insert_edits(&mut cluster);
+    let mut request = SqlTaskRequest::new(
+        "SELECT channel, SUM(added) AS s FROM edits GROUP BY 1 ORDER BY 2 DESC",
+    );
+    request.ignored_result_format = Some(json!("array"));
+    request.ignored_header = Some(json!(true));
+    assert_eq!(
+        cluster.sql(&request).unwrap(),
+        json!([["channel", "s"], ["#en", 17], ["#de", 5], [null, 1]])
+    );
+    let err = cluster
+        .sql(&SqlTaskRequest::new(format!(
+            "INSERT INTO x SELECT TIME_PARSE(ts) AS __time FROM {EXTERN} PARTITIONED BY DAY"
+        )))
+        .unwrap_err();
+    assert_eq!(err.status, 400);
+    // The task engine still refuses metadata tables, with Druid's message.
+    let err = cluster
+        .run("SELECT * FROM sys.segments", Map::new())
+        .unwrap_err();
+    assert_eq!(
+        err.message(),
+        "Cannot query table(s) [sys.segments] with SQL engine [msq-task]"
+    );
+}

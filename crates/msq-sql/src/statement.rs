@@ -17,7 +17,7 @@ use crate::overwrite::overwrite_where_intervals;
 use crate::syntax::{syntax_error, unexpected};
 use crate::time::{format_interval, Interval, ETERNITY_END, ETERNITY_START};
 use crate::validate::{
-    check_ingest_query, check_msq_tables, check_timestamp_literals, cluster_exprs, target_table,
+    check_ingest_query, check_timestamp_literals, cluster_exprs, target_table,
     IngestKind,
 };
 use crate::ExternalInput;
@@ -273,7 +273,6 @@ fn build(tokens: &[Tok], extend: &mut [Option<ExtendList>], explained: bool) -> 
 fn finish_query(query: &mut Query, extend: &mut [Option<ExtendList>]) -> Result<()> {
     attach_extend_lists(query, extend)?;
     check_timestamp_literals(query)?;
-    check_msq_tables(query)?;
     validate_table_functions(query)?;
     Ok(())
 }

@@ -4,7 +4,6 @@
 
 use crate::granularity::Granularity;
 use crate::statement::ClusterExpr;
-use crate::tables::referenced_tables;
 use crate::time::parse_timestamp_millis;
 use msq_common::{plan_err, ErrorCategory, ErrorCode, MsqError, Result};
 use sqlparser::ast::{
@@ -27,29 +26,6 @@ impl IngestKind {
             IngestKind::Replace => "REPLACE",
         }
     }
-}
-
-/// The SQL engine name Druid prints for MSQ.
-const ENGINE: &str = "msq-task";
-
-/// MSQ cannot read system tables: `sys.*` and `INFORMATION_SCHEMA.*` (§1.7).
-pub(crate) fn check_msq_tables(query: &Query) -> Result<()> {
-    let system: Vec<String> = referenced_tables(query)
-        .into_iter()
-        .filter(|t| {
-            let schema = t.split('.').next().unwrap_or_default();
-            t.contains('.')
-                && (schema.eq_ignore_ascii_case("sys")
-                    || schema.eq_ignore_ascii_case("INFORMATION_SCHEMA"))
-        })
-        .collect();
-    if !system.is_empty() {
-        plan_err!(
-            "Cannot query table(s) [{}] with SQL engine [{ENGINE}]",
-            system.join(", ")
-        )
-    }
-    Ok(())
 }
 
 /// The datasource an INSERT/REPLACE writes: `t` or `druid.t`; other schemas are not Druid
