@@ -103,8 +103,20 @@ pub async fn run_query(
         let Some(input) = inbox.next().await else {
             break;
         };
-        if let Err(error) = run.on_input(input, &sender) {
-            run.fail(None, None, fault_of(&error));
+        // A panic here is an engine bug: the query fails with UnknownError instead of the
+        // controller dying silently (where panics unwind).
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            run.on_input(input, &sender)
+        }));
+        match outcome {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => run.fail(None, None, fault_of(&error)),
+            Err(panic) => {
+                let message = crate::worker::panic_message(panic.as_ref());
+                let error =
+                    MsqError::internal(format!("controller failed unexpectedly: {message}"));
+                run.fail(None, None, fault_of(&error));
+            }
         }
     }
     run.canceled.set(true);

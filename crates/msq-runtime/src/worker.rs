@@ -25,7 +25,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::channel::{mpsc, oneshot};
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
 use msq_exec::counters::CounterTracker;
 use msq_exec::frame::{decode_frame, FrameWriter};
@@ -40,6 +40,7 @@ use msq_plan::{
 use msq_sql::{DruidType, Granularity};
 use std::cell::Cell;
 use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 
@@ -133,8 +134,10 @@ impl std::fmt::Debug for WorkerContext {
     }
 }
 
-/// Runs one work order to completion, reporting through `context.events`. Never panics on bad
-/// input: every failure becomes a [`WorkerEvent::Failed`].
+/// Runs one work order to completion, reporting through `context.events`. Every failure
+/// becomes a [`WorkerEvent::Failed`]; so does a panic (an engine bug), as an internal error that
+/// the report shows as `UnknownError` — where panics unwind (native builds; the browser build
+/// aborts the Web Worker instead, which its pool reports).
 pub async fn run_work_order(
     context: WorkerContext,
     order: WorkOrder,
@@ -143,13 +146,33 @@ pub async fn run_work_order(
     let stage = order.stage_number;
     let worker = order.worker_number;
     let mut run = WorkRun::new(context.clone(), &order);
-    if let Err(error) = run.run(&order, boundaries).await {
-        let _ = context.events.unbounded_send(WorkerEvent::Failed {
-            stage,
-            worker,
-            error,
-        });
-    }
+    let outcome = AssertUnwindSafe(run.run(&order, boundaries))
+        .catch_unwind()
+        .await;
+    let error = match outcome {
+        Ok(Ok(())) => return,
+        Ok(Err(error)) => error,
+        Err(panic) => MsqError::internal(format!(
+            "worker {} of stage {} failed unexpectedly: {}",
+            worker.0,
+            stage.0,
+            panic_message(panic.as_ref())
+        )),
+    };
+    let _ = context.events.unbounded_send(WorkerEvent::Failed {
+        stage,
+        worker,
+        error,
+    });
+}
+
+/// The text of a panic payload.
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "panic".to_owned())
 }
 
 struct WorkRun {
@@ -260,9 +283,6 @@ impl WorkRun {
         };
         for out in exec.finish()? {
             output.push(out)?;
-        }
-        for (partition, rows) in output.output_rows() {
-            self.counters.output().add_rows(partition, rows);
         }
         self.send_counters();
 
@@ -605,6 +625,7 @@ impl WorkRun {
             .map_or(msq_exec::segment::DEFAULT_ROWS_PER_SEGMENT, |n| n as usize)
             .max(1);
         let clustered_by = self.clustered_by(order);
+        let bounds = replace_bounds(&generator.data_schema);
 
         let mut segments = Vec::new();
         let mut rows_processed = 0u64;
@@ -625,6 +646,7 @@ impl WorkRun {
                 let rows: u64 = mapped.iter().map(|b| b.num_rows() as u64).sum();
                 rows_processed += rows;
                 for (chunk, chunk_batches) in split_by_chunk(&mapped, granularity)? {
+                    check_replace_bounds(chunk, &bounds)?;
                     let sorted = sort_for_segment(&chunk_batches, &clustered_by)?;
                     let writer = SegmentWriter::new(
                         data_source.clone(),
@@ -699,15 +721,6 @@ impl OutputCollector {
         Ok(())
     }
 
-    fn output_rows(&self) -> Vec<(usize, u64)> {
-        let rows: u64 = self.batches.iter().map(|b| b.num_rows() as u64).sum();
-        if rows == 0 {
-            Vec::new()
-        } else {
-            vec![(0, rows)]
-        }
-    }
-
     fn statistics(&self) -> Result<ClusterByStatistics> {
         let mut statistics =
             ClusterByStatistics::new(msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS);
@@ -769,6 +782,13 @@ impl OutputCollector {
             };
             for batch in &batches {
                 for frame in self.frame_writer.write(batch)? {
+                    // `output` is what the processor wrote (one channel before a sort, per
+                    // partition otherwise); `shuffle` is what went to each partition.
+                    counters.output().add_frame(
+                        if self.sorts { 0 } else { partition as usize },
+                        frame.rows as u64,
+                        frame.len() as u64,
+                    );
                     counters.shuffle().add_frame(
                         partition as usize,
                         frame.rows as u64,
@@ -944,4 +964,51 @@ fn sort_for_segment(batches: &[RecordBatch], clustered_by: &[String]) -> Result<
         }
     }
     sort_batches(&schema, batches, &keys)
+}
+
+/// The time chunks a REPLACE may write: `granularitySpec.intervals` of the data schema (the
+/// OVERWRITE WHERE intervals; eternity for OVERWRITE ALL and INSERT). `None` when unbounded.
+fn replace_bounds(data_schema: &serde_json::Value) -> Option<Vec<(i64, i64)>> {
+    let intervals = data_schema
+        .pointer("/granularitySpec/intervals")?
+        .as_array()?;
+    let mut bounds = Vec::with_capacity(intervals.len());
+    for interval in intervals {
+        let (start, end) = interval.as_str()?.split_once('/')?;
+        // Eternity (and anything unparseable as a bound) means no limit.
+        let (Ok(start), Ok(end)) = (
+            msq_sql::time::parse_timestamp_millis(start),
+            msq_sql::time::parse_timestamp_millis(end),
+        ) else {
+            return None;
+        };
+        bounds.push((start, end));
+    }
+    Some(bounds)
+}
+
+/// `InsertTimeOutOfBounds` when a generated time chunk is not inside the REPLACE's intervals
+/// (spec `druid-msq.md` §1.5: rows outside OVERWRITE WHERE).
+fn check_replace_bounds(chunk: (i64, i64), bounds: &Option<Vec<(i64, i64)>>) -> Result<()> {
+    let Some(bounds) = bounds else {
+        return Ok(());
+    };
+    if bounds.iter().any(|&(s, e)| s <= chunk.0 && chunk.1 <= e) {
+        return Ok(());
+    }
+    let describe = |(s, e): (i64, i64)| {
+        format!(
+            "{}/{}",
+            msq_exec::segment::format_iso_millis(s),
+            msq_exec::segment::format_iso_millis(e)
+        )
+    };
+    Err(MsqError::execution(
+        ErrorCode::InsertTimeOutOfBounds,
+        format!(
+            "Query generated time chunk [{}] out of bounds specified by replaceExistingTimeChunks [{}]",
+            describe(chunk),
+            bounds.iter().map(|b| describe(*b)).collect::<Vec<_>>().join(", ")
+        ),
+    ))
 }

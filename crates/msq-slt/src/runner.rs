@@ -6,6 +6,7 @@
 //! (`statement` expectations are never rewritten: an error pattern is a human decision).
 
 use crate::engine::{EngineError, Outcome, SqlEngine};
+use crate::normalize::normalize_ids;
 use crate::normalize::normalize_report;
 use crate::parser::{parse, ColumnType, Record, RecordKind, SortMode};
 use crate::render::{check_types, letters_for, render_row};
@@ -306,8 +307,10 @@ fn run_record(
             } else {
                 types.clone()
             };
-            let mut actual: Vec<String> =
-                rows.iter().map(|r| render_row(r, &render_types)).collect();
+            let mut actual: Vec<String> = rows
+                .iter()
+                .map(|r| normalize_ids(&render_row(r, &render_types)))
+                .collect();
             if *sort == SortMode::RowSort {
                 actual.sort();
             }

@@ -1496,10 +1496,7 @@ impl<'a> Planner<'a> {
         let aggregations: Vec<Json> = state
             .aggs
             .iter()
-            .map(|a| {
-                json!({"type": format!("{:?}", a.aggregate.func), "name": a.name,
-                       "fields": a.aggregate.args.iter().map(expr_label).collect::<Vec<_>>()})
-            })
+            .map(|a| native_aggregator_json(&a.name, &a.aggregate))
             .collect();
         let mut q = json!({
             "queryType": "groupBy",
@@ -1632,4 +1629,47 @@ fn flatten_union<'q>(body: &'q SetExpr, out: &mut Vec<&'q SetExpr>) -> Result<()
             Ok(())
         }
     }
+}
+
+/// A Druid native aggregator spec for an aggregate (display only): Druid's type names
+/// (`count`, `longSum`, `doubleMin`, `HLLSketchBuild`, `stringFirst`, …) with `fieldName` for a
+/// plain column argument, or `expression` otherwise.
+fn native_aggregator_json(name: &str, aggregate: &crate::AggregateExpr) -> Json {
+    use crate::AggregateFunction as A;
+    let arg = aggregate.args.first();
+    let prefix = match arg.map(|a| a.sql_type()) {
+        Some(SqlType::Double) => "double",
+        Some(SqlType::Float) => "float",
+        Some(SqlType::Varchar) | Some(SqlType::Null) => "string",
+        _ => "long",
+    };
+    let kind = match aggregate.func {
+        A::CountStar | A::Count => "count".to_owned(),
+        A::Sum => format!("{prefix}Sum"),
+        A::Min => format!("{prefix}Min"),
+        A::Max => format!("{prefix}Max"),
+        A::Avg => format!("{prefix}Sum"),
+        A::CountDistinct => "cardinality".to_owned(),
+        A::ApproxCountDistinct => "HLLSketchBuild".to_owned(),
+        A::Earliest => format!("{prefix}First"),
+        A::Latest => format!("{prefix}Last"),
+        A::AnyValue => format!("{prefix}Any"),
+    };
+    let mut spec = json!({"type": kind, "name": name});
+    if let (Some(obj), Some(arg)) = (spec.as_object_mut(), arg) {
+        match arg {
+            crate::ScalarExpr::Column { name, .. } => {
+                obj.insert("fieldName".into(), json!(name));
+            }
+            other => {
+                obj.insert("expression".into(), json!(expr_label(other)));
+            }
+        }
+    }
+    if let (Some(obj), Some(filter)) = (spec.as_object_mut(), &aggregate.filter) {
+        // Druid wraps filtered aggregators: {"type": "filtered", "filter": …, "aggregator": …}.
+        let inner = Json::Object(obj.clone());
+        return json!({"type": "filtered", "filter": {"type": "expression", "expression": expr_label(filter)}, "aggregator": inner, "name": name});
+    }
+    spec
 }
