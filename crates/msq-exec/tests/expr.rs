@@ -400,21 +400,12 @@ fn string_functions() {
         ),
         (
             call(F::Substring, vec![s(), long(2), long(3)], v.clone()),
-            vec![
-                Some("ell".into()),
-                Some("".into()),
-                None,
-                Some("nïc".into()),
-            ],
+            // Druid: a start at or past the end (any start on '') is null.
+            vec![Some("ell".into()), None, None, Some("nïc".into())],
         ),
         (
             call(F::Substring, vec![s(), long(4)], v.clone()),
-            vec![
-                Some("lo".into()),
-                Some("".into()),
-                None,
-                Some("cödé".into()),
-            ],
+            vec![Some("lo".into()), None, None, Some("cödé".into())],
         ),
         (
             call(F::Concat, vec![s(), text("-"), s()], v.clone()),
@@ -481,9 +472,36 @@ fn string_functions() {
     );
     // CONCAT with a null argument is null.
     assert_eq!(
-        strings(&call(F::Concat, vec![text("a"), null(SqlType::Varchar)], v)),
+        strings(&call(
+            F::Concat,
+            vec![text("a"), null(SqlType::Varchar)],
+            v.clone()
+        )),
         vec![None; 4]
     );
+    // Druid's substring: past the end is null; a start before 1 fails as Java's substring.
+    assert_eq!(
+        strings(&call(
+            F::Substring,
+            vec![text("abc"), long(5), long(2)],
+            v.clone()
+        )),
+        vec![None; 4]
+    );
+    assert_eq!(
+        strings(&call(
+            F::Substring,
+            vec![text("abc"), long(3), long(-1)],
+            v.clone()
+        )),
+        vec![Some("c".into()); 4]
+    );
+    let err = evaluate(
+        &call(F::Substring, vec![s(), long(0), long(2)], v),
+        &batch(),
+    )
+    .unwrap_err();
+    assert!(err.message().contains("Function[substring]"), "{err}");
 }
 
 #[test]
@@ -598,6 +616,38 @@ fn null_tests_in_lists_case_coalesce_nullif() {
     assert_eq!(
         bools(&in_list(vec![long(7), null(SqlType::Bigint)], true)),
         vec![Some(false), None, None, None]
+    );
+
+    // Longer literal lists take the hash-set path; same answers, same null rules.
+    let many = |extra: ScalarExpr, negated| {
+        in_list(
+            vec![long(7), long(100), long(200), long(300), extra],
+            negated,
+        )
+    };
+    assert_eq!(
+        bools(&many(long(400), false)),
+        vec![Some(true), Some(false), None, Some(false)]
+    );
+    assert_eq!(
+        bools(&many(null(SqlType::Bigint), false)),
+        vec![Some(true), None, None, None]
+    );
+    assert_eq!(
+        bools(&many(null(SqlType::Bigint), true)),
+        vec![Some(false), None, None, None]
+    );
+    let words = ScalarExpr::InList {
+        expr: Box::new(s()),
+        list: ["a", "b", "", "Ünïcödé", "c"]
+            .into_iter()
+            .map(text)
+            .collect(),
+        negated: false,
+    };
+    assert_eq!(
+        bools(&words),
+        vec![Some(false), Some(true), None, Some(true)]
     );
 
     let case = ScalarExpr::Case {
@@ -849,14 +899,58 @@ fn time_functions() {
         .message()
         .contains("must be a literal"));
 
-    let bad_zone = call(
+    // Named zones come from the built-in table, with daylight saving.
+    let paris_day = call(
         F::TimeFloor,
         vec![t(), text("P1D"), null(ts.clone()), text("Europe/Paris")],
         ts.clone(),
     );
+    // 2016-06-27T00:00:11Z is 02:00 CEST (+2): the day began at 2016-06-26T22:00Z. In
+    // January 1970 Paris is on CET (+1).
+    assert_eq!(
+        longs(&paris_day),
+        vec![
+            Some(T0 - 11_080 - 2 * 3_600_000),
+            Some(-3_600_000),
+            None,
+            Some(-3_600_000)
+        ]
+    );
+    let la = call(
+        F::TimeFormat,
+        vec![
+            t(),
+            text("yyyy-MM-dd HH:mm z ZZ"),
+            text("America/Los_Angeles"),
+        ],
+        SqlType::Varchar,
+    );
+    assert_eq!(
+        strings(&la)[..2],
+        [
+            Some("2016-06-26 17:00 PDT -07:00".into()),
+            Some("1969-12-31 16:00 PST -08:00".into())
+        ]
+    );
+    let la_parse = call(
+        F::TimeParse,
+        vec![
+            text("2016-06-27 10:00"),
+            text("yyyy-MM-dd HH:mm"),
+            text("America/Los_Angeles"),
+        ],
+        ts.clone(),
+    );
+    assert_eq!(longs(&la_parse)[0], Some(1_467_046_800_000)); // 17:00Z
+    let bad_zone = call(
+        F::TimeFloor,
+        vec![t(), text("P1D"), null(ts.clone()), text("Europe/Atlantis")],
+        ts.clone(),
+    );
     let err = evaluate(&bad_zone, &batch()).unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
-    assert!(err.message().contains("Europe/Paris"), "{err}");
+    assert!(err.message().contains("Europe/Atlantis"), "{err}");
+    assert!(err.message().contains("built-in table"), "{err}");
     let bad_period = call(
         F::TimeFloor,
         vec![t(), text("1 day"), null(ts.clone()), utc()],

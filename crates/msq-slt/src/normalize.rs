@@ -11,7 +11,7 @@
 //! | any `queryId`/`sqlQueryId` string | `<queryId>` |
 //! | a stage definition `id` `<anything>_<n>` | `<queryId>_<n>` |
 //! | any `startTime` string | `__TIMESTAMP__` |
-//! | any `duration` or `durationMs` number ≥ 0 (`-1`, "not started", stays) | `__DURATION__` |
+//! | any `duration` or `durationMs` number ≥ 0 (`-1`, "not started", stays); a started stage always gets one | `__DURATION__` |
 //! | any `host` string | `__HOST__` |
 //! | any `exceptionStackTrace` string | `__STACK_TRACE__` |
 //! | the `bytes` array of a `channel` counter other than `input<N>` (frame bytes depend on the encoding; input bytes are file sizes and stay) | `__BYTES__` |
@@ -69,6 +69,17 @@ fn stage_id(s: &str) -> Option<String> {
 fn walk(v: &mut Value, key: Option<&str>, task_id: Option<&str>) {
     match v {
         Value::Object(m) => {
+            // A started stage omits `duration` when it is 0 ms (Druid's omission rule), so
+            // whether it appears depends on the machine's speed: always write the placeholder,
+            // in its place before `sort`.
+            if m.contains_key("stageNumber") && m.contains_key("startTime") {
+                let sort = m.shift_remove("sort");
+                m.shift_remove("duration");
+                m.insert("duration".into(), Value::String("__DURATION__".into()));
+                if let Some(sort) = sort {
+                    m.insert("sort".into(), sort);
+                }
+            }
             let is_channel = m.get("type").and_then(Value::as_str) == Some("channel");
             let is_definition = key == Some("definition");
             for (k, child) in m.iter_mut() {

@@ -237,7 +237,7 @@ fn convert(array: &ArrayRef, from: &SqlType, to: &SqlType) -> Result<ArrayRef> {
         )),
         (Varchar, Timestamp) => Arc::new(map_to::<_, Int64Array>(
             downcast::<StringArray>(array)?.iter(),
-            |s| time::parse_default(s, 0),
+            |s| time::parse_default(s, time::Zone::UTC),
         )),
         (Boolean, Bigint | Timestamp) => Arc::new(map_to::<_, Int64Array>(
             downcast::<BooleanArray>(array)?.iter(),

@@ -16,8 +16,8 @@
 //! | `e` | day of week number, Monday = 1 | |
 //! | `w` | ISO week of week-year | format only |
 //! | `a` | half-day `AM`/`PM` | |
-//! | `Z` | offset: `Z` `+0530`, `ZZ` `+05:30`, `ZZZ` zone id | parsing accepts `Z` too |
-//! | `z` | zone name (`UTC` or the offset) | |
+//! | `Z` | offset: `Z` `+0530`, `ZZ` `+05:30`, `ZZZ` zone id (`America/Los_Angeles`, `UTC`, `+05:30`) | parsing accepts `Z`, `UTC`/`GMT` and offsets |
+//! | `z` | short zone name (`UTC`, `PST`/`PDT`, else the offset) | |
 //! | `G` | era `AD`/`BC` | |
 //! | `'…'` | literal text (`''` is a quote) | |
 //!
@@ -202,18 +202,13 @@ impl JodaFormat {
                         'w' => pad(&mut out, c.iso_week().1, count),
                         'a' => out.push_str(if c.hour < 12 { "AM" } else { "PM" }),
                         'Z' if count == 1 => {
-                            out.push_str(&format_offset(zone.offset_millis, false, true))
+                            out.push_str(&format_offset(zone.offset_at(utc), false, true))
                         }
                         'Z' if count == 2 => {
-                            out.push_str(&format_offset(zone.offset_millis, true, true))
+                            out.push_str(&format_offset(zone.offset_at(utc), true, true))
                         }
-                        'Z' | 'z' => {
-                            if zone.offset_millis == 0 {
-                                out.push_str("UTC");
-                            } else {
-                                out.push_str(&format_offset(zone.offset_millis, true, false));
-                            }
-                        }
+                        'Z' => out.push_str(&zone.id()),
+                        'z' => out.push_str(&zone.short_name(utc)),
                         'G' => out.push_str(if c.year > 0 { "AD" } else { "BC" }),
                         _ => {}
                     }
@@ -357,7 +352,10 @@ impl JodaFormat {
             }
         }
         let local = local_from_fields(year, month, day, hour, minute, second, millis)?;
-        local.checked_sub(offset.unwrap_or(zone.offset_millis))
+        match offset {
+            Some(offset) => local.checked_sub(offset),
+            None => Some(zone.to_utc(local)),
+        }
     }
 }
 
@@ -415,9 +413,7 @@ mod tests {
     #[test]
     fn formats_common_patterns() {
         let utc = Zone::UTC;
-        let plus = Zone {
-            offset_millis: 5 * 3_600_000 + 30 * 60_000,
-        };
+        let plus = Zone::fixed(5 * 3_600_000 + 30 * 60_000);
         let cases = [
             ("yyyy-MM-dd HH:mm:ss", utc, "2016-06-27 00:00:11"),
             (
@@ -480,9 +476,7 @@ mod tests {
         for (pattern, text, want) in cases {
             assert_eq!(fmt(pattern).parse(text, utc), want, "{pattern} on {text}");
         }
-        let minus8 = Zone {
-            offset_millis: -8 * 3_600_000,
-        };
+        let minus8 = Zone::fixed(-8 * 3_600_000);
         assert_eq!(
             fmt("yyyy-MM-dd HH:mm").parse("2016-06-26 16:00", minus8),
             Some(T - 11_080)

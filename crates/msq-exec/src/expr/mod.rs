@@ -23,6 +23,7 @@
 //! - `time`: time zones, ISO 8601 periods and the `TIME_*` functions, `EXTRACT`,
 //!   `MILLIS_TO_TIMESTAMP`, `TIMESTAMP_TO_MILLIS`.
 //! - `joda`: Joda-Time `DateTimeFormat` patterns for `TIME_PARSE` / `TIME_FORMAT`.
+//! - `tz`: the built-in table of named (IANA) time zones with their current DST rules.
 //!
 //! # Null semantics
 //! Druid's SQL-compatible null handling: a null operand makes an arithmetic, comparison or
@@ -60,6 +61,7 @@ mod joda;
 mod regex;
 mod string;
 mod time;
+mod tz;
 
 use std::sync::Arc;
 
@@ -414,6 +416,13 @@ fn eval_in_list(
         common_type(&acc, &item.sql_type())
     });
     let value = eval_as(expr, batch, &ty)?;
+    if let Some(result) = in_literal_set(&value, list, &ty)? {
+        return Ok(Arc::new(if negated {
+            compare::not(&result)
+        } else {
+            result
+        }));
+    }
     let mut result = BooleanArray::from(vec![false; batch.num_rows()]);
     for item in list {
         let candidate = eval_operand(item, batch, &ty)?;
@@ -425,6 +434,68 @@ fn eval_in_list(
     } else {
         result
     }))
+}
+
+/// The hash-set form of `IN` for a list of `BIGINT`/`TIMESTAMP` or `VARCHAR` literals (the
+/// common `dim IN ('a', 'b', …)`), with the same null rules as the OR of equalities: a null
+/// value, or no match when the list holds a NULL, gives null. `None` when the list does not
+/// have that shape.
+fn in_literal_set(
+    value: &ArrayRef,
+    list: &[ScalarExpr],
+    ty: &SqlType,
+) -> Result<Option<BooleanArray>> {
+    use std::collections::HashSet;
+    if list.len() < 4 || !list.iter().all(|e| matches!(e, ScalarExpr::Literal(_))) {
+        return Ok(None);
+    }
+    // Each literal in the comparison type, evaluated as one value.
+    let mut values = Vec::with_capacity(list.len());
+    for item in list {
+        let ScalarExpr::Literal(literal) = item else {
+            return Ok(None);
+        };
+        values.push(cast::cast_from(
+            &literal_array(literal, 1),
+            &literal.sql_type(),
+            ty,
+        )?);
+    }
+    let has_null = values.iter().any(|v| v.logical_null_count() > 0);
+    let decide = |found: bool| -> Option<bool> {
+        if found {
+            Some(true)
+        } else if has_null {
+            None
+        } else {
+            Some(false)
+        }
+    };
+    Ok(match ty {
+        SqlType::Bigint | SqlType::Timestamp => {
+            let mut set = HashSet::new();
+            for v in &values {
+                set.extend(downcast::<Int64Array>(v)?.iter().flatten());
+            }
+            let out = downcast::<Int64Array>(value)?
+                .iter()
+                .map(|v| v.and_then(|v| decide(set.contains(&v))))
+                .collect();
+            Some(out)
+        }
+        SqlType::Varchar => {
+            let mut set = HashSet::new();
+            for v in &values {
+                set.extend(downcast::<StringArray>(v)?.iter().flatten());
+            }
+            let out = downcast::<StringArray>(value)?
+                .iter()
+                .map(|v| v.and_then(|v| decide(set.contains(v))))
+                .collect();
+            Some(out)
+        }
+        _ => None,
+    })
 }
 
 /// `CASE WHEN c THEN v … ELSE e END`: the first branch whose condition is true gives the

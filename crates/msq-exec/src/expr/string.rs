@@ -8,7 +8,7 @@
 //! |---|---|
 //! | `LOWER`, `UPPER` | Unicode case mapping |
 //! | `CONCAT(a, …)`, `a \|\| b` | null if any argument is null (Druid SQL-compatible mode) |
-//! | `SUBSTRING(s, start [, len])` | 1-based; SQL-standard window `[start, start + len)` clipped to the string, so `SUBSTRING('abc', 0, 2)` = `'a'`; a start past the end or a negative length gives `''` |
+//! | `SUBSTRING(s, start [, len])` | Druid's `substring(s, start - 1, len)` expression (`Function.SubstringFunc`, not SQL-standard): with the 0-based `index = start - 1`, null when `index >= LENGTH(s)` (so `SUBSTRING('abc', 5, 2)` and `SUBSTRING('', 1)` are null, SQL-compatible null handling); otherwise the characters from `index`, at most `len` of them (a negative or absent `len` = to the end); `start < 1` is an error (Java's `String.substring` rejects the negative index) |
 //! | `TRIM([BOTH\|LEADING\|TRAILING] [chars FROM] s)` | removes any of the characters of `chars` (default a space) |
 //! | `LENGTH`, `CHAR_LENGTH` | characters |
 //! | `REPLACE(s, from, to)` | every non-overlapping occurrence, left to right; an empty `from` leaves `s` unchanged (Druid's `StringUtils.replace`) |
@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use arrow_array::{Array, ArrayRef, BooleanArray, Int64Array, RecordBatch, StringArray};
-use msq_common::{internal_err, MsqError, Result};
+use msq_common::{internal_err, ErrorCode, MsqError, Result};
 use msq_plan::expr::{ScalarExpr, ScalarFunction, SqlType, TrimWhere};
 
 use super::{constant_string, downcast, eval_as};
@@ -93,19 +93,19 @@ pub(crate) fn eval_function(
             let s = downcast::<StringArray>(&s)?;
             let start = downcast::<Int64Array>(&start)?;
             let length = length.as_ref().map(downcast::<Int64Array>).transpose()?;
-            let out: StringArray = (0..s.len())
+            let out = (0..s.len())
                 .map(|i| {
                     if s.is_null(i) || start.is_null(i) {
-                        return None;
+                        return Ok(None);
                     }
                     let len = match length {
-                        Some(l) if l.is_null(i) => return None,
+                        Some(l) if l.is_null(i) => return Ok(None),
                         Some(l) => Some(l.value(i)),
                         None => None,
                     };
-                    Some(substring(s.value(i), start.value(i), len))
+                    substring(s.value(i), start.value(i), len)
                 })
-                .collect();
+                .collect::<Result<StringArray>>()?;
             Ok(Arc::new(out))
         }
         F::Trim(side) => {
@@ -192,20 +192,29 @@ pub(crate) fn concat(parts: &[ArrayRef], rows: usize) -> Result<ArrayRef> {
     Ok(Arc::new(out))
 }
 
-/// SQL `SUBSTRING(s FROM start [FOR length])` on characters, 1-based.
-pub(crate) fn substring(s: &str, start: i64, length: Option<i64>) -> String {
-    let begin = start.max(1);
-    let end = match length {
-        Some(l) if l < 0 => return String::new(),
-        Some(l) => start.saturating_add(l),
-        None => i64::MAX,
-    };
-    if end <= begin {
-        return String::new();
+/// `SUBSTRING(s, start [, length])` as Druid evaluates it (see the module docs): `Ok(None)`
+/// (null) when the 0-based start is at or past the end, an error when `start < 1`.
+pub(crate) fn substring(s: &str, start: i64, length: Option<i64>) -> Result<Option<String>> {
+    let index = start.saturating_sub(1);
+    let chars = s.chars().count() as i64;
+    if index >= chars {
+        return Ok(None);
     }
-    let skip = usize::try_from(begin - 1).unwrap_or(usize::MAX);
-    let take = usize::try_from(end - begin).unwrap_or(usize::MAX);
-    s.chars().skip(skip).take(take).collect()
+    if index < 0 {
+        return Err(MsqError::execution(
+            ErrorCode::UnknownError,
+            format!(
+                "Function[substring] begin index [{index}] is out of range for a string of \
+                 length [{chars}]: SUBSTRING positions start at 1"
+            ),
+        ));
+    }
+    let skip = usize::try_from(index).unwrap_or(usize::MAX);
+    let take = match length {
+        Some(l) if l >= 0 => usize::try_from(l).unwrap_or(usize::MAX),
+        _ => usize::MAX,
+    };
+    Ok(Some(s.chars().skip(skip).take(take).collect()))
 }
 
 /// Trims any of `chars` from the given side(s) of `s`.
@@ -405,14 +414,27 @@ mod tests {
 
     #[test]
     fn substring_positions() {
-        assert_eq!(substring("hello", 2, Some(3)), "ell");
-        assert_eq!(substring("hello", 2, None), "ello");
-        assert_eq!(substring("hello", 0, Some(2)), "h");
-        assert_eq!(substring("hello", -5, Some(2)), "");
-        assert_eq!(substring("hello", 9, None), "");
-        assert_eq!(substring("hello", 1, Some(-1)), "");
-        assert_eq!(substring("héllo wörld", 2, Some(4)), "éllo");
-        assert_eq!(substring("", 1, Some(2)), "");
+        let sub = |s: &str, start: i64, len: Option<i64>| substring(s, start, len).unwrap();
+        assert_eq!(sub("hello", 2, Some(3)).as_deref(), Some("ell"));
+        assert_eq!(sub("hello", 2, None).as_deref(), Some("ello"));
+        assert_eq!(sub("hello", 4, Some(9)).as_deref(), Some("lo"));
+        assert_eq!(sub("hello", 5, None).as_deref(), Some("o"));
+        assert_eq!(sub("hello", 1, Some(0)).as_deref(), Some(""));
+        // A negative length means "to the end" (Druid passes -1 when there is none).
+        assert_eq!(sub("hello", 2, Some(-1)).as_deref(), Some("ello"));
+        assert_eq!(sub("héllo wörld", 2, Some(4)).as_deref(), Some("éllo"));
+        // Past the end (including any start on ''): null, as Druid's defaultStringValue().
+        assert_eq!(sub("hello", 6, None), None);
+        assert_eq!(sub("abc", 5, Some(2)), None);
+        assert_eq!(sub("", 1, Some(2)), None);
+        assert_eq!(sub("a", 2, None), None);
+        // Before the start: Java's substring throws.
+        for start in [0, -5, i64::MIN] {
+            let err = substring("hello", start, Some(2)).unwrap_err();
+            assert_eq!(err.code(), ErrorCode::UnknownError);
+            assert!(err.message().contains("Function[substring]"), "{err}");
+        }
+        assert!(substring("", 0, None).is_err());
     }
 
     #[test]

@@ -6,13 +6,23 @@
 //! `msq_sql::time`'s (proleptic Gregorian, exact over Druid's whole range).
 //!
 //! # Time zones
-//! The wasm build carries no time zone database, so a zone argument may be `UTC`, `Etc/UTC`,
-//! `GMT`, `Etc/GMT`, `UCT`, `Z`, a fixed offset (`+05:30`, `-0800`, `+05`), `UTC±h[:mm]` /
-//! `GMT±h[:mm]`, or `Etc/GMT±h` (POSIX sign: `Etc/GMT+8` is UTC−8). Any other name (an IANA
-//! region such as `America/Los_Angeles`) is an `InvalidInput` error naming the zone. A null
-//! zone is UTC. Because every supported zone is a fixed offset, a computation "in zone Z" is
-//! the UTC computation on `t + offset`, shifted back.
+//! The wasm build carries no time zone database, so a zone argument (and `sqlTimeZone`, which
+//! the binder passes as the zone argument) may be `UTC`, `Etc/UTC`, `GMT`, `Etc/GMT`, `UCT`,
+//! `Z`, a fixed offset (`+05:30`, `-0800`, `+05`), `UTC±h[:mm]` / `GMT±h[:mm]`, `Etc/GMT±h`
+//! (POSIX sign: `Etc/GMT+8` is UTC−8), or an IANA name of the built-in table in the `tz`
+//! module (`America/Los_Angeles`, `Europe/Paris`, `Asia/Kolkata`, `Australia/Sydney`,
+//! aliases such as `US/Pacific`, …) with its **current** daylight-saving rule applied to every
+//! year (historical rule changes are not modelled). Any other name is an `InvalidInput` error
+//! naming the zone. A null zone is UTC.
 //!
+//! A computation "in zone Z" works on local wall-clock time (`t + offset(t)`) and converts
+//! back as Joda does: a local time in a spring-forward gap is shifted forward, one in an
+//! autumn overlap takes the earlier instant, and a field set on an instant keeps that
+//! instant's own offset when it is still valid (so `PT1H` buckets inside the repeated hour
+//! stay apart). `TIME_FLOOR` with `P1D`, `P1W`, `P1M`, … floors on the local calendar as
+//! Druid's `PeriodGranularity` with a zone does: a day in a zone starts at local midnight
+//! whatever its length.
+
 //! # Periods: `TIME_FLOOR`, `TIME_CEIL`, `TIME_SHIFT`
 //! Periods are ISO 8601 (`PT1S`, `PT15M`, `PT1H`, `P1D`, `P1W`, `P1M`, `P3M`, `P1Y`, and any
 //! multiple or combination such as `PT1H30M`), as Druid's `PeriodGranularity`:
@@ -26,8 +36,10 @@
 //! - periods mixing calendar and fixed fields (`P1M1D`) are rejected (`InvalidInput`).
 //!
 //! `TIME_CEIL(t)` is `t` when `t` is a bucket start and the next bucket's start otherwise
-//! (Druid's `time_ceil`). `TIME_SHIFT(t, period, step)` adds `step` periods, calendar fields
-//! first (a month after Jan 31 is the end of February).
+//! (Druid's `time_ceil`). `TIME_SHIFT(t, period, step)` adds `step` periods as Joda's
+//! `Period.addTo`: years and months (a month after Jan 31 is the end of February), then weeks
+//! and days on the local calendar (`P1D` keeps the wall-clock time across a DST change), then
+//! hours and smaller units as elapsed time (`PT24H` does not).
 //!
 //! # `TIME_EXTRACT` units
 //! `MILLISECOND` (of the second), `SECOND`, `MINUTE`, `HOUR`, `DAY` (of the month), `DOW` and
@@ -53,18 +65,22 @@ use msq_sql::time::{
 };
 
 use super::joda::JodaFormat;
+use super::tz::{self, NamedZone};
 use super::{constant_arg, constant_string, downcast, eval_as};
 
-/// A supported time zone: a fixed offset from UTC.
+/// A supported time zone: a fixed offset from UTC, or a named zone of the built-in table
+/// (`tz` module).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Zone {
-    /// Local time minus UTC, in milliseconds.
-    pub(crate) offset_millis: i64,
+pub(crate) enum Zone {
+    /// A fixed offset: local time minus UTC, in milliseconds.
+    Fixed(i64),
+    /// A named zone with its current rules.
+    Named(NamedZone),
 }
 
 impl Zone {
     /// UTC.
-    pub(crate) const UTC: Zone = Zone { offset_millis: 0 };
+    pub(crate) const UTC: Zone = Zone::Fixed(0);
 
     /// Parses a zone argument (see the module docs for the accepted forms).
     pub(crate) fn parse(function: &str, name: &str) -> Result<Zone> {
@@ -89,24 +105,84 @@ impl Zone {
         };
         match offset {
             Some(offset_millis) if offset_millis.abs() < 24 * MILLIS_PER_HOUR => {
-                Ok(Zone { offset_millis })
+                Ok(Zone::Fixed(offset_millis))
             }
-            _ => Err(MsqError::plan(format!(
-                "Function[{function}] time zone [{name}] is not supported: only UTC and fixed \
-                 offsets (such as '+05:30', '-08:00', 'UTC+2') are available, this build has no \
-                 time zone database"
-            ))),
+            _ => match tz::lookup(trimmed) {
+                Some(named) => Ok(Zone::Named(named)),
+                None => Err(MsqError::plan(format!(
+                    "Function[{function}] time zone [{name}] is not supported: this build has no \
+                     time zone database, so only UTC, fixed offsets (such as '+05:30', '-08:00', \
+                     'UTC+2') and the named zones of Acorn's built-in table (such as \
+                     'America/Los_Angeles', 'Europe/Paris', 'Asia/Kolkata', 'Australia/Sydney') \
+                     are available"
+                ))),
+            },
+        }
+    }
+
+    /// A fixed-offset zone.
+    #[cfg(test)]
+    pub(crate) fn fixed(offset_millis: i64) -> Zone {
+        Zone::Fixed(offset_millis)
+    }
+
+    /// The offset (local − UTC, in milliseconds) in effect at a UTC instant.
+    pub(crate) fn offset_at(self, utc: i64) -> i64 {
+        match self {
+            Zone::Fixed(offset) => offset,
+            Zone::Named(named) => named.offset_at(utc),
         }
     }
 
     /// Local wall-clock milliseconds of a UTC instant.
     pub(crate) fn to_local(self, utc: i64) -> i64 {
-        utc.saturating_add(self.offset_millis)
+        utc.saturating_add(self.offset_at(utc))
     }
 
-    /// The UTC instant of local wall-clock milliseconds.
+    /// The UTC instant of local wall-clock milliseconds, as Joda converts them: a time in a
+    /// daylight-saving gap is shifted forward, one in an overlap takes the earlier instant.
     pub(crate) fn to_utc(self, local: i64) -> i64 {
-        local.saturating_sub(self.offset_millis)
+        match self {
+            Zone::Fixed(offset) => local.saturating_sub(offset),
+            Zone::Named(named) => named.to_utc(local),
+        }
+    }
+
+    /// [`Zone::to_utc`], keeping the offset `hint` when it is valid for `local` (Joda's
+    /// `convertLocalToUTC(local, false, originalInstant)`: a field set within an overlap keeps
+    /// the instant's own offset).
+    pub(crate) fn to_utc_with_hint(self, local: i64, hint: i64) -> i64 {
+        let candidate = local.saturating_sub(hint);
+        if self.offset_at(candidate) == hint {
+            candidate
+        } else {
+            self.to_utc(local)
+        }
+    }
+
+    /// Joda's zone id (`ZZZ`): `UTC`, the offset (`+05:30`) or the zone's name.
+    pub(crate) fn id(self) -> String {
+        match self {
+            Zone::Fixed(0) => "UTC".to_owned(),
+            Zone::Fixed(offset) => format_offset(offset, true, false),
+            Zone::Named(named) => named.id.to_owned(),
+        }
+    }
+
+    /// Joda's short zone name (`z`) at a UTC instant: `UTC`, `PST`/`PDT`, or the offset when
+    /// the zone has no abbreviation.
+    pub(crate) fn short_name(self, utc: i64) -> String {
+        match self {
+            Zone::Fixed(0) => "UTC".to_owned(),
+            Zone::Named(NamedZone {
+                abbreviations: Some((standard, daylight)),
+                ..
+            }) => {
+                let dst = matches!(self, Zone::Named(named) if named.is_dst(utc));
+                (if dst { daylight } else { standard }).to_owned()
+            }
+            _ => format_offset(self.offset_at(utc), true, false),
+        }
     }
 }
 
@@ -229,8 +305,8 @@ pub(crate) fn local_from_fields(
 }
 
 /// Parses ISO 8601 or SQL date-time text (see the module docs); text without an offset is
-/// local time at `offset_millis`. `None` when it does not parse.
-pub(crate) fn parse_default(text: &str, offset_millis: i64) -> Option<i64> {
+/// local time in `zone`. `None` when it does not parse.
+pub(crate) fn parse_default(text: &str, zone: Zone) -> Option<i64> {
     let s = text.trim().as_bytes();
     let mut pos = 0;
     let digits = |pos: &mut usize, min: usize, max: usize| -> Option<(i64, usize)> {
@@ -268,7 +344,7 @@ pub(crate) fn parse_default(text: &str, offset_millis: i64) -> Option<i64> {
         }
     }
     let (mut hour, mut minute, mut second, mut millis) = (0, 0, 0, 0);
-    let mut offset = offset_millis;
+    let mut offset = None;
     if matches!(s.get(pos), Some(b'T') | Some(b' ')) && pos + 1 < s.len() {
         pos += 1;
         hour = digits(&mut pos, 2, 2)?.0;
@@ -294,11 +370,11 @@ pub(crate) fn parse_default(text: &str, offset_millis: i64) -> Option<i64> {
             None => {}
             Some(b'Z') | Some(b'z') => {
                 pos += 1;
-                offset = 0;
+                offset = Some(0);
             }
             Some(b'+') | Some(b'-') => {
                 let rest = std::str::from_utf8(&s[pos..]).ok()?;
-                offset = parse_offset(rest)?;
+                offset = Some(parse_offset(rest)?);
                 pos = s.len();
             }
             Some(_) => return None,
@@ -308,7 +384,10 @@ pub(crate) fn parse_default(text: &str, offset_millis: i64) -> Option<i64> {
         return None;
     }
     let local = local_from_fields(year, month, day, hour, minute, second, millis)?;
-    local.checked_sub(offset)
+    match offset {
+        Some(offset) => local.checked_sub(offset),
+        None => Some(zone.to_utc(local)),
+    }
 }
 
 /// Renders an instant as SQL `yyyy-MM-dd HH:mm:ss` in UTC (Druid's cast of a `TIMESTAMP`
@@ -348,7 +427,7 @@ pub(crate) fn format_iso(utc: i64, zone: Zone) -> String {
         c.minute,
         c.second,
         c.millis,
-        format_offset(zone.offset_millis, true, true)
+        format_offset(zone.offset_at(utc), true, true)
     )
 }
 
@@ -426,6 +505,20 @@ impl Period {
         [
             (self.weeks, 7 * MILLIS_PER_DAY),
             (self.days, MILLIS_PER_DAY),
+            (self.hours, MILLIS_PER_HOUR),
+            (self.minutes, MILLIS_PER_MINUTE),
+            (self.seconds, MILLIS_PER_SECOND),
+            (self.millis, 1),
+        ]
+        .iter()
+        .fold(0_i64, |acc, (n, unit)| {
+            acc.saturating_add(n.saturating_mul(*unit))
+        })
+    }
+
+    /// Milliseconds of the time part (hours … millis).
+    fn time_millis(&self) -> i64 {
+        [
             (self.hours, MILLIS_PER_HOUR),
             (self.minutes, MILLIS_PER_MINUTE),
             (self.seconds, MILLIS_PER_SECOND),
@@ -518,7 +611,8 @@ impl PeriodGranularity {
 
     /// The start of the bucket holding `t` (UTC millis).
     pub(crate) fn floor(&self, t: i64) -> i64 {
-        let local = self.zone.to_local(t);
+        let offset = self.zone.offset_at(t);
+        let local = t.saturating_add(offset);
         let months = self.period.calendar_months();
         let floored = if months != 0 {
             let mut m = months_between(self.origin, local);
@@ -541,7 +635,7 @@ impl PeriodGranularity {
             let offset = local.saturating_sub(self.origin).rem_euclid(length);
             local.saturating_sub(offset)
         };
-        self.zone.to_utc(floored)
+        self.zone.to_utc_with_hint(floored, offset)
     }
 
     /// The start of the bucket after the one starting at `start`.
@@ -560,16 +654,29 @@ impl PeriodGranularity {
     }
 }
 
-/// `TIME_SHIFT`: `t` plus `step` periods in `zone` (calendar fields first).
+/// `TIME_SHIFT`: `t` plus `step` periods in `zone`, field by field as Joda's
+/// `Period.addTo`: years and months, then weeks and days on the local calendar (keeping the
+/// wall-clock time across a daylight-saving change), then hours and smaller units as elapsed
+/// time.
 pub(crate) fn shift(t: i64, period: &Period, step: i64, zone: Zone) -> i64 {
-    let local = zone.to_local(t);
+    let offset = zone.offset_at(t);
     let months = period.calendar_months().saturating_mul(step);
-    let local = if months != 0 {
-        add_months(local, months)
+    let days = period
+        .weeks
+        .saturating_mul(7)
+        .saturating_add(period.days)
+        .saturating_mul(step);
+    let t = if months != 0 || days != 0 {
+        let mut local = t.saturating_add(offset);
+        if months != 0 {
+            local = add_months(local, months);
+        }
+        local = local.saturating_add(days.saturating_mul(MILLIS_PER_DAY));
+        zone.to_utc_with_hint(local, offset)
     } else {
-        local
+        t
     };
-    zone.to_utc(local.saturating_add(period.fixed_millis().saturating_mul(step)))
+    t.saturating_add(period.time_millis().saturating_mul(step))
 }
 
 /// `TIME_EXTRACT(t, unit)` in `zone`.
@@ -653,9 +760,11 @@ pub(crate) fn eval_function(
             let origin = match constant_arg(name, args, 2)? {
                 None => None,
                 Some(Literal::Timestamp(t) | Literal::Long(t)) => Some(t),
-                Some(Literal::String(s)) => Some(parse_default(&s, 0).ok_or_else(|| {
-                    MsqError::plan(format!("Function[{name}] invalid origin [{s}]"))
-                })?),
+                Some(Literal::String(s)) => {
+                    Some(parse_default(&s, Zone::UTC).ok_or_else(|| {
+                        MsqError::plan(format!("Function[{name}] invalid origin [{s}]"))
+                    })?)
+                }
                 Some(other) => {
                     return Err(MsqError::plan(format!(
                         "Function[{name}] origin must be a timestamp literal, got {other:?}"
@@ -702,7 +811,7 @@ pub(crate) fn eval_function(
                 .map(|v| {
                     let v = v?;
                     match &format {
-                        None => parse_default(v, zone.offset_millis),
+                        None => parse_default(v, zone),
                         Some(f) => f.parse(v, zone),
                     }
                 })
@@ -740,7 +849,7 @@ mod tests {
     use super::*;
 
     fn ms(text: &str) -> i64 {
-        parse_default(text, 0).unwrap_or_else(|| panic!("bad test timestamp {text}"))
+        parse_default(text, Zone::UTC).unwrap_or_else(|| panic!("bad test timestamp {text}"))
     }
 
     fn floor(t: &str, period: &str, origin: Option<&str>, zone: Zone) -> String {
@@ -767,7 +876,7 @@ mod tests {
         assert_eq!(ms("2016"), ms("2016-01-01"));
         assert_eq!(ms("1969-12-31T23:59:59.999Z"), -1);
         assert_eq!(
-            parse_default("2016-06-27 00:00:11", 3_600_000),
+            parse_default("2016-06-27 00:00:11", Zone::fixed(3_600_000)),
             Some(1_466_985_611_000 - 3_600_000)
         );
         for bad in [
@@ -779,7 +888,7 @@ mod tests {
             "2016-06-27X",
             "16-06-27",
         ] {
-            assert_eq!(parse_default(bad, 0), None, "{bad}");
+            assert_eq!(parse_default(bad, Zone::UTC), None, "{bad}");
         }
         assert_eq!(ms("2016-02-29"), ms("2016-03-01") - MILLIS_PER_DAY);
     }
@@ -787,23 +896,102 @@ mod tests {
     #[test]
     fn zones() {
         assert_eq!(Zone::parse("f", "Etc/UTC").unwrap(), Zone::UTC);
+        assert_eq!(Zone::parse("f", "+05:30").unwrap().offset_at(0), 19_800_000);
+        assert_eq!(Zone::parse("f", "UTC+2").unwrap().offset_at(0), 7_200_000);
         assert_eq!(
-            Zone::parse("f", "+05:30").unwrap().offset_millis,
-            19_800_000
-        );
-        assert_eq!(Zone::parse("f", "UTC+2").unwrap().offset_millis, 7_200_000);
-        assert_eq!(
-            Zone::parse("f", "GMT-08:00").unwrap().offset_millis,
+            Zone::parse("f", "GMT-08:00").unwrap().offset_at(0),
             -28_800_000
         );
         assert_eq!(
-            Zone::parse("f", "Etc/GMT+8").unwrap().offset_millis,
+            Zone::parse("f", "Etc/GMT+8").unwrap().offset_at(0),
             -28_800_000
         );
-        let err = Zone::parse("time_floor", "America/Los_Angeles").unwrap_err();
+        let la = Zone::parse("f", "America/Los_Angeles").unwrap();
+        assert_eq!(
+            la.offset_at(ms("2016-06-29T00:00:00Z")),
+            -7 * MILLIS_PER_HOUR
+        );
+        assert_eq!(
+            la.offset_at(ms("2016-01-29T00:00:00Z")),
+            -8 * MILLIS_PER_HOUR
+        );
+        assert_eq!(la.id(), "America/Los_Angeles");
+        assert_eq!(la.short_name(ms("2016-06-29T00:00:00Z")), "PDT");
+        assert_eq!(la.short_name(ms("2016-01-29T00:00:00Z")), "PST");
+        assert_eq!(Zone::UTC.id(), "UTC");
+        assert_eq!(Zone::fixed(19_800_000).short_name(0), "+05:30");
+        let err = Zone::parse("time_floor", "Mars/Olympus_Mons").unwrap_err();
         assert_eq!(err.code(), msq_common::ErrorCode::InvalidInput);
-        assert!(err.message().contains("[America/Los_Angeles]"), "{err}");
+        assert!(err.message().contains("[Mars/Olympus_Mons]"), "{err}");
         assert!(err.message().contains("time_floor"), "{err}");
+        assert!(err.message().contains("built-in table"), "{err}");
+    }
+
+    #[test]
+    fn named_zones_in_time_functions() {
+        let la = Zone::parse("f", "America/Los_Angeles").unwrap();
+        let ny = Zone::parse("f", "America/New_York").unwrap();
+        // Days start at local midnight, whichever offset is in effect.
+        assert_eq!(
+            floor("2016-06-29T10:00:00Z", "P1D", None, la),
+            "2016-06-29T00:00:00.000-07:00"
+        );
+        assert_eq!(
+            floor("2016-01-29T10:00:00Z", "P1D", None, la),
+            "2016-01-29T00:00:00.000-08:00"
+        );
+        // The day DST ends in New York is 25 hours long; it starts at midnight EDT.
+        assert_eq!(
+            floor("2016-11-06T20:00:00Z", "P1D", None, ny),
+            "2016-11-06T00:00:00.000-04:00"
+        );
+        assert_eq!(
+            floor("2016-11-06T20:00:00Z", "P1M", None, ny),
+            "2016-11-01T00:00:00.000-04:00"
+        );
+        // Within the repeated hour each hour floors to its own start.
+        assert_eq!(
+            floor("2016-11-06T05:30:00Z", "PT1H", None, ny),
+            "2016-11-06T01:00:00.000-04:00"
+        );
+        assert_eq!(
+            floor("2016-11-06T06:30:00Z", "PT1H", None, ny),
+            "2016-11-06T01:00:00.000-05:00"
+        );
+        // P1D from the day before DST starts keeps the wall-clock time (23 hours later);
+        // PT24H is elapsed time.
+        let day = Period::parse("f", "P1D").unwrap();
+        let hours = Period::parse("f", "PT24H").unwrap();
+        let t = ms("2016-03-12T12:00:00-05:00");
+        assert_eq!(shift(t, &day, 1, ny), ms("2016-03-13T12:00:00-04:00"));
+        assert_eq!(shift(t, &hours, 1, ny), ms("2016-03-13T13:00:00-04:00"));
+        // Ceil crosses into the next local day.
+        let g = PeriodGranularity::new("f", day, None, ny).unwrap();
+        assert_eq!(
+            g.ceil(ms("2016-03-13T00:00:00.001-05:00")),
+            ms("2016-03-14T00:00:00-04:00")
+        );
+        // Local text in the spring-forward gap is shifted forward; in the overlap it is the
+        // earlier instant (Joda).
+        assert_eq!(
+            parse_default("2016-03-13 02:30:00", ny),
+            Some(ms("2016-03-13T03:30:00-04:00"))
+        );
+        assert_eq!(
+            parse_default("2016-11-06 01:30:00", ny),
+            Some(ms("2016-11-06T01:30:00-04:00"))
+        );
+        assert_eq!(
+            parse_default("2016-06-27 10:00", la),
+            Some(ms("2016-06-27T17:00:00Z"))
+        );
+        assert_eq!(extract(ms("2016-06-29T03:00:00Z"), TimeUnit::Hour, la), 20);
+        assert_eq!(extract(ms("2016-06-29T03:00:00Z"), TimeUnit::Day, la), 28);
+        let kolkata = Zone::parse("f", "Asia/Kolkata").unwrap();
+        assert_eq!(
+            format_iso(ms("2016-06-27T00:00:00Z"), kolkata),
+            "2016-06-27T05:30:00.000+05:30"
+        );
     }
 
     #[test]
@@ -993,7 +1181,7 @@ mod tests {
         let _ = y.floor(i64::MAX);
         let _ = y.ceil(i64::MAX);
         let _ = extract(i64::MIN, TimeUnit::Week, Zone::UTC);
-        assert_eq!(parse_default("999999999-12-31", 0), None);
+        assert_eq!(parse_default("999999999-12-31", Zone::UTC), None);
     }
 
     #[test]
