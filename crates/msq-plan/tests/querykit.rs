@@ -242,6 +242,127 @@ fn replace_all_with_clustering_and_rows_per_segment() {
     assert_eq!(spec.rows_per_segment, 1000);
 }
 
+fn ingest_spec(p: &PlannedQuery) -> &IngestSpec {
+    match &p.kind {
+        PlannedKind::Ingest(spec) => spec,
+        other => panic!("not an ingest: {other:?}"),
+    }
+}
+
+fn key_names(p: &PlannedQuery, stage: usize) -> Vec<String> {
+    keys(p.query.stages[stage].shuffle_spec.as_ref().unwrap())
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect()
+}
+
+fn mapped_columns(p: &PlannedQuery) -> Vec<String> {
+    match &p.query.stages.last().unwrap().processor {
+        ProcessorSpec::SegmentGenerator(g) => g
+            .column_mappings
+            .iter()
+            .map(|m| m.query_column.clone())
+            .collect(),
+        other => panic!("not a segment generator: {other:?}"),
+    }
+}
+
+#[test]
+fn clustered_by_ordinals_resolve_to_output_columns() {
+    let p = plan("INSERT INTO dst SELECT __time, dim1, dim2, cnt FROM foo PARTITIONED BY DAY CLUSTERED BY 3, 2");
+    assert_eq!(types(&p), ["scan", "segmentGenerator"]);
+    assert_eq!(key_names(&p, 0), ["__bucket", "dim2", "dim1", "__boost"]);
+    assert_eq!(ingest_spec(&p).clustered_by, ["dim2", "dim1"]);
+    assert_eq!(mapped_columns(&p), ["__time", "dim1", "dim2", "cnt"]);
+}
+
+#[test]
+fn clustered_by_expression_is_a_hidden_shuffle_column() {
+    let p = plan(
+        "INSERT INTO dst SELECT __time, dim1, cnt FROM foo PARTITIONED BY DAY CLUSTERED BY LOWER(dim1), cnt",
+    );
+    assert_eq!(types(&p), ["scan", "segmentGenerator"]);
+    // The key sits after __bucket and before __boost, in CLUSTERED BY order.
+    assert_eq!(key_names(&p, 0), ["__bucket", "v0", "cnt", "__boost"]);
+    let names: Vec<&str> = p.query.stages[0]
+        .signature
+        .iter()
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        ["__bucket", "__boost", "__time", "dim1", "cnt", "v0"]
+    );
+    assert_eq!(
+        p.query.stages[0].signature[5].1,
+        ColumnType::String,
+        "LOWER is a string"
+    );
+    // Computed by the stage's last Project over the output columns (dim1 is position 1).
+    let Some(Step::Project(project)) = program(&p.query.stages[0]).steps.last() else {
+        panic!("no final project")
+    };
+    let v0 = project.iter().find(|e| e.name == "v0").unwrap();
+    assert!(
+        matches!(&v0.expr, ScalarExpr::Function { args, ty: SqlType::Varchar, .. }
+            if matches!(&args[0], ScalarExpr::Column { index: 1, name, .. } if name == "dim1")),
+        "{:?}",
+        v0.expr
+    );
+    // Not stored.
+    assert_eq!(mapped_columns(&p), ["__time", "dim1", "cnt"]);
+    assert_eq!(ingest_spec(&p).clustered_by, ["LOWER(dim1)", "cnt"]);
+}
+
+#[test]
+fn clustered_by_expression_matching_a_select_item_uses_its_column() {
+    let p = plan(
+        "INSERT INTO dst SELECT __time, UPPER(dim1) AS u, cnt FROM foo PARTITIONED BY DAY CLUSTERED BY UPPER(dim1), (cnt)",
+    );
+    assert_eq!(key_names(&p, 0), ["__bucket", "u", "cnt", "__boost"]);
+    assert_eq!(ingest_spec(&p).clustered_by, ["u", "cnt"]);
+    assert_eq!(mapped_columns(&p), ["__time", "u", "cnt"]);
+}
+
+#[test]
+fn clustered_by_expression_after_group_by_and_limit() {
+    // The hidden column's name avoids an output column called v0.
+    let p = plan(
+        "INSERT INTO dst SELECT dim1 AS v0, COUNT(*) AS c FROM foo GROUP BY dim1 \
+         PARTITIONED BY ALL CLUSTERED BY c * 2",
+    );
+    assert_eq!(key_names(&p, 1), ["__bucket", "v1", "__boost"]);
+    assert_eq!(mapped_columns(&p), ["__time", "v0", "c"]);
+    let p = plan(
+        "INSERT INTO dst SELECT __time, dim1 FROM foo LIMIT 10 PARTITIONED BY ALL CLUSTERED BY LOWER(dim1)",
+    );
+    let last_shuffled = p.query.stages.len() - 2;
+    assert_eq!(key_names(&p, last_shuffled), ["__bucket", "v0", "__boost"]);
+    assert_eq!(mapped_columns(&p), ["__time", "dim1"]);
+}
+
+#[test]
+fn clustered_by_unknown_columns_are_errors() {
+    let e = plan_err(
+        "INSERT INTO dst SELECT __time, dim1 FROM foo PARTITIONED BY DAY CLUSTERED BY dim2",
+    );
+    assert_eq!(
+        e.message(),
+        "CLUSTERED BY column [dim2] must be an output column of the query"
+    );
+    // Expressions see the output columns only.
+    let e = plan_err(
+        "INSERT INTO dst SELECT __time, dim1 FROM foo PARTITIONED BY DAY CLUSTERED BY LOWER(nope)",
+    );
+    assert!(
+        e.message().contains("Column 'nope' not found in any table"),
+        "{e}"
+    );
+    let e =
+        plan_err("INSERT INTO dst SELECT __time, dim1 FROM foo PARTITIONED BY DAY CLUSTERED BY 3");
+    assert!(e.message().contains("Ordinal out of range"), "{e}");
+}
+
 #[test]
 fn replace_where_intervals() {
     let p = plan(

@@ -2,7 +2,16 @@
 //! gains `__bucket` (`TIME_FLOOR(__time, period)`, 0 for `ALL`) and `__boost` columns and a
 //! `targetSize` shuffle by `[__bucket, clustered…, __boost]`; a `segmentGenerator` stage
 //! (Druid's dataSchema/columnMappings/tuningConfig JSON) writes the segments.
+//!
+//! # Layout
+//! - [`plan_ingest`] — output checks (`__time`, reserved names, column count), the bucketing
+//!   projection and shuffle, the `segmentGenerator` stage and the [`IngestSpec`].
+//! - `resolve_clustered_by` — `CLUSTERED BY` names, ordinals and expressions (§1.4) to shuffle
+//!   keys; an expression that is no output column becomes a hidden column `v<n>` of the
+//!   bucketing stage: in its Project and its clusterBy (after `__bucket`, before `__boost`),
+//!   but not in the columnMappings, so it orders the shuffle and is never stored.
 
+use super::binder::Scope;
 use super::{
     ctx_bool, ctx_u64, signature, CteEnv, Draft, DraftKind, IngestSpec, PlanRequest, PlannedKind,
     PlannedQuery, Planner, ReplaceScope, ETERNITY,
@@ -15,6 +24,7 @@ use crate::shuffle::{ClusterBy, KeyColumn, ShuffleSpec};
 use crate::types::ColumnType;
 use msq_common::{ErrorCategory, ErrorCode, MsqError, Result, StageNumber};
 use msq_model::ColumnMapping;
+use msq_sql::sqlparser::ast::{Expr, Query, SelectItem, SetExpr};
 use msq_sql::{ClusterExpr, Granularity, Ingest, Overwrite};
 use serde_json::{json, Value as Json};
 
@@ -92,31 +102,8 @@ pub(super) fn plan_ingest(
         }
         _ => {}
     }
-    let mut clustered_by = Vec::new();
-    for c in &ing.clustered_by {
-        let name = match c {
-            ClusterExpr::Column(n) => columns.iter().find(|(c, _)| c == n).map(|(c, _)| c.clone()),
-            ClusterExpr::Ordinal(o) => o
-                .checked_sub(1)
-                .and_then(|i| columns.get(i))
-                .map(|(c, _)| c.clone()),
-            ClusterExpr::Expr(e) => columns
-                .iter()
-                .find(|(c, _)| *c == e.to_string())
-                .map(|(c, _)| c.clone()),
-        };
-        let name = name.ok_or_else(|| {
-            let what = match c {
-                ClusterExpr::Column(n) => n.clone(),
-                ClusterExpr::Ordinal(o) => o.to_string(),
-                ClusterExpr::Expr(e) => e.to_string(),
-            };
-            MsqError::plan(format!(
-                "CLUSTERED BY column [{what}] must be an output column of the query"
-            ))
-        })?;
-        clustered_by.push(name);
-    }
+    let clusters = resolve_clustered_by(&planner, q, &ing.clustered_by, &columns)?;
+    let clustered_by: Vec<String> = clusters.iter().map(|c| c.display.clone()).collect();
     let rows_per_segment = ctx_u64(req.context, "rowsPerSegment")
         .and_then(|n| usize::try_from(n).ok())
         .filter(|n| *n > 0)
@@ -174,12 +161,19 @@ pub(super) fn plan_ingest(
             ScalarExpr::column(i, name, ty.clone()),
         ));
     }
+    // Hidden CLUSTERED BY expressions: computed here, shuffled on, never stored (they are not
+    // in `out_columns`, so not in the segment generator's columnMappings).
+    for c in &clusters {
+        if let Some(expr) = &c.hidden {
+            project.push(NamedExpr::new(c.key.clone(), expr.clone()));
+        }
+    }
     let bucketed: Vec<(String, SqlType)> = project
         .iter()
         .map(|p| (p.name.clone(), p.expr.sql_type()))
         .collect();
     let mut keys = vec![KeyColumn::ascending("__bucket")];
-    keys.extend(clustered_by.iter().map(KeyColumn::ascending));
+    keys.extend(clusters.iter().map(|c| KeyColumn::ascending(&c.key)));
     keys.push(KeyColumn::ascending("__boost"));
     let shuffle = ShuffleSpec::TargetSize {
         cluster_by: ClusterBy::bucketed(keys, 1),
@@ -317,4 +311,110 @@ fn push_bucketed(planner: &mut Planner<'_>, draft: Draft, shuffle: ShuffleSpec) 
         stage.shuffle_check_has_multiple_values = true;
     }
     number
+}
+
+/// One resolved `CLUSTERED BY` item (spec `druid-msq.md` §1.4).
+#[derive(Debug)]
+struct ClusterKey {
+    /// The shuffle key column: an output column, or a hidden column of the bucketing stage.
+    key: String,
+    /// What [`IngestSpec::clustered_by`] reports: the output column name, or the expression's
+    /// SQL text for a hidden expression.
+    display: String,
+    /// For an expression that is no output column: its value over the output columns.
+    hidden: Option<ScalarExpr>,
+}
+
+/// Resolves `CLUSTERED BY` items against the query's output `columns`, as Druid does
+/// (spec `druid-msq.md` §1.4: "column names, ordinals into the SELECT list, or expressions"):
+/// - a name must be an output column;
+/// - an ordinal `n` is the `n`-th output column;
+/// - an expression equal to a select-list item is that item's output column; any other
+///   expression is bound over the output columns and becomes a hidden column `v<n>` (Druid's
+///   virtual column naming) that orders the shuffle but is not written to the segments.
+fn resolve_clustered_by(
+    planner: &Planner<'_>,
+    q: &Query,
+    items: &[ClusterExpr],
+    columns: &[(String, SqlType)],
+) -> Result<Vec<ClusterKey>> {
+    let scope = Scope::new(None, columns);
+    let mut keys: Vec<ClusterKey> = Vec::with_capacity(items.len());
+    let mut next_virtual = 0usize;
+    for item in items {
+        let output = match item {
+            ClusterExpr::Column(n) => columns.iter().position(|(c, _)| c == n),
+            ClusterExpr::Ordinal(o) => o.checked_sub(1).filter(|i| *i < columns.len()),
+            ClusterExpr::Expr(e) => select_item_position(q, e).filter(|i| *i < columns.len()),
+        };
+        if let Some(i) = output {
+            let name = columns[i].0.clone();
+            keys.push(ClusterKey {
+                key: name.clone(),
+                display: name,
+                hidden: None,
+            });
+            continue;
+        }
+        let e = match item {
+            ClusterExpr::Expr(e) => e,
+            ClusterExpr::Column(n) => {
+                return Err(MsqError::plan(format!(
+                    "CLUSTERED BY column [{n}] must be an output column of the query"
+                )))
+            }
+            ClusterExpr::Ordinal(o) => {
+                return Err(MsqError::plan(format!(
+                    "CLUSTERED BY column [{o}] must be an output column of the query"
+                )))
+            }
+        };
+        let bound = planner.binder(&scope).bind(e)?;
+        if let ScalarExpr::Column { index, .. } = &bound {
+            if let Some((name, _)) = columns.get(*index) {
+                keys.push(ClusterKey {
+                    key: name.clone(),
+                    display: name.clone(),
+                    hidden: None,
+                });
+                continue;
+            }
+        }
+        let key = loop {
+            let candidate = format!("v{next_virtual}");
+            next_virtual += 1;
+            if !columns.iter().any(|(c, _)| *c == candidate)
+                && !keys.iter().any(|k| k.key == candidate)
+            {
+                break candidate;
+            }
+        };
+        keys.push(ClusterKey {
+            key,
+            display: e.to_string(),
+            hidden: Some(bound),
+        });
+    }
+    Ok(keys)
+}
+
+/// The 0-based output position of the select-list item whose expression is `e` (names and
+/// aliases aside), when the query is a plain SELECT without `*` (whose expansion would shift
+/// positions).
+fn select_item_position(q: &Query, e: &Expr) -> Option<usize> {
+    let SetExpr::Select(sel) = q.body.as_ref() else {
+        return None;
+    };
+    let mut found = None;
+    for (i, item) in sel.projection.iter().enumerate() {
+        match item {
+            SelectItem::UnnamedExpr(x) | SelectItem::ExprWithAlias { expr: x, .. } => {
+                if found.is_none() && x == e {
+                    found = Some(i);
+                }
+            }
+            _ => return None,
+        }
+    }
+    found
 }

@@ -144,7 +144,8 @@ pub struct IngestSpec {
     pub replace: Option<ReplaceScope>,
     /// PARTITIONED BY.
     pub granularity: msq_sql::Granularity,
-    /// Output column names, in order.
+    /// CLUSTERED BY, in order: output column names (ordinals resolved), or the SQL text of an
+    /// expression that is no output column (planned as a hidden, unstored shuffle key).
     pub clustered_by: Vec<String>,
     /// Context `rowsPerSegment`, default 3,000,000.
     pub rows_per_segment: usize,
