@@ -207,10 +207,13 @@ pub(crate) fn arrow_error(error: arrow_schema::ArrowError) -> MsqError {
     MsqError::internal(format!("Arrow: {error}"))
 }
 
+/// Where one worker's frames of one output partition of one stage are kept.
+type FrameKey = (StageNumber, PartitionNumber, WorkerNumber);
+
 /// Frames of stage outputs, by `(stage, partition, worker)`, shared by one query's workers.
 #[derive(Debug, Clone, Default)]
 pub struct ShuffleStore {
-    inner: Rc<RefCell<BTreeMap<(StageNumber, PartitionNumber, WorkerNumber), Vec<Vec<u8>>>>>,
+    inner: Rc<RefCell<BTreeMap<FrameKey, Vec<Vec<u8>>>>>,
 }
 
 impl ShuffleStore {

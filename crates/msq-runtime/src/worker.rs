@@ -920,11 +920,14 @@ fn map_columns(batch: &RecordBatch, generator: &SegmentGeneratorProcessor) -> Re
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_error)
 }
 
+/// A `[start, end)` time chunk in UTC milliseconds.
+type TimeChunk = (i64, i64);
+
 /// Splits rows by the time chunk of `__time`; `InsertTimeNull` for a null time.
 fn split_by_chunk(
     batches: &[RecordBatch],
     granularity: Granularity,
-) -> Result<Vec<((i64, i64), Vec<RecordBatch>)>> {
+) -> Result<Vec<(TimeChunk, Vec<RecordBatch>)>> {
     let mut chunks: BTreeMap<(i64, i64), Vec<RecordBatch>> = BTreeMap::new();
     for batch in batches {
         if batch.num_rows() == 0 {

@@ -137,6 +137,54 @@ fn walk(v: &mut Value, key: Option<&str>, task_id: Option<&str>) {
     }
 }
 
+/// Replaces every UUID in `text` (8-4-4-4-12 hex digits, the query ids inside EXPLAIN plans and
+/// stage ids) with `<queryId>`, so `query` records over plans are stable across runs.
+///
+/// ```
+/// assert_eq!(
+///     msq_slt::normalize::normalize_ids(r#"{"id":"143c34b2-344e-43e1-9a48-726d5345d79a_0"}"#),
+///     r#"{"id":"<queryId>_0"}"#
+/// );
+/// ```
+pub fn normalize_ids(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let groups = [8usize, 4, 4, 4, 12];
+    let total: usize = groups.iter().sum::<usize>() + groups.len() - 1;
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + total <= bytes.len() && is_uuid(&bytes[i..i + total], &groups) {
+            out.push_str("<queryId>");
+            i += total;
+            continue;
+        }
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        out.push(ch);
+        i += ch.len_utf8();
+    }
+    out
+}
+
+fn is_uuid(candidate: &[u8], groups: &[usize]) -> bool {
+    let mut at = 0;
+    for (n, &len) in groups.iter().enumerate() {
+        if n > 0 {
+            if candidate.get(at) != Some(&b'-') {
+                return false;
+            }
+            at += 1;
+        }
+        if !candidate[at..at + len]
+            .iter()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
+        {
+            return false;
+        }
+        at += len;
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -214,52 +262,4 @@ mod tests {
             json!({"definition": {"id": "no-suffix"}, "id": "x_1", "n": 5})
         );
     }
-}
-
-/// Replaces every UUID in `text` (8-4-4-4-12 hex digits, the query ids inside EXPLAIN plans and
-/// stage ids) with `<queryId>`, so `query` records over plans are stable across runs.
-///
-/// ```
-/// assert_eq!(
-///     msq_slt::normalize::normalize_ids(r#"{"id":"143c34b2-344e-43e1-9a48-726d5345d79a_0"}"#),
-///     r#"{"id":"<queryId>_0"}"#
-/// );
-/// ```
-pub fn normalize_ids(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let groups = [8usize, 4, 4, 4, 12];
-    let total: usize = groups.iter().sum::<usize>() + groups.len() - 1;
-    let mut out = String::with_capacity(text.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if i + total <= bytes.len() && is_uuid(&bytes[i..i + total], &groups) {
-            out.push_str("<queryId>");
-            i += total;
-            continue;
-        }
-        let ch = text[i..].chars().next().unwrap_or(' ');
-        out.push(ch);
-        i += ch.len_utf8();
-    }
-    out
-}
-
-fn is_uuid(candidate: &[u8], groups: &[usize]) -> bool {
-    let mut at = 0;
-    for (n, &len) in groups.iter().enumerate() {
-        if n > 0 {
-            if candidate.get(at) != Some(&b'-') {
-                return false;
-            }
-            at += 1;
-        }
-        if !candidate[at..at + len]
-            .iter()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(b))
-        {
-            return false;
-        }
-        at += len;
-    }
-    true
 }

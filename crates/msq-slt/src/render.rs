@@ -48,101 +48,24 @@ pub fn render_real(f: f64) -> String {
     s
 }
 
-/// Days since 1970-01-01 → (year, month, day), Howard Hinnant's `civil_from_days`.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// (year, month, day) → days since 1970-01-01, Howard Hinnant's `days_from_civil`.
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400);
-    let m = i64::from(m);
-    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC).
+/// Formats epoch milliseconds as `YYYY-MM-DDTHH:MM:SS.sssZ` (UTC), as Druid writes times.
 ///
 /// ```
 /// assert_eq!(msq_slt::render::format_millis(1466985600000), "2016-06-27T00:00:00.000Z");
 /// ```
 pub fn format_millis(ms: i64) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    let (h, mi, s, milli) = (
-        rem / 3_600_000,
-        rem / 60_000 % 60,
-        rem / 1000 % 60,
-        rem % 1000,
-    );
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{milli:03}Z")
+    msq_sql::time::format_millis(ms)
 }
 
 /// Parses an ISO-8601 timestamp (`2016-06-27`, `2016-06-27T01:02:03`, `…03.5Z`,
-/// `2016-06-27 01:02:03.123`, with an optional `Z` or `±HH:MM` offset) into epoch millis.
-/// Returns `None` for anything else.
+/// `2016-06-27 01:02:03.123`, with an optional `Z` or `±HH:MM` offset) into epoch millis, with
+/// the engine's own literal parser. Returns `None` for anything else.
 ///
 /// ```
 /// assert_eq!(msq_slt::render::parse_iso_millis("2016-06-27T00:00:11.080Z"), Some(1466985611080));
 /// ```
 pub fn parse_iso_millis(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let (date, time) = match s.find(['T', ' ']) {
-        Some(i) => (&s[..i], &s[i + 1..]),
-        None => (s, ""),
-    };
-    let mut dp = date.split('-');
-    let y: i64 = dp.next()?.parse().ok()?;
-    let m: u32 = dp.next()?.parse().ok()?;
-    let d: u32 = dp.next()?.parse().ok()?;
-    if dp.next().is_some() || !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let mut ms = days_from_civil(y, m, d) * 86_400_000;
-    if time.is_empty() {
-        return Some(ms);
-    }
-    let (clock, offset_ms) = if let Some(c) = time.strip_suffix('Z') {
-        (c, 0)
-    } else if let Some(i) = time.rfind(['+', '-']) {
-        let (c, off) = time.split_at(i);
-        let sign = if off.starts_with('-') { -1 } else { 1 };
-        let mut op = off[1..].split(':');
-        let oh: i64 = op.next()?.parse().ok()?;
-        let om: i64 = op.next().unwrap_or("0").parse().ok()?;
-        (c, sign * (oh * 3_600_000 + om * 60_000))
-    } else {
-        (time, 0)
-    };
-    let mut cp = clock.split(':');
-    let h: i64 = cp.next()?.parse().ok()?;
-    let mi: i64 = cp.next().unwrap_or("0").parse().ok()?;
-    let sec = cp.next().unwrap_or("0");
-    let (whole, frac) = match sec.split_once('.') {
-        Some((w, f)) => (w, f),
-        None => (sec, ""),
-    };
-    let sec: i64 = whole.parse().ok()?;
-    let mut frac_ms = 0i64;
-    for (i, c) in frac.chars().take(3).enumerate() {
-        let digit = i64::from(c.to_digit(10)?);
-        frac_ms += digit * [100, 10, 1][i];
-    }
-    ms += h * 3_600_000 + mi * 60_000 + sec * 1000 + frac_ms - offset_ms;
-    Some(ms)
+    msq_sql::time::parse_timestamp_millis(s).ok()
 }
 
 /// Renders one JSON value of a column with type letter `ty` (see the module rules).

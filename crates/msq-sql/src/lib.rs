@@ -64,6 +64,7 @@ pub mod statement;
 pub mod syntax;
 pub mod tables;
 pub mod time;
+pub mod tz;
 mod validate;
 
 pub use dialect::DruidDialect;

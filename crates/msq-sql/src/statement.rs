@@ -17,8 +17,7 @@ use crate::overwrite::overwrite_where_intervals;
 use crate::syntax::{syntax_error, unexpected};
 use crate::time::{format_interval, Interval, ETERNITY_END, ETERNITY_START};
 use crate::validate::{
-    check_ingest_query, check_timestamp_literals, cluster_exprs, target_table,
-    IngestKind,
+    check_ingest_query, check_timestamp_literals, cluster_exprs, target_table, IngestKind,
 };
 use crate::ExternalInput;
 use msq_common::{ErrorCategory, ErrorCode, MsqError, Result};

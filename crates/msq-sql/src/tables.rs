@@ -30,15 +30,7 @@ pub fn referenced_tables(query: &Query) -> Vec<String> {
             ControlFlow::Continue(())
         }
         fn pre_visit_relation(&mut self, relation: &ObjectName) -> ControlFlow<()> {
-            let parts: Vec<String> = relation
-                .0
-                .iter()
-                .map(|p| {
-                    p.as_ident()
-                        .map(|i| i.value.clone())
-                        .unwrap_or_else(|| p.to_string())
-                })
-                .collect();
+            let parts = object_name_parts(relation);
             let is_cte = parts.len() == 1 && self.ctes.iter().flatten().any(|c| *c == parts[0]);
             let name = parts.join(".");
             if !is_cte && !self.tables.contains(&name) {
@@ -92,4 +84,17 @@ mod tests {
             ["INFORMATION_SCHEMA.COLUMNS"]
         );
     }
+}
+
+/// The parts of a (possibly compound) table name as written, unquoted: `sys.segments` →
+/// `["sys", "segments"]`, `"my table"` → `["my table"]`.
+pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|p| {
+            p.as_ident()
+                .map(|i| i.value.clone())
+                .unwrap_or_else(|| p.to_string())
+        })
+        .collect()
 }

@@ -754,7 +754,10 @@ fn system_tables_parse_and_are_left_to_the_planner() {
         "SELECT * FROM foo WHERE x IN (SELECT datasource FROM sys.segments)",
     ] {
         let statement = parse_one(sql).unwrap();
-        assert!(!msq_sql::referenced_tables(statement.query()).is_empty(), "{sql}");
+        assert!(
+            !msq_sql::referenced_tables(statement.query()).is_empty(),
+            "{sql}"
+        );
     }
 }
 

@@ -413,7 +413,7 @@ mod tests {
     #[test]
     fn formats_common_patterns() {
         let utc = Zone::UTC;
-        let plus = Zone::fixed(5 * 3_600_000 + 30 * 60_000);
+        let plus = Zone::Fixed(5 * 3_600_000 + 30 * 60_000);
         let cases = [
             ("yyyy-MM-dd HH:mm:ss", utc, "2016-06-27 00:00:11"),
             (
@@ -476,7 +476,7 @@ mod tests {
         for (pattern, text, want) in cases {
             assert_eq!(fmt(pattern).parse(text, utc), want, "{pattern} on {text}");
         }
-        let minus8 = Zone::fixed(-8 * 3_600_000);
+        let minus8 = Zone::Fixed(-8 * 3_600_000);
         assert_eq!(
             fmt("yyyy-MM-dd HH:mm").parse("2016-06-26 16:00", minus8),
             Some(T - 11_080)

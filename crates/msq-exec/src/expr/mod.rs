@@ -61,7 +61,6 @@ mod joda;
 mod regex;
 mod string;
 mod time;
-mod tz;
 
 use std::sync::Arc;
 

@@ -65,164 +65,13 @@ use msq_sql::time::{
 };
 
 use super::joda::JodaFormat;
-use super::tz::{self, NamedZone};
 use super::{constant_arg, constant_string, downcast, eval_as};
 
-/// A supported time zone: a fixed offset from UTC, or a named zone of the built-in table
-/// (`tz` module).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Zone {
-    /// A fixed offset: local time minus UTC, in milliseconds.
-    Fixed(i64),
-    /// A named zone with its current rules.
-    Named(NamedZone),
-}
+pub(crate) use msq_sql::tz::Zone;
 
-impl Zone {
-    /// UTC.
-    pub(crate) const UTC: Zone = Zone::Fixed(0);
+pub(crate) use msq_sql::tz::parse_offset;
 
-    /// Parses a zone argument (see the module docs for the accepted forms).
-    pub(crate) fn parse(function: &str, name: &str) -> Result<Zone> {
-        let trimmed = name.trim();
-        let upper = trimmed.to_ascii_uppercase();
-        let offset = match upper.as_str() {
-            "UTC" | "ETC/UTC" | "GMT" | "ETC/GMT" | "UCT" | "ETC/UCT" | "Z" | "ZULU"
-            | "UNIVERSAL" | "ETC/UNIVERSAL" | "GMT0" | "ETC/GMT0" | "+00:00" => Some(0),
-            _ => {
-                if let Some(rest) = upper.strip_prefix("ETC/GMT") {
-                    // POSIX-style: Etc/GMT+8 is eight hours *behind* UTC.
-                    parse_offset(rest).map(|o| -o)
-                } else if let Some(rest) = upper
-                    .strip_prefix("UTC")
-                    .or_else(|| upper.strip_prefix("GMT"))
-                {
-                    parse_offset(rest)
-                } else {
-                    parse_offset(&upper)
-                }
-            }
-        };
-        match offset {
-            Some(offset_millis) if offset_millis.abs() < 24 * MILLIS_PER_HOUR => {
-                Ok(Zone::Fixed(offset_millis))
-            }
-            _ => match tz::lookup(trimmed) {
-                Some(named) => Ok(Zone::Named(named)),
-                None => Err(MsqError::plan(format!(
-                    "Function[{function}] time zone [{name}] is not supported: this build has no \
-                     time zone database, so only UTC, fixed offsets (such as '+05:30', '-08:00', \
-                     'UTC+2') and the named zones of Acorn's built-in table (such as \
-                     'America/Los_Angeles', 'Europe/Paris', 'Asia/Kolkata', 'Australia/Sydney') \
-                     are available"
-                ))),
-            },
-        }
-    }
-
-    /// A fixed-offset zone.
-    #[cfg(test)]
-    pub(crate) fn fixed(offset_millis: i64) -> Zone {
-        Zone::Fixed(offset_millis)
-    }
-
-    /// The offset (local − UTC, in milliseconds) in effect at a UTC instant.
-    pub(crate) fn offset_at(self, utc: i64) -> i64 {
-        match self {
-            Zone::Fixed(offset) => offset,
-            Zone::Named(named) => named.offset_at(utc),
-        }
-    }
-
-    /// Local wall-clock milliseconds of a UTC instant.
-    pub(crate) fn to_local(self, utc: i64) -> i64 {
-        utc.saturating_add(self.offset_at(utc))
-    }
-
-    /// The UTC instant of local wall-clock milliseconds, as Joda converts them: a time in a
-    /// daylight-saving gap is shifted forward, one in an overlap takes the earlier instant.
-    pub(crate) fn to_utc(self, local: i64) -> i64 {
-        match self {
-            Zone::Fixed(offset) => local.saturating_sub(offset),
-            Zone::Named(named) => named.to_utc(local),
-        }
-    }
-
-    /// [`Zone::to_utc`], keeping the offset `hint` when it is valid for `local` (Joda's
-    /// `convertLocalToUTC(local, false, originalInstant)`: a field set within an overlap keeps
-    /// the instant's own offset).
-    pub(crate) fn to_utc_with_hint(self, local: i64, hint: i64) -> i64 {
-        let candidate = local.saturating_sub(hint);
-        if self.offset_at(candidate) == hint {
-            candidate
-        } else {
-            self.to_utc(local)
-        }
-    }
-
-    /// Joda's zone id (`ZZZ`): `UTC`, the offset (`+05:30`) or the zone's name.
-    pub(crate) fn id(self) -> String {
-        match self {
-            Zone::Fixed(0) => "UTC".to_owned(),
-            Zone::Fixed(offset) => format_offset(offset, true, false),
-            Zone::Named(named) => named.id.to_owned(),
-        }
-    }
-
-    /// Joda's short zone name (`z`) at a UTC instant: `UTC`, `PST`/`PDT`, or the offset when
-    /// the zone has no abbreviation.
-    pub(crate) fn short_name(self, utc: i64) -> String {
-        match self {
-            Zone::Fixed(0) => "UTC".to_owned(),
-            Zone::Named(NamedZone {
-                abbreviations: Some((standard, daylight)),
-                ..
-            }) => {
-                let dst = matches!(self, Zone::Named(named) if named.is_dst(utc));
-                (if dst { daylight } else { standard }).to_owned()
-            }
-            _ => format_offset(self.offset_at(utc), true, false),
-        }
-    }
-}
-
-/// Parses `±HH`, `±HHmm`, `±HH:mm` (also `±H`, `±H:mm`) as milliseconds; `None` otherwise.
-pub(crate) fn parse_offset(text: &str) -> Option<i64> {
-    let (sign, rest) = match text.as_bytes().first()? {
-        b'+' => (1, &text[1..]),
-        b'-' => (-1, &text[1..]),
-        _ => return None,
-    };
-    let (hours, minutes) = match rest.split_once(':') {
-        Some((h, m)) => (h, m),
-        None if rest.len() == 4 => rest.split_at(2),
-        None => (rest, "0"),
-    };
-    let all_digits =
-        |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(hours) || !all_digits(minutes) {
-        return None;
-    }
-    let (h, m): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
-    if h > 23 || m > 59 {
-        return None;
-    }
-    Some(sign * (h * MILLIS_PER_HOUR + m * MILLIS_PER_MINUTE))
-}
-
-/// Renders an offset as Joda's `ZZ` does: `Z` for UTC when `z_for_zero`, else `+05:30`.
-pub(crate) fn format_offset(offset_millis: i64, colon: bool, z_for_zero: bool) -> String {
-    if offset_millis == 0 && z_for_zero {
-        return "Z".to_owned();
-    }
-    let sign = if offset_millis < 0 { '-' } else { '+' };
-    let minutes = offset_millis.abs() / MILLIS_PER_MINUTE;
-    if colon {
-        format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
-    } else {
-        format!("{sign}{:02}{:02}", minutes / 60, minutes % 60)
-    }
-}
+pub(crate) use msq_sql::tz::format_offset;
 
 /// The broken-down local time of an instant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -876,7 +725,7 @@ mod tests {
         assert_eq!(ms("2016"), ms("2016-01-01"));
         assert_eq!(ms("1969-12-31T23:59:59.999Z"), -1);
         assert_eq!(
-            parse_default("2016-06-27 00:00:11", Zone::fixed(3_600_000)),
+            parse_default("2016-06-27 00:00:11", Zone::Fixed(3_600_000)),
             Some(1_466_985_611_000 - 3_600_000)
         );
         for bad in [
@@ -919,7 +768,7 @@ mod tests {
         assert_eq!(la.short_name(ms("2016-06-29T00:00:00Z")), "PDT");
         assert_eq!(la.short_name(ms("2016-01-29T00:00:00Z")), "PST");
         assert_eq!(Zone::UTC.id(), "UTC");
-        assert_eq!(Zone::fixed(19_800_000).short_name(0), "+05:30");
+        assert_eq!(Zone::Fixed(19_800_000).short_name(0), "+05:30");
         let err = Zone::parse("time_floor", "Mars/Olympus_Mons").unwrap_err();
         assert_eq!(err.code(), msq_common::ErrorCode::InvalidInput);
         assert!(err.message().contains("[Mars/Olympus_Mons]"), "{err}");

@@ -390,13 +390,16 @@ impl<'a> Binder<'a> {
                 };
                 match ty {
                     SqlType::Timestamp => {
-                        let ms = msq_sql::time::parse_timestamp_millis(&text).map_err(|_| {
+                        let local = msq_sql::time::parse_timestamp_millis(&text).map_err(|_| {
                             MsqError::plan(format!(
                                 "Illegal TIMESTAMP literal '{text}'{}",
                                 at(e.span())
                             ))
                         })?;
-                        Ok(lit(Literal::Timestamp(ms)))
+                        // A TIMESTAMP literal is wall-clock time in `sqlTimeZone` (Druid's
+                        // `Calcites.jodaToCalciteTimestamp` with the query's zone).
+                        let zone = msq_sql::tz::Zone::parse("TIMESTAMP", &self.tz)?;
+                        Ok(lit(Literal::Timestamp(zone.to_utc(local))))
                     }
                     other => Ok(cast_to(str_lit(&text), &other)),
                 }

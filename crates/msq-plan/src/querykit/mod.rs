@@ -905,15 +905,7 @@ impl<'a> Planner<'a> {
         }
         match factor {
             TableFactor::Table { name, alias, .. } => {
-                let parts: Vec<String> = name
-                    .0
-                    .iter()
-                    .map(|p| {
-                        p.as_ident()
-                            .map(|i| i.value.clone())
-                            .unwrap_or_else(|| p.to_string())
-                    })
-                    .collect();
+                let parts = msq_sql::tables::object_name_parts(name);
                 let full = parts.join(".");
                 let is_cte = parts.len() == 1 && env.ctes.contains_key(&parts[0]);
                 if parts.len() > 1 {

@@ -25,7 +25,11 @@
 //! local time in an autumn overlap takes the earlier offset (the daylight one, i.e. the
 //! earlier instant).
 
-use msq_sql::time::{civil_from_days, days_from_civil, days_in_month, MILLIS_PER_DAY};
+use crate::time::{
+    civil_from_days, days_from_civil, days_in_month, MILLIS_PER_DAY, MILLIS_PER_HOUR,
+    MILLIS_PER_MINUTE,
+};
+use msq_common::{MsqError, Result};
 
 /// Milliseconds in a minute, for the table.
 const MINUTE: i64 = 60_000;
@@ -127,7 +131,7 @@ const NZ: DstRule = DstRule {
 
 /// A named zone of the table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct NamedZone {
+pub struct NamedZone {
     /// The canonical id (what Joda's `ZZZ` prints).
     pub(crate) id: &'static str,
     /// Standard offset from UTC, in milliseconds.
@@ -141,7 +145,7 @@ pub(crate) struct NamedZone {
 
 impl NamedZone {
     /// The offset (local − UTC, in milliseconds) in effect at a UTC instant.
-    pub(crate) fn offset_at(&self, utc: i64) -> i64 {
+    pub fn offset_at(&self, utc: i64) -> i64 {
         if self.is_dst(utc) {
             self.standard + self.dst.map_or(0, |r| r.save)
         } else {
@@ -150,7 +154,7 @@ impl NamedZone {
     }
 
     /// Whether daylight time is in effect at a UTC instant.
-    pub(crate) fn is_dst(&self, utc: i64) -> bool {
+    pub fn is_dst(&self, utc: i64) -> bool {
         let Some(rule) = self.dst else {
             return false;
         };
@@ -170,7 +174,7 @@ impl NamedZone {
 
     /// The UTC instant of a local wall-clock time, as Joda's `convertLocalToUTC` (gap:
     /// shifted forward; overlap: the earlier instant).
-    pub(crate) fn to_utc(self, local: i64) -> i64 {
+    pub fn to_utc(self, local: i64) -> i64 {
         let Some(rule) = self.dst else {
             return local.saturating_sub(self.standard);
         };
@@ -472,7 +476,7 @@ static ZONES: &[(&str, NamedZone)] = &[
 ];
 
 /// The table entry for a zone name (case-insensitive), under the name as the table spells it.
-pub(crate) fn lookup(name: &str) -> Option<NamedZone> {
+pub fn lookup(name: &str) -> Option<NamedZone> {
     ZONES
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
@@ -584,5 +588,155 @@ mod tests {
         assert!(lookup("Mars/Olympus_Mons").is_none());
         assert!(lookup("").is_none());
         assert_eq!(lookup("asia/tokyo").unwrap().standard, 9 * HOUR);
+    }
+}
+
+/// A supported time zone: a fixed offset from UTC, or a named zone of the built-in table
+/// (`tz` module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Zone {
+    /// A fixed offset: local time minus UTC, in milliseconds.
+    Fixed(i64),
+    /// A named zone with its current rules.
+    Named(NamedZone),
+}
+
+impl Zone {
+    /// UTC.
+    pub const UTC: Zone = Zone::Fixed(0);
+
+    /// Parses a zone argument (see the module docs for the accepted forms).
+    pub fn parse(function: &str, name: &str) -> Result<Zone> {
+        let trimmed = name.trim();
+        let upper = trimmed.to_ascii_uppercase();
+        let offset = match upper.as_str() {
+            "UTC" | "ETC/UTC" | "GMT" | "ETC/GMT" | "UCT" | "ETC/UCT" | "Z" | "ZULU"
+            | "UNIVERSAL" | "ETC/UNIVERSAL" | "GMT0" | "ETC/GMT0" | "+00:00" => Some(0),
+            _ => {
+                if let Some(rest) = upper.strip_prefix("ETC/GMT") {
+                    // POSIX-style: Etc/GMT+8 is eight hours *behind* UTC.
+                    parse_offset(rest).map(|o| -o)
+                } else if let Some(rest) = upper
+                    .strip_prefix("UTC")
+                    .or_else(|| upper.strip_prefix("GMT"))
+                {
+                    parse_offset(rest)
+                } else {
+                    parse_offset(&upper)
+                }
+            }
+        };
+        match offset {
+            Some(offset_millis) if offset_millis.abs() < 24 * MILLIS_PER_HOUR => {
+                Ok(Zone::Fixed(offset_millis))
+            }
+            _ => match lookup(trimmed) {
+                Some(named) => Ok(Zone::Named(named)),
+                None => Err(MsqError::plan(format!(
+                    "Function[{function}] time zone [{name}] is not supported: this build has no \
+                     time zone database, so only UTC, fixed offsets (such as '+05:30', '-08:00', \
+                     'UTC+2') and the named zones of Acorn's built-in table (such as \
+                     'America/Los_Angeles', 'Europe/Paris', 'Asia/Kolkata', 'Australia/Sydney') \
+                     are available"
+                ))),
+            },
+        }
+    }
+
+    /// The offset (local − UTC, in milliseconds) in effect at a UTC instant.
+    pub fn offset_at(self, utc: i64) -> i64 {
+        match self {
+            Zone::Fixed(offset) => offset,
+            Zone::Named(named) => named.offset_at(utc),
+        }
+    }
+
+    /// Local wall-clock milliseconds of a UTC instant.
+    pub fn to_local(self, utc: i64) -> i64 {
+        utc.saturating_add(self.offset_at(utc))
+    }
+
+    /// The UTC instant of local wall-clock milliseconds, as Joda converts them: a time in a
+    /// daylight-saving gap is shifted forward, one in an overlap takes the earlier instant.
+    pub fn to_utc(self, local: i64) -> i64 {
+        match self {
+            Zone::Fixed(offset) => local.saturating_sub(offset),
+            Zone::Named(named) => named.to_utc(local),
+        }
+    }
+
+    /// [`Zone::to_utc`], keeping the offset `hint` when it is valid for `local` (Joda's
+    /// `convertLocalToUTC(local, false, originalInstant)`: a field set within an overlap keeps
+    /// the instant's own offset).
+    pub fn to_utc_with_hint(self, local: i64, hint: i64) -> i64 {
+        let candidate = local.saturating_sub(hint);
+        if self.offset_at(candidate) == hint {
+            candidate
+        } else {
+            self.to_utc(local)
+        }
+    }
+
+    /// Joda's zone id (`ZZZ`): `UTC`, the offset (`+05:30`) or the zone's name.
+    pub fn id(self) -> String {
+        match self {
+            Zone::Fixed(0) => "UTC".to_owned(),
+            Zone::Fixed(offset) => format_offset(offset, true, false),
+            Zone::Named(named) => named.id.to_owned(),
+        }
+    }
+
+    /// Joda's short zone name (`z`) at a UTC instant: `UTC`, `PST`/`PDT`, or the offset when
+    /// the zone has no abbreviation.
+    pub fn short_name(self, utc: i64) -> String {
+        match self {
+            Zone::Fixed(0) => "UTC".to_owned(),
+            Zone::Named(NamedZone {
+                abbreviations: Some((standard, daylight)),
+                ..
+            }) => {
+                let dst = matches!(self, Zone::Named(named) if named.is_dst(utc));
+                (if dst { daylight } else { standard }).to_owned()
+            }
+            _ => format_offset(self.offset_at(utc), true, false),
+        }
+    }
+}
+
+/// Parses `±HH`, `±HHmm`, `±HH:mm` (also `±H`, `±H:mm`) as milliseconds; `None` otherwise.
+pub fn parse_offset(text: &str) -> Option<i64> {
+    let (sign, rest) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let (hours, minutes) = match rest.split_once(':') {
+        Some((h, m)) => (h, m),
+        None if rest.len() == 4 => rest.split_at(2),
+        None => (rest, "0"),
+    };
+    let all_digits =
+        |s: &str| !s.is_empty() && s.len() <= 2 && s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(hours) || !all_digits(minutes) {
+        return None;
+    }
+    let (h, m): (i64, i64) = (hours.parse().ok()?, minutes.parse().ok()?);
+    if h > 23 || m > 59 {
+        return None;
+    }
+    Some(sign * (h * MILLIS_PER_HOUR + m * MILLIS_PER_MINUTE))
+}
+
+/// Renders an offset as Joda's `ZZ` does: `Z` for UTC when `z_for_zero`, else `+05:30`.
+pub fn format_offset(offset_millis: i64, colon: bool, z_for_zero: bool) -> String {
+    if offset_millis == 0 && z_for_zero {
+        return "Z".to_owned();
+    }
+    let sign = if offset_millis < 0 { '-' } else { '+' };
+    let minutes = offset_millis.abs() / MILLIS_PER_MINUTE;
+    if colon {
+        format!("{sign}{:02}:{:02}", minutes / 60, minutes % 60)
+    } else {
+        format!("{sign}{:02}{:02}", minutes / 60, minutes % 60)
     }
 }
