@@ -39,12 +39,12 @@ impl LocalCluster {
     ) -> Self {
         let pool = LocalPool::new();
         let spawner = PoolSpawner(pool.spawner());
-        let engine = Engine::new(EngineEnv {
-            fetcher: Rc::new(fetcher),
-            store: SharedStore::new(store),
-            clock: Rc::new(clock),
-            spawner: Rc::new(spawner),
-        });
+        let engine = Engine::new(EngineEnv::local(
+            Rc::new(fetcher),
+            SharedStore::new(store),
+            Rc::new(clock),
+            Rc::new(spawner),
+        ));
         Self { pool, engine }
     }
 

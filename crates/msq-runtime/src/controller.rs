@@ -9,11 +9,12 @@
 //! INSERT/REPLACE segments are published atomically (segments, then the manifest; design
 //! README "Data") — a failed or canceled query publishes nothing.
 
-use crate::env::{Clock, Fetcher, Spawner};
+use crate::env::Clock;
 use crate::results::results_report;
-use crate::shuffle::{KeyEncoder, ShuffleStore};
+use crate::shuffle::KeyEncoder;
 use crate::store::{columns_of, SharedStore};
-use crate::worker::{run_work_order, WorkerContext, WorkerEvent};
+use crate::transport::{EventSink, Transport, TransportFactory, WorkerSettings};
+use crate::worker::WorkerEvent;
 use arrow_array::RecordBatch;
 use futures::channel::{mpsc, oneshot};
 use futures::StreamExt;
@@ -30,7 +31,7 @@ use msq_model::{
 };
 use msq_plan::querykit::{IngestSpec, PlannedKind, PlannedQuery, ReplaceScope};
 use msq_plan::{InputSpec, QueryDefinition};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
 
@@ -52,14 +53,12 @@ pub struct QueryProgress {
 /// Everything a controller needs besides the plan.
 #[derive(Clone)]
 pub struct ControllerEnv {
-    /// External input.
-    pub fetcher: Rc<dyn Fetcher>,
+    /// Reaches the workers.
+    pub transports: Rc<dyn TransportFactory>,
     /// Segments.
     pub store: SharedStore,
     /// Time.
     pub clock: Rc<dyn Clock>,
-    /// Starts worker futures.
-    pub spawner: Rc<dyn Spawner>,
     /// `maxFrameSize`.
     pub max_frame_size: usize,
     /// `maxParseExceptions`.
@@ -96,18 +95,26 @@ pub async fn run_query(
 ) {
     let start_ms = env.clock.now_ms();
     let mut run = ControllerRun::new(env, task_id, planned, progress, start_ms);
-    if let Err(error) = run.start(&sender).await {
+    if let Err(error) = run.start(&sender) {
         run.fail(None, None, fault_of(&error));
     }
-    while !run.kernel_done() {
+    loop {
+        if run.completing {
+            run.completing = false;
+            if let Err(error) = run.complete().await {
+                run.fail(None, None, fault_of(&error));
+            }
+        }
+        if run.kernel_done() {
+            break;
+        }
         let Some(input) = inbox.next().await else {
             break;
         };
         // A panic here is an engine bug: the query fails with UnknownError instead of the
         // controller dying silently (where panics unwind).
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-            run.on_input(input, &sender)
-        }));
+        let outcome =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run.on_input(input)));
         match outcome {
             Ok(Ok(())) => {}
             Ok(Err(error)) => run.fail(None, None, fault_of(&error)),
@@ -119,7 +126,9 @@ pub async fn run_query(
             }
         }
     }
-    run.canceled.set(true);
+    if let Some(transport) = &run.transport {
+        transport.cancel();
+    }
     run.publish_report();
     let _ = done.send(());
 }
@@ -137,14 +146,13 @@ struct ControllerRun {
     query: Rc<QueryDefinition>,
     kernel: Option<ControllerQueryKernel>,
     progress: Rc<RefCell<QueryProgress>>,
-    shuffle: ShuffleStore,
-    canceled: Rc<Cell<bool>>,
+    transport: Option<Rc<dyn Transport>>,
+    /// The kernel said the query is complete; results/segments still to be gathered.
+    completing: bool,
     start_ms: i64,
     counters: CounterSnapshotsTree,
     warnings: Vec<ErrorReport>,
     policy: ParseExceptionPolicy,
-    boundaries:
-        BTreeMap<(StageNumber, WorkerNumber), oneshot::Sender<msq_kernel::ClusterByPartitions>>,
     segments: Vec<Segment>,
     state: TaskState,
     error: Option<ErrorReport>,
@@ -168,13 +176,12 @@ impl ControllerRun {
             query,
             kernel: None,
             progress,
-            shuffle: ShuffleStore::new(),
-            canceled: Rc::new(Cell::new(false)),
+            transport: None,
+            completing: false,
             start_ms,
             counters: CounterSnapshotsTree::new(),
             warnings: Vec::new(),
             policy,
-            boundaries: BTreeMap::new(),
             segments: Vec::new(),
             state: TaskState::Running,
             error: None,
@@ -190,7 +197,20 @@ impl ControllerRun {
         self.state != TaskState::Running
     }
 
-    async fn start(&mut self, sender: &mpsc::UnboundedSender<ControllerInput>) -> Result<()> {
+    fn start(&mut self, sender: &mpsc::UnboundedSender<ControllerInput>) -> Result<()> {
+        let inbox = sender.clone();
+        let events = EventSink::new(move |event| {
+            // The controller may be gone (query over); late events are dropped.
+            let _ = inbox.unbounded_send(ControllerInput::Worker(event));
+        });
+        self.transport = Some(self.env.transports.connect(
+            self.query.clone(),
+            events,
+            WorkerSettings {
+                max_frame_size: self.env.max_frame_size,
+                segment_version: format_iso_millis(self.start_ms),
+            },
+        ));
         let mut config = KernelConfig {
             assignment: self.env.assignment,
             ..KernelConfig::default()
@@ -228,7 +248,7 @@ impl ControllerRun {
         let mut kernel = ControllerQueryKernel::new((*self.query).clone(), config)?;
         let actions = kernel.start(self.now())?;
         self.kernel = Some(kernel);
-        self.apply(actions, sender)?;
+        self.apply(actions)?;
         self.publish_report();
         Ok(())
     }
@@ -239,11 +259,7 @@ impl ControllerRun {
             .ok_or_else(|| MsqError::internal("controller kernel not started"))
     }
 
-    fn on_input(
-        &mut self,
-        input: ControllerInput,
-        sender: &mpsc::UnboundedSender<ControllerInput>,
-    ) -> Result<()> {
+    fn on_input(&mut self, input: ControllerInput) -> Result<()> {
         let now = self.now();
         let actions = match input {
             ControllerInput::Cancel => self.kernel()?.on_cancel(now),
@@ -318,58 +334,34 @@ impl ControllerRun {
                 }
             },
         };
-        self.apply(actions, sender)?;
+        self.apply(actions)?;
         self.publish_report();
         Ok(())
     }
 
-    fn apply(
-        &mut self,
-        actions: Vec<KernelAction>,
-        sender: &mpsc::UnboundedSender<ControllerInput>,
-    ) -> Result<()> {
+    fn transport(&self) -> Result<Rc<dyn Transport>> {
+        self.transport
+            .clone()
+            .ok_or_else(|| MsqError::internal("controller transport not connected"))
+    }
+
+    fn apply(&mut self, actions: Vec<KernelAction>) -> Result<()> {
         for action in actions {
             match action {
                 KernelAction::StartStage { stage, work_orders } => {
-                    let needs_statistics = self
-                        .query
-                        .stage(stage)
-                        .is_some_and(|d| d.needs_statistics());
+                    let transport = self.transport()?;
                     for order in work_orders {
                         let worker = order.worker_number;
-                        let receiver = if needs_statistics {
-                            let (tx, rx) = oneshot::channel();
-                            self.boundaries.insert((stage, worker), tx);
-                            Some(rx)
-                        } else {
-                            None
-                        };
-                        let context = self.worker_context(sender);
-                        self.env
-                            .spawner
-                            .spawn(Box::pin(run_work_order(context, order, receiver)));
+                        transport.start_work_order(order);
                         self.kernel()?.on_work_order_accepted(stage, worker)?;
                     }
                 }
                 KernelAction::SendPartitionBoundaries { stage, partitions } => {
-                    let workers: Vec<_> = self
-                        .boundaries
-                        .keys()
-                        .filter(|(s, _)| *s == stage)
-                        .copied()
-                        .collect();
-                    for key in workers {
-                        if let Some(tx) = self.boundaries.remove(&key) {
-                            let _ = tx.send(partitions.clone());
-                        }
-                    }
+                    self.transport()?
+                        .post_partition_boundaries(stage, &partitions);
                 }
-                KernelAction::CleanStage { stage } => self.shuffle.clean(stage),
-                KernelAction::QueryComplete => {
-                    if let Err(error) = self.complete() {
-                        self.fail(None, None, fault_of(&error));
-                    }
-                }
+                KernelAction::CleanStage { stage } => self.transport()?.clean_stage(stage),
+                KernelAction::QueryComplete => self.completing = true,
                 KernelAction::QueryFailed {
                     stage,
                     worker,
@@ -380,38 +372,13 @@ impl ControllerRun {
         Ok(())
     }
 
-    fn worker_context(&self, sender: &mpsc::UnboundedSender<ControllerInput>) -> WorkerContext {
-        let (events, mut forward) = mpsc::unbounded::<WorkerEvent>();
-        let sender = sender.clone();
-        self.env.spawner.spawn(Box::pin(async move {
-            while let Some(event) = forward.next().await {
-                if sender
-                    .unbounded_send(ControllerInput::Worker(event))
-                    .is_err()
-                {
-                    break;
-                }
-            }
-        }));
-        WorkerContext {
-            fetcher: self.env.fetcher.clone(),
-            store: self.env.store.clone(),
-            shuffle: self.shuffle.clone(),
-            events,
-            canceled: self.canceled.clone(),
-            max_frame_size: self.env.max_frame_size,
-            segment_version: format_iso_millis(self.start_ms),
-            clock: self.env.clock.clone(),
-            query: self.query.clone(),
-        }
-    }
-
     fn fail(&mut self, stage: Option<StageNumber>, worker: Option<WorkerNumber>, fault: MsqFault) {
         if self.state != TaskState::Running {
             return;
         }
-        self.canceled.set(true);
-        self.boundaries.clear();
+        if let Some(transport) = &self.transport {
+            transport.cancel();
+        }
         let mut report = ErrorReport::new(fault);
         report.task_id = Some(match worker {
             Some(w) => format!("{}-worker{}_0", self.task_id, w.0),
@@ -424,10 +391,10 @@ impl ControllerRun {
     }
 
     /// The query succeeded in the kernel: gather results or publish segments.
-    fn complete(&mut self) -> Result<()> {
+    async fn complete(&mut self) -> Result<()> {
         match self.planned.kind.clone() {
             PlannedKind::Select { columns } => {
-                let batches = self.final_stage_batches()?;
+                let batches = self.final_stage_batches().await?;
                 let (report, total) = results_report(&columns, &batches, self.env.max_result_rows)?;
                 let mut progress = self.progress.borrow_mut();
                 progress.payload.results = Some(report);
@@ -448,7 +415,8 @@ impl ControllerRun {
     }
 
     /// Rows of the final stage, partition by partition, each in key order when it sorts.
-    fn final_stage_batches(&mut self) -> Result<Vec<RecordBatch>> {
+    async fn final_stage_batches(&mut self) -> Result<Vec<RecordBatch>> {
+        let transport = self.transport()?;
         let final_stage = self.query.final_stage;
         let partitions = self
             .kernel()?
@@ -464,7 +432,10 @@ impl ControllerRun {
         for readable in &partitions.partitions {
             let mut batches = Vec::new();
             for worker in &readable.workers {
-                for frame in self.shuffle.get(final_stage, readable.partition, *worker) {
+                for frame in transport
+                    .fetch_partition(final_stage, readable.partition, *worker)
+                    .await?
+                {
                     batches.extend(decode_frame(&frame)?);
                 }
             }

@@ -16,6 +16,7 @@ use crate::env::{Clock, Fetcher, Spawner};
 use crate::results::MAX_SELECT_RESULT_ROWS;
 use crate::store::SharedStore;
 use crate::system::{system_table, TaskRow};
+use crate::transport::{LocalTransports, TransportFactory};
 use futures::channel::{mpsc, oneshot};
 use futures::future::{FutureExt, Shared};
 use msq_common::{ErrorCategory, MsqError};
@@ -119,14 +120,37 @@ impl ApiError {
 /// What an engine runs on.
 #[derive(Clone)]
 pub struct EngineEnv {
-    /// External input.
-    pub fetcher: Rc<dyn Fetcher>,
     /// Segments.
     pub store: SharedStore,
     /// Time.
     pub clock: Rc<dyn Clock>,
-    /// Starts controller and worker futures.
+    /// Starts controller futures.
     pub spawner: Rc<dyn Spawner>,
+    /// Reaches each query's workers.
+    pub transports: Rc<dyn TransportFactory>,
+}
+
+impl EngineEnv {
+    /// An engine whose workers are futures on this thread ([`LocalTransports`]).
+    pub fn local(
+        fetcher: Rc<dyn Fetcher>,
+        store: SharedStore,
+        clock: Rc<dyn Clock>,
+        spawner: Rc<dyn Spawner>,
+    ) -> Self {
+        let transports = Rc::new(LocalTransports {
+            fetcher,
+            store: store.clone(),
+            spawner: spawner.clone(),
+            clock: clock.clone(),
+        });
+        Self {
+            store,
+            clock,
+            spawner,
+            transports,
+        }
+    }
 }
 
 struct TaskRecord {
@@ -268,10 +292,9 @@ impl Engine {
                 let (sender, inbox) = mpsc::unbounded();
                 record.inbox = Some(sender.clone());
                 let env = ControllerEnv {
-                    fetcher: self.env.fetcher.clone(),
+                    transports: self.env.transports.clone(),
                     store: self.env.store.clone(),
                     clock: self.env.clock.clone(),
-                    spawner: self.env.spawner.clone(),
                     max_frame_size: prepared.settings.max_frame_size,
                     max_parse_exceptions: prepared.settings.max_parse_exceptions,
                     assignment: prepared.settings.assignment,

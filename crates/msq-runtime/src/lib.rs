@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Everything is single-threaded and generic over the world: [`env::Fetcher`] (bytes),
-//! [`env::Clock`] (time), [`env::Spawner`] (concurrency) and a segment store
+//! [`env::Clock`] (time), [`env::Spawner`] (concurrency), [`transport::Transport`] (how the
+//! controller reaches workers) and a segment store
 //! ([`store::SharedStore`] over `msq_exec::segment::SegmentStore`). Natively these are files,
 //! the system clock and a `futures` `LocalPool`; in the browser, `fetch`, `Date.now`, Web
 //! Workers and OPFS. Nothing here names a browser type.
@@ -29,6 +30,8 @@
 //! - [`store`] — [`store::SharedStore`]: manifests, datasource columns, segment bytes.
 //! - [`shuffle`] — cluster keys ([`shuffle::KeyEncoder`]), [`shuffle::Partitioner`],
 //!   [`shuffle::ShuffleStore`].
+//! - [`transport`] — [`transport::Transport`] (controller ⇄ workers) and
+//!   [`transport::LocalTransport`] (workers as futures, frames in memory).
 //! - [`worker`] — [`worker::run_work_order`] and [`worker::WorkerEvent`].
 //! - [`controller`] — [`controller::run_query`]: kernel loop, live report, results, publishing.
 //! - [`results`] — Arrow → the report's `results`.
@@ -46,6 +49,7 @@ pub mod results;
 pub mod shuffle;
 pub mod store;
 pub mod system;
+pub mod transport;
 pub mod worker;
 
 pub use cluster::LocalCluster;

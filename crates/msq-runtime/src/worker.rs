@@ -21,10 +21,11 @@
 use crate::env::{Clock, Fetcher};
 use crate::shuffle::{arrow_error, KeyEncoder, Partitioner, ShuffleStore};
 use crate::store::SharedStore;
+use crate::transport::EventSink;
 use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use futures::channel::{mpsc, oneshot};
+use futures::channel::oneshot;
 use futures::{FutureExt, StreamExt};
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
 use msq_exec::counters::CounterTracker;
@@ -113,7 +114,7 @@ pub struct WorkerContext {
     /// Stage output frames.
     pub shuffle: ShuffleStore,
     /// Where events go.
-    pub events: mpsc::UnboundedSender<WorkerEvent>,
+    pub events: EventSink,
     /// Set when the query is canceled or failed: work stops at the next chunk.
     pub canceled: Rc<Cell<bool>>,
     /// `maxFrameSize`.
@@ -159,7 +160,7 @@ pub async fn run_work_order(
             panic_message(panic.as_ref())
         )),
     };
-    let _ = context.events.unbounded_send(WorkerEvent::Failed {
+    context.events.send(WorkerEvent::Failed {
         stage,
         worker,
         error,
@@ -193,7 +194,7 @@ impl WorkRun {
     }
 
     fn send(&self, event: WorkerEvent) {
-        let _ = self.context.events.unbounded_send(event);
+        self.context.events.send(event);
     }
 
     fn send_counters(&self) {
