@@ -24,6 +24,8 @@
 //! ```
 //!
 //! # Layout
+//! - [`api`]: Druid's HTTP endpoints as messages ([`api::ApiCall`], [`api::ApiRequest`],
+//!   [`api::ApiResponse`]) and [`api::route`] from method + path to a call.
 //! - [`envelope`]: [`MessageId`], [`Envelope`], [`Packet`].
 //! - [`to_worker`]: [`ToWorker`] and its message structs.
 //! - [`from_worker`]: [`FromWorker`] and its message structs.
@@ -33,6 +35,7 @@
 //! - [`digest`]: the FNV-1a checksum used to prove a transferred frame arrived intact.
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod digest;
 pub mod envelope;
 pub mod from_worker;

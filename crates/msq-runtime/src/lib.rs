@@ -25,6 +25,8 @@
 //! Workers and OPFS. Nothing here names a browser type.
 //!
 //! # Layout
+//! - [`api`] — [`api::handle`]: Druid endpoint calls (`msq_protocol::api`) answered by the
+//!   [`Engine`] with Druid's statuses and bodies.
 //! - [`env`] — the [`env::Fetcher`], [`env::Clock`] and [`env::Spawner`] seams.
 //! - [`fetch`] — [`fetch::MemoryFetcher`] and (native) [`fetch::FileFetcher`].
 //! - [`store`] — [`store::SharedStore`]: manifests, datasource columns, segment bytes.
@@ -40,6 +42,7 @@
 //! - [`cluster`] — [`LocalCluster`].
 #![deny(missing_docs)]
 
+pub mod api;
 pub mod cluster;
 pub mod controller;
 pub mod engine;

@@ -1,0 +1,148 @@
+//! Answers [`msq_protocol::api`] calls with the [`Engine`]: the one place that turns Druid's
+//! endpoints into engine calls and engine answers into Druid's HTTP statuses and bodies, shared
+//! by every front end (the page's typed API, the Service Worker, native tests).
+
+use crate::engine::{ApiError, Engine};
+use msq_model::SqlTaskRequest;
+use msq_protocol::api::{ApiCall, ApiRequest, ApiResponse};
+use serde_json::{json, Value};
+
+/// Runs one call to the end (a `Sql` call waits for its query; every other call answers at
+/// once) and answers it.
+pub async fn handle(engine: &Engine, request: ApiRequest) -> ApiResponse {
+    let reply_to = request.id;
+    let answer = |result: Result<Value, ApiError>| match result {
+        Ok(body) => ApiResponse::ok(reply_to, body),
+        Err(error) => ApiResponse {
+            reply_to,
+            status: error.status,
+            body: error.body,
+        },
+    };
+    let not_found = |task_id: &str| Err(ApiError::not_found(task_id));
+    match request.call {
+        ApiCall::Submit { request } => answer(parse_request(request).and_then(|r| {
+            engine
+                .submit(&r)
+                .map(|response| serde_json::to_value(response).unwrap_or(Value::Null))
+        })),
+        ApiCall::Sql { request } => match parse_request(request) {
+            Ok(r) => answer(engine.sql(&r).await),
+            Err(error) => answer(Err(error)),
+        },
+        ApiCall::Status { task_id } => answer(match engine.status(&task_id) {
+            Some(status) => Ok(serde_json::to_value(status).unwrap_or(Value::Null)),
+            None => not_found(&task_id),
+        }),
+        ApiCall::Report { task_id } => answer(match engine.report(&task_id) {
+            Some(report) => Ok(report.to_value()),
+            None => not_found(&task_id),
+        }),
+        ApiCall::Shutdown { task_id } => answer(match engine.shutdown(&task_id) {
+            Some(reply) => Ok(serde_json::to_value(reply).unwrap_or(Value::Null)),
+            None => not_found(&task_id),
+        }),
+        ApiCall::TaskPayload { task_id } => answer(match engine.task_payload(&task_id) {
+            Some(payload) => Ok(payload),
+            None => not_found(&task_id),
+        }),
+    }
+}
+
+/// A request body as Druid reads it: `query` required, everything else optional.
+fn parse_request(body: Value) -> Result<SqlTaskRequest, ApiError> {
+    serde_json::from_value::<SqlTaskRequest>(body).map_err(|e| ApiError {
+        status: 400,
+        body: json!({
+            "error": "druidException",
+            "errorCode": "invalidInput",
+            "persona": "USER",
+            "category": "INVALID_INPUT",
+            "errorMessage": format!("Malformed SQL request: {e}"),
+            "context": {},
+        }),
+    })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::env::ManualClock;
+    use crate::fetch::MemoryFetcher;
+    use crate::LocalCluster;
+
+    fn call(cluster: &mut LocalCluster, id: u64, call: ApiCall) -> ApiResponse {
+        let engine = cluster.engine().clone();
+        let response = futures::executor::block_on(handle(&engine, ApiRequest { id, call }));
+        cluster.run_until_stalled();
+        response
+    }
+
+    #[test]
+    fn the_task_endpoints_answer_as_druid() {
+        let fetcher = MemoryFetcher::new().with_file("mem://x.csv", b"a\nb\n".to_vec());
+        let mut cluster = LocalCluster::new(fetcher, ManualClock::new(0));
+        let submitted = call(
+            &mut cluster,
+            1,
+            ApiCall::Submit {
+                request: json!({"query": "SELECT COUNT(*) AS n FROM TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"mem://x.csv\"]}', '{\"type\":\"csv\",\"columns\":[\"x\"]}', '[{\"name\":\"x\",\"type\":\"string\"}]'))"}),
+            },
+        );
+        assert_eq!((submitted.reply_to, submitted.status), (1, 200));
+        assert_eq!(submitted.body["state"], "RUNNING");
+        let task_id = submitted.body["taskId"].as_str().unwrap().to_owned();
+        assert!(task_id.starts_with("query-"));
+        let report = call(
+            &mut cluster,
+            2,
+            ApiCall::Report {
+                task_id: task_id.clone(),
+            },
+        );
+        assert_eq!(
+            report.body["multiStageQuery"]["payload"]["results"]["results"],
+            json!([[2]])
+        );
+        let status = call(
+            &mut cluster,
+            3,
+            ApiCall::Status {
+                task_id: task_id.clone(),
+            },
+        );
+        assert_eq!(status.body["status"]["statusCode"], "SUCCESS");
+        let payload = call(&mut cluster, 4, ApiCall::TaskPayload { task_id });
+        assert!(payload.body["payload"]["sqlQuery"]
+            .as_str()
+            .unwrap()
+            .starts_with("SELECT"));
+        let missing = call(
+            &mut cluster,
+            5,
+            ApiCall::Status {
+                task_id: "query-nope".into(),
+            },
+        );
+        assert_eq!(missing.status, 404);
+        let bad = call(
+            &mut cluster,
+            6,
+            ApiCall::Submit {
+                request: json!({"context": {}}),
+            },
+        );
+        assert_eq!(bad.status, 400);
+        assert!(bad.body["errorMessage"].as_str().unwrap().contains("query"));
+        let bad_sql = call(
+            &mut cluster,
+            7,
+            ApiCall::Submit {
+                request: json!({"query": "SELEC"}),
+            },
+        );
+        assert_eq!(bad_sql.status, 400);
+        assert_eq!(bad_sql.body["error"], "druidException");
+    }
+}
