@@ -430,6 +430,17 @@ pub enum AggregateFunction {
     Latest,
     /// `ANY_VALUE(x)`: any value (first non-null seen).
     AnyValue,
+    /// `APPROX_COUNT_DISTINCT(s)` / approximate `COUNT(DISTINCT s)` over a stored
+    /// `COMPLEX<HLLSketch>` column `s` (a rollup datasource's sketch metric, spec
+    /// `druid-msq.md` §1.6): merges the serialized HyperLogLog sketches (Druid's
+    /// `HLLSketchMerge`) and estimates → BIGINT. Same partial state as
+    /// [`AggregateFunction::ApproxCountDistinct`].
+    ApproxCountDistinctMerge,
+    /// The HyperLogLog sketch itself, `COMPLEX<HLLSketch>` (serialized bytes): what
+    /// `APPROX_COUNT_DISTINCT(x)` stores in a rollup ingest with `finalizeAggregations: false`
+    /// (spec `druid-msq.md` §1.6). Values of `x` are added; an `x` of type `COMPLEX<HLLSketch>`
+    /// is merged instead. Same partial state as [`AggregateFunction::ApproxCountDistinct`].
+    HllSketch,
 }
 
 /// One aggregate call: `func(args…) [FILTER (WHERE filter)]`.

@@ -20,6 +20,11 @@ impl Catalog for TestCatalog {
                 ("m1".into(), ColumnType::Float),
                 ("m2".into(), ColumnType::Double),
             ]),
+            "rolled" => Some(vec![
+                ("__time".into(), ColumnType::Long),
+                ("channel".into(), ColumnType::String),
+                ("u".into(), ColumnType::Complex("HLLSketch".into())),
+            ]),
             "lookyloo" => Some(vec![
                 ("k".into(), ColumnType::String),
                 ("v".into(), ColumnType::String),
@@ -406,6 +411,114 @@ fn ingest_group_by_and_all_without_time() {
         panic!()
     };
     assert!(spec.rollup);
+}
+
+/// Spec §1.6: a rollup ingest keeps sketches unfinalized and records combining aggregators.
+#[test]
+fn rollup_ingest_stores_sketches_and_lists_combining_metrics() {
+    let sql = "INSERT INTO dst SELECT __time, dim1, COUNT(*) AS c, SUM(m2) AS s, \
+               APPROX_COUNT_DISTINCT(dim2) AS u, COUNT(DISTINCT dim2) AS u2 \
+               FROM foo GROUP BY 1, 2 PARTITIONED BY DAY";
+    let p = plan_with(sql, json!({"finalizeAggregations": false})).unwrap();
+    let sig: Vec<(String, ColumnType)> = p.query.stages[1].signature.clone();
+    let sketch = ColumnType::Complex("HLLSketch".into());
+    assert!(sig.contains(&("u".into(), sketch.clone())), "{sig:?}");
+    assert!(sig.contains(&("u2".into(), sketch)), "{sig:?}");
+    assert!(sig.contains(&("c".into(), ColumnType::Long)), "{sig:?}");
+    let Step::Aggregate(post) = &program(&p.query.stages[1]).steps[0] else {
+        panic!("post-shuffle stage starts with its aggregation")
+    };
+    let funcs: Vec<AggregateFunction> = post.aggregates.iter().map(|a| a.aggregate.func).collect();
+    assert_eq!(
+        funcs,
+        [
+            AggregateFunction::CountStar,
+            AggregateFunction::Sum,
+            AggregateFunction::HllSketch
+        ],
+        "the two distinct counts over dim2 share one sketch"
+    );
+    let schema = &model_stage(&p, 2)["processor"]["dataSchema"];
+    assert_eq!(schema["granularitySpec"]["rollup"], true);
+    assert_eq!(
+        schema["metricsSpec"],
+        json!([
+            {"type": "longSum", "name": "c", "fieldName": "c"},
+            {"type": "doubleSum", "name": "s", "fieldName": "s"},
+            {"type": "HLLSketchMerge", "name": "u", "fieldName": "u"},
+            {"type": "HLLSketchMerge", "name": "u2", "fieldName": "u2"},
+        ])
+    );
+    let dims: Vec<&str> = schema["dimensionsSpec"]["dimensions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(dims, ["dim1"]);
+    assert!(ingest_spec(&p).rollup);
+
+    // Finalized (default) ingest: the estimate, no metrics.
+    let p = plan_with(sql, json!({})).unwrap();
+    let schema = &model_stage(&p, 2)["processor"]["dataSchema"];
+    assert_eq!(schema["granularitySpec"]["rollup"], false);
+    assert_eq!(schema["metricsSpec"], json!([]));
+    assert!(p.query.stages[1]
+        .signature
+        .contains(&("u".into(), ColumnType::Long)));
+
+    // Subqueries stay finalized: only the outermost GROUP BY stores sketches.
+    let p = plan_with(
+        "INSERT INTO dst SELECT dim1, SUM(n) AS n FROM (SELECT dim1, dim2, \
+         APPROX_COUNT_DISTINCT(m1) AS n FROM foo GROUP BY 1, 2) GROUP BY 1 PARTITIONED BY ALL",
+        json!({"finalizeAggregations": false}),
+    )
+    .unwrap();
+    let last = p.query.stages.len() - 2;
+    assert!(p.query.stages[last]
+        .signature
+        .contains(&("n".into(), ColumnType::Long)));
+
+    // AVG is not rollup-safe.
+    let err = plan_with(
+        "INSERT INTO dst SELECT dim1, AVG(m1) AS a FROM foo GROUP BY 1 PARTITIONED BY ALL",
+        json!({"finalizeAggregations": false}),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("Aggregation [AVG] is not supported in a rollup ingestion"),
+        "{err}"
+    );
+}
+
+/// A stored `COMPLEX<HLLSketch>` column is merged, not counted by its bytes.
+#[test]
+fn distinct_counts_over_sketch_columns_merge() {
+    let p =
+        plan("SELECT channel, APPROX_COUNT_DISTINCT(u), COUNT(DISTINCT u) FROM rolled GROUP BY 1");
+    let Step::Aggregate(pre) = &program(&p.query.stages[0]).steps[0] else {
+        panic!("pre-shuffle stage starts with its aggregation")
+    };
+    assert_eq!(pre.aggregates.len(), 1, "both calls are one merge");
+    assert_eq!(
+        pre.aggregates[0].aggregate.func,
+        AggregateFunction::ApproxCountDistinctMerge
+    );
+    assert_eq!(pre.aggregates[0].aggregate.ty, SqlType::Bigint);
+    // Exact COUNT(DISTINCT) cannot count sketches: it merges them too.
+    let p = plan_with(
+        "SELECT COUNT(DISTINCT u) FROM rolled",
+        json!({"useApproximateCountDistinct": false}),
+    )
+    .unwrap();
+    let Step::Aggregate(pre) = &program(&p.query.stages[0]).steps[0] else {
+        panic!("pre-shuffle stage starts with its aggregation")
+    };
+    assert_eq!(
+        pre.aggregates[0].aggregate.func,
+        AggregateFunction::ApproxCountDistinctMerge
+    );
 }
 
 #[test]

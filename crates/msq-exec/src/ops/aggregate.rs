@@ -18,7 +18,12 @@
 //! | `AVG(x)` | `name$sum` (Int64 for integer `x`, else Float64), `name$count` Int64 |
 //! | `EARLIEST(x, t)`, `LATEST(x, t)` | `name$time` Int64 (null when no row), `name` state type |
 //! | `COUNT(DISTINCT x)` exact | `name`: Binary, a serialized value set (below) |
-//! | `APPROX_COUNT_DISTINCT(x)` | `name`: Binary, a serialized [`HyperLogLog`] |
+//! | `APPROX_COUNT_DISTINCT(x)`, `…Merge`, `HllSketch` | `name`: Binary, a serialized [`HyperLogLog`] |
+//!
+//! `ApproxCountDistinctMerge` (and `HllSketch` over a `COMPLEX` argument) reads its argument
+//! as serialized sketches and merges them (Druid's `HLLSketchMerge`); `HllSketch`'s final value
+//! is the serialized sketch itself (a Binary `COMPLEX<HLLSketch>` column, what a rollup ingest
+//! stores), the others' is the BIGINT estimate.
 //!
 //! State types: BIGINT/TIMESTAMP → Int64, DOUBLE/FLOAT → Float64, BOOLEAN → Boolean,
 //! VARCHAR/NULL → Utf8, COMPLEX → Binary. Final values are cast to
@@ -118,7 +123,10 @@ pub fn partial_state_fields(agg: &NamedAggregate) -> Vec<Field> {
             Field::new(format!("{name}$time"), DataType::Int64, true),
             Field::new(name, state_type(&arg), true),
         ],
-        AggregateFunction::CountDistinct | AggregateFunction::ApproxCountDistinct => {
+        AggregateFunction::CountDistinct
+        | AggregateFunction::ApproxCountDistinct
+        | AggregateFunction::ApproxCountDistinctMerge
+        | AggregateFunction::HllSketch => {
             vec![Field::new(name, DataType::Binary, true)]
         }
     }
@@ -369,6 +377,10 @@ enum Acc {
     },
     Approx {
         sketches: Vec<HyperLogLog>,
+        /// Input values are serialized sketches to merge (a `COMPLEX<HLLSketch>` argument).
+        merge_input: bool,
+        /// The final value is the serialized sketch rather than its estimate.
+        sketch_output: bool,
     },
     FirstLast {
         earliest: bool,
@@ -478,6 +490,18 @@ impl Acc {
             AggregateFunction::CountDistinct => Acc::Distinct { sets: Vec::new() },
             AggregateFunction::ApproxCountDistinct => Acc::Approx {
                 sketches: Vec::new(),
+                merge_input: false,
+                sketch_output: false,
+            },
+            AggregateFunction::ApproxCountDistinctMerge => Acc::Approx {
+                sketches: Vec::new(),
+                merge_input: true,
+                sketch_output: false,
+            },
+            AggregateFunction::HllSketch => Acc::Approx {
+                sketches: Vec::new(),
+                merge_input: matches!(arg, SqlType::Complex(_)),
+                sketch_output: true,
             },
             AggregateFunction::Earliest | AggregateFunction::Latest => Acc::FirstLast {
                 earliest: agg.aggregate.func == AggregateFunction::Earliest,
@@ -512,7 +536,7 @@ impl Acc {
                 counts.resize(n, 0);
             }
             Acc::Distinct { sets } => sets.resize_with(n, ValueSet::default),
-            Acc::Approx { sketches } => sketches.resize_with(n, HyperLogLog::new),
+            Acc::Approx { sketches, .. } => sketches.resize_with(n, HyperLogLog::new),
             Acc::FirstLast {
                 seen, times, store, ..
             } => {
@@ -648,7 +672,30 @@ impl Acc {
                     }
                 }
             }
-            Acc::Approx { sketches } => {
+            Acc::Approx {
+                sketches,
+                merge_input: true,
+                ..
+            } => {
+                let Some(a) = first else {
+                    internal_err!("HLLSketchMerge needs an argument")
+                };
+                if a.data_type() == &DataType::Null {
+                    return Ok(());
+                }
+                let Some(s) = a.as_binary_opt::<i32>() else {
+                    internal_err!(
+                        "HLLSketchMerge input must be a Binary sketch column, got {}",
+                        a.data_type()
+                    )
+                };
+                for (i, &g) in groups.iter().enumerate() {
+                    if enabled(filter, i) && s.is_valid(i) {
+                        sketches[g].merge(&HyperLogLog::from_bytes(s.value(i))?);
+                    }
+                }
+            }
+            Acc::Approx { sketches, .. } => {
                 let Some(a) = first else {
                     internal_err!("APPROX_COUNT_DISTINCT needs an argument")
                 };
@@ -796,7 +843,7 @@ impl Acc {
                     }
                 }
             }
-            Acc::Approx { sketches } => {
+            Acc::Approx { sketches, .. } => {
                 let Some(s) = states.first().and_then(|s| s.as_binary_opt::<i32>()) else {
                     internal_err!("APPROX_COUNT_DISTINCT state must be a Binary column")
                 };
@@ -853,7 +900,7 @@ impl Acc {
                 }
                 vec![Arc::new(b.finish())]
             }
-            Acc::Approx { sketches } => {
+            Acc::Approx { sketches, .. } => {
                 let mut b = BinaryBuilder::with_capacity(n, 0);
                 for s in &sketches[..n] {
                     b.append_value(s.to_bytes());
@@ -895,7 +942,11 @@ impl Acc {
                     .map(|s| s.len() as i64)
                     .collect::<Int64Array>(),
             ),
-            Acc::Approx { sketches } => Arc::new(
+            Acc::Approx {
+                sketches,
+                sketch_output: false,
+                ..
+            } => Arc::new(
                 sketches[..n]
                     .iter()
                     .map(|s| s.estimate() as i64)

@@ -7,7 +7,9 @@
 //! dictionary per column per segment, shared by every record batch of the file (so the IPC
 //! file format, which forbids dictionary replacement, holds several batches without copying
 //! rows together). Numbers stay as `Int64` / `Float64` / `Float32`; `__time` is an `Int64` of
-//! UTC milliseconds, as the input readers produce it.
+//! UTC milliseconds, as the input readers produce it. `Binary` columns (serialized aggregate
+//! state such as a rollup's HyperLogLog sketch) are stored as they are and recorded as
+//! `COMPLEX<name>` ([`COMPLEX_TYPE_METADATA`], default [`DEFAULT_COMPLEX_TYPE`]).
 //!
 //! The writer trusts but checks its input: rows must already be sorted by `__time` (the
 //! CLUSTERED BY order inside equal times is the caller's business and is kept as given), every
@@ -170,8 +172,8 @@ impl SegmentWriter {
     ///
     /// # Errors
     /// `InsertTimeNull` for a null `__time`, `InsertTimeOutOfBounds` for a time outside the
-    /// chunk, `ColumnTypeNotSupported` for a column that is not a long, double, float or
-    /// string, `TooManySegmentsInTimeChunk` past `maxNumSegments`, and internal errors for a
+    /// chunk, `ColumnTypeNotSupported` for a column that is not a long, double, float,
+    /// string or complex (Binary), `TooManySegmentsInTimeChunk` past `maxNumSegments`, and internal errors for a
     /// missing or non-`Int64` `__time`, mixed schemas or unsorted times.
     pub fn write(&self, batches: &[RecordBatch]) -> Result<Vec<Segment>> {
         let Some(first) = batches.first() else {
@@ -325,7 +327,18 @@ impl SegmentWriter {
     }
 }
 
-/// The Druid type of each column, or `ColumnTypeNotSupported`.
+/// The Arrow field metadata key naming the complex type of a `Binary` column
+/// (`COMPLEX<name>`); see [`DEFAULT_COMPLEX_TYPE`] when it is absent.
+pub const COMPLEX_TYPE_METADATA: &str = "druid.complexType";
+
+/// The complex type a `Binary` column without [`COMPLEX_TYPE_METADATA`] is stored as:
+/// `HLLSketch`, the one complex value an ingest writes (a rollup's `APPROX_COUNT_DISTINCT`
+/// sketch, spec `druid-msq.md` §1.6).
+pub const DEFAULT_COMPLEX_TYPE: &str = "HLLSketch";
+
+/// The Druid type of each column, or `ColumnTypeNotSupported`: Int64 → `LONG`, Float64 →
+/// `DOUBLE`, Float32 → `FLOAT`, Utf8 (or dictionary-encoded Utf8) → `STRING`, Binary →
+/// `COMPLEX<name>` (serialized state, kept as Binary in the segment).
 fn druid_columns(schema: &Schema) -> Result<Vec<(String, DruidType)>> {
     schema
         .fields()
@@ -336,6 +349,13 @@ fn druid_columns(schema: &Schema) -> Result<Vec<(String, DruidType)>> {
                 DataType::Float64 => DruidType::Double,
                 DataType::Float32 => DruidType::Float,
                 DataType::Utf8 => DruidType::String,
+                DataType::Binary => DruidType::Complex(
+                    field
+                        .metadata()
+                        .get(COMPLEX_TYPE_METADATA)
+                        .cloned()
+                        .unwrap_or_else(|| DEFAULT_COMPLEX_TYPE.to_owned()),
+                ),
                 DataType::Dictionary(key, value)
                     if **key == DataType::Int32 && **value == DataType::Utf8 =>
                 {
@@ -656,6 +676,43 @@ mod tests {
         assert!(w.write(&[]).unwrap().is_empty());
         assert!(SegmentWriter::new("wiki", 0, 0, "v1", 1).is_err());
         assert!(decode_segment(b"nope").is_err());
+    }
+
+    #[test]
+    fn binary_columns_store_as_complex_and_decode_as_binary() {
+        let sketch = arrow_array::BinaryArray::from(vec![Some(&b"\x01\x02"[..]), None]);
+        let named = Field::new("typed", DataType::Binary, true)
+            .with_metadata([(COMPLEX_TYPE_METADATA.to_owned(), "thetaSketch".to_owned())]);
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("__time", DataType::Int64, false),
+            Field::new("u", DataType::Binary, true),
+            named,
+        ]));
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2])) as ArrayRef,
+                Arc::new(sketch.clone()),
+                Arc::new(sketch),
+            ],
+        )
+        .unwrap();
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 10)
+            .unwrap()
+            .write(&[batch])
+            .unwrap();
+        assert_eq!(segments.len(), 1);
+        assert_eq!(
+            segments[0].meta.columns[1..],
+            [
+                ("u".to_owned(), DruidType::Complex("HLLSketch".into())),
+                ("typed".to_owned(), DruidType::Complex("thetaSketch".into())),
+            ]
+        );
+        let decoded = decode_segment(&segments[0].bytes).unwrap();
+        let u = decoded[0].column(1).as_binary::<i32>();
+        assert_eq!(u.value(0), b"\x01\x02");
+        assert!(u.is_null(1));
     }
 
     #[test]

@@ -86,6 +86,21 @@ pub struct Binder<'a> {
     /// Select-list aliases an unqualified name may refer to when no column has that name
     /// (Druid allows them in `HAVING`).
     pub aliases: Vec<(String, Expr)>,
+    /// Whether aggregates are finalized (the default). Off for the outermost GROUP BY of a
+    /// rollup ingest (`finalizeAggregations: false`, spec `druid-msq.md` §1.6): approximate
+    /// distinct counts then bind to [`AggregateFunction::HllSketch`] (the stored sketch) and
+    /// `AVG`, which is not rollup-safe, is an error.
+    pub finalize: bool,
+}
+
+/// The complex type name of a stored HyperLogLog sketch column.
+pub const HLL_SKETCH: &str = "HLLSketch";
+
+/// Whether `ty` is a stored HyperLogLog sketch (`COMPLEX<HLLSketch>`, or Druid's older
+/// `COMPLEX<hyperUnique>`).
+pub fn is_hll_sketch(ty: &SqlType) -> bool {
+    matches!(ty, SqlType::Complex(n) if n.eq_ignore_ascii_case(HLL_SKETCH)
+        || n.eq_ignore_ascii_case("hyperUnique"))
 }
 
 /// ` (line [l], column [c])` for a span, empty when unknown.
@@ -316,6 +331,7 @@ impl<'a> Binder<'a> {
             approx_distinct,
             agg: None,
             aliases: Vec::new(),
+            finalize: true,
         }
     }
 
@@ -1341,12 +1357,19 @@ impl<'a> Binder<'a> {
                 _ => Err(bad_args()),
             }
         };
+        // Approximate distinct count: a sketch column merges; unfinalized keeps the sketch.
+        let finalize = self.finalize;
+        let approx = |t: &SqlType| match (is_hll_sketch(t), finalize) {
+            (_, false) => (A::HllSketch, SqlType::Complex(HLL_SKETCH.into())),
+            (true, true) => (A::ApproxCountDistinctMerge, SqlType::Bigint),
+            (false, true) => (A::ApproxCountDistinct, SqlType::Bigint),
+        };
         let (func, ty) = match name.as_str() {
             "COUNT" if star && bound.is_empty() => (A::CountStar, SqlType::Bigint),
             "COUNT" if distinct => {
-                one(&bound)?;
-                if self.approx_distinct {
-                    (A::ApproxCountDistinct, SqlType::Bigint)
+                let t = one(&bound)?;
+                if self.approx_distinct || is_hll_sketch(&t) {
+                    approx(&t)
                 } else {
                     (A::CountDistinct, SqlType::Bigint)
                 }
@@ -1355,10 +1378,7 @@ impl<'a> Binder<'a> {
                 one(&bound)?;
                 (A::Count, SqlType::Bigint)
             }
-            "APPROX_COUNT_DISTINCT" => {
-                one(&bound)?;
-                (A::ApproxCountDistinct, SqlType::Bigint)
-            }
+            "APPROX_COUNT_DISTINCT" => approx(&one(&bound)?),
             "SUM" => {
                 let t = one(&bound)?;
                 let ty = match t {
@@ -1378,6 +1398,15 @@ impl<'a> Binder<'a> {
                 if !(t.is_numeric() || t == SqlType::Null) {
                     return Err(MsqError::plan(format!(
                         "Cannot apply 'AVG' to arguments of type 'AVG(<{t}>)'{}",
+                        at(f.name.span())
+                    )));
+                }
+                if !self.finalize {
+                    // Spec §1.6: AVG is not rollup-safe (its partial state is a sum and a count).
+                    return Err(MsqError::plan(format!(
+                        "Aggregation [AVG] is not supported in a rollup ingestion \
+                         (finalizeAggregations: false): its intermediate state cannot be \
+                         stored; store SUM and COUNT instead{}",
                         at(f.name.span())
                     )));
                 }

@@ -48,6 +48,8 @@ pub(super) fn plan_ingest(
             "Cannot use an ORDER BY clause on a Query of type [{kind}], use CLUSTERED BY instead"
         )));
     }
+    let finalize_off = ctx_bool(req.context, "finalizeAggregations") == Some(false);
+    planner.rollup = finalize_off;
     let (draft, limit) = planner.plan_query_open(q, &CteEnv::default())?;
     if limit.offset > 0 {
         return Err(MsqError::plan(
@@ -109,7 +111,12 @@ pub(super) fn plan_ingest(
         .filter(|n| *n > 0)
         .unwrap_or(DEFAULT_ROWS_PER_SEGMENT);
     let is_group_by = draft.kind == DraftKind::GroupByPost;
-    let rollup = is_group_by && ctx_bool(req.context, "finalizeAggregations") == Some(false);
+    let rollup = is_group_by && finalize_off;
+    let metrics: Vec<(String, Json)> = if rollup {
+        rollup_metrics(&draft)
+    } else {
+        Vec::new()
+    };
     let replace_scope =
         match (&ing.overwrite, replace) {
             (_, false) => None,
@@ -225,7 +232,7 @@ pub(super) fn plan_ingest(
     };
     let dimensions: Vec<Json> = out_columns
         .iter()
-        .filter(|(n, _)| n != "__time")
+        .filter(|(n, _)| n != "__time" && !metrics.iter().any(|(m, _)| m == n))
         .map(|(n, t)| {
             let ct = t.column_type();
             let ty = match &ct {
@@ -248,7 +255,7 @@ pub(super) fn plan_ingest(
             "dimensionExclusions": ["__time"],
             "includeAllDimensions": false
         },
-        "metricsSpec": [],
+        "metricsSpec": metrics.iter().map(|(_, m)| m.clone()).collect::<Vec<_>>(),
         "granularitySpec": {"type": "arbitrary", "queryGranularity": {"type": "none"},
                             "rollup": rollup, "intervals": intervals},
         "transformSpec": {"filter": null, "transforms": []}
@@ -301,6 +308,60 @@ pub(super) fn plan_ingest(
             rollup,
         }),
     })
+}
+
+/// The combining aggregators of a rollup ingest's metrics (spec `druid-msq.md` §1.6:
+/// `COUNT(*) AS cnt` → `longSum(cnt)`, a sketch → `HLLSketchMerge`), as `(output column,
+/// aggregator JSON)`: one per output column that is an aggregate's value as it is. Other
+/// output columns (group keys, expressions over aggregates) stay dimensions.
+fn rollup_metrics(draft: &Draft) -> Vec<(String, Json)> {
+    use crate::expr::AggregateFunction as A;
+    let Some(agg) = draft.program.steps.iter().find_map(|s| match s {
+        Step::Aggregate(a) => Some(a),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let Some(outputs) = draft.program.steps.iter().rev().find_map(|s| match s {
+        Step::Project(p) => Some(p),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let keys = agg.group_by.len();
+    let mut metrics = Vec::new();
+    for out in outputs.iter().take(draft.visible) {
+        let ScalarExpr::Column { index, .. } = &out.expr else {
+            continue;
+        };
+        let Some(a) = index.checked_sub(keys).and_then(|j| agg.aggregates.get(j)) else {
+            continue;
+        };
+        let prefix = match a.aggregate.ty {
+            SqlType::Double => "double",
+            SqlType::Float => "float",
+            SqlType::Varchar | SqlType::Null => "string",
+            _ => "long",
+        };
+        let kind = match a.aggregate.func {
+            A::CountStar | A::Count => "longSum".to_owned(),
+            A::Sum => format!("{prefix}Sum"),
+            A::Min => format!("{prefix}Min"),
+            A::Max => format!("{prefix}Max"),
+            A::Earliest => format!("{prefix}First"),
+            A::Latest => format!("{prefix}Last"),
+            A::AnyValue => format!("{prefix}Any"),
+            A::HllSketch => "HLLSketchMerge".to_owned(),
+            A::Avg | A::CountDistinct | A::ApproxCountDistinct | A::ApproxCountDistinctMerge => {
+                continue
+            }
+        };
+        metrics.push((
+            out.name.clone(),
+            json!({"type": kind, "name": out.name, "fieldName": out.name}),
+        ));
+    }
+    metrics
 }
 
 fn push_bucketed(planner: &mut Planner<'_>, draft: Draft, shuffle: ShuffleSpec) -> u32 {

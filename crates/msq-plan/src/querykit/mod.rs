@@ -35,9 +35,12 @@
 //! aggregates `a<n>` (Druid's names), partial states as `msq-exec::ops::aggregate` documents.
 //! `__boost` is planned as the constant 0 (no partition boosting yet).
 //!
-//! Rollup ingestion (`GROUP BY` with `finalizeAggregations: false`) is planned like any
-//! GROUP BY: aggregates are finalized before segment generation; [`IngestSpec::rollup`] only
-//! reports that the user asked for rollup.
+//! Rollup ingestion (`GROUP BY` with `finalizeAggregations: false`, spec §1.6): the
+//! outermost GROUP BY binds with [`binder::Binder::finalize`] off, so `APPROX_COUNT_DISTINCT`
+//! stores its sketch (`COMPLEX<HLLSketch>`, [`crate::AggregateFunction::HllSketch`]) and `AVG`
+//! is rejected; numeric aggregates are stored as they are (their partial state is their
+//! value). The segment generator's dataSchema records `rollup: true` and the combining
+//! aggregators in `metricsSpec`.
 
 pub mod binder;
 mod ingest;
@@ -149,7 +152,7 @@ pub struct IngestSpec {
     pub clustered_by: Vec<String>,
     /// Context `rowsPerSegment`, default 3,000,000.
     pub rows_per_segment: usize,
-    /// GROUP BY ingest with `finalizeAggregations: false` (planned finalized; see module docs).
+    /// GROUP BY ingest with `finalizeAggregations: false` (partial aggregates; see module docs).
     pub rollup: bool,
 }
 
@@ -259,6 +262,11 @@ pub(crate) struct Planner<'a> {
     pub approx_distinct: bool,
     /// Subquery placeholders handed out so far (`$sq<n>`, see the `subquery` module).
     pub subqueries: usize,
+    /// A rollup ingest (`finalizeAggregations: false`, spec §1.6): the outermost query's
+    /// aggregates keep their partial form (see `plan_ingest`).
+    pub rollup: bool,
+    /// How many [`Planner::plan_query_open`] calls are in progress (1 = the outermost query).
+    pub depth: usize,
 }
 
 /// A context value as a number (numbers or numeric strings).
@@ -363,7 +371,9 @@ fn partial_state_signature(agg: &crate::expr::NamedAggregate) -> Vec<(String, Co
             (name, state(&arg)),
         ],
         A::CountDistinct => vec![(name, ColumnType::Complex("distinctValueSet".into()))],
-        A::ApproxCountDistinct => vec![(name, ColumnType::Complex("hyperUnique".into()))],
+        A::ApproxCountDistinct | A::ApproxCountDistinctMerge | A::HllSketch => {
+            vec![(name, ColumnType::Complex("hyperUnique".into()))]
+        }
     }
 }
 
@@ -502,6 +512,8 @@ impl<'a> Planner<'a> {
             tz,
             approx_distinct: ctx_bool(req.context, "useApproximateCountDistinct").unwrap_or(true),
             subqueries: 0,
+            rollup: false,
+            depth: 0,
         }
     }
 
@@ -592,6 +604,13 @@ impl<'a> Planner<'a> {
         q: &Query,
         env: &CteEnv,
     ) -> Result<(Draft, LimitSpec)> {
+        self.depth += 1;
+        let out = self.plan_query_open_inner(q, env);
+        self.depth -= 1;
+        out
+    }
+
+    fn plan_query_open_inner(&mut self, q: &Query, env: &CteEnv) -> Result<(Draft, LimitSpec)> {
         let mut env = env.clone();
         if let Some(with) = &q.with {
             for cte in &with.cte_tables {
@@ -1309,6 +1328,9 @@ impl<'a> Planner<'a> {
         }
         // GROUP BY: keys by name, alias, ordinal or expression.
         let mut b = self.binder(&scope);
+        // Rollup ingest: the outermost GROUP BY keeps sketches unfinalized (§1.6); subqueries
+        // are always finalized, as in Druid.
+        b.finalize = !(self.rollup && self.depth == 1);
         let mut state = AggState::default();
         if distinct {
             // SELECT DISTINCT: a GROUP BY over the select list (Druid's plan).
@@ -1644,6 +1666,11 @@ fn native_aggregator_json(name: &str, aggregate: &crate::AggregateExpr) -> Json 
         A::Avg => format!("{prefix}Sum"),
         A::CountDistinct => "cardinality".to_owned(),
         A::ApproxCountDistinct => "HLLSketchBuild".to_owned(),
+        A::HllSketch if matches!(arg.map(|a| a.sql_type()), Some(SqlType::Complex(_))) => {
+            "HLLSketchMerge".to_owned()
+        }
+        A::HllSketch => "HLLSketchBuild".to_owned(),
+        A::ApproxCountDistinctMerge => "HLLSketchMerge".to_owned(),
         A::Earliest => format!("{prefix}First"),
         A::Latest => format!("{prefix}Last"),
         A::AnyValue => format!("{prefix}Any"),
