@@ -16,11 +16,17 @@
 //!
 //! # Layout
 //! - [`codec`]: `Packet` ⇄ `{envelope, frame}` JS objects; frames go in the transfer list.
+//! - [`fetch`]: [`fetch::HttpFetcher`], the engine's `Fetcher` over the browser's `fetch`
+//!   (streamed bodies, Druid-style errors naming the URL, byte ranges).
+//! - [`opfs`]: [`opfs::OpfsSegmentStore`], segments and manifests in the Origin Private File
+//!   System (a synchronous mirror over an ordered write-behind journal).
 //! - [`pool`]: [`pool::WorkerPool`], the page's pool of dedicated workers and their live state
 //!   ([`pool::PoolSnapshot`]), built from real replies: handshake, memory, a transfer check.
 //! - [`worker`]: [`worker::run`], the entry point of the worker binary.
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod fetch;
+pub mod opfs;
 pub mod pool;
 pub mod worker;

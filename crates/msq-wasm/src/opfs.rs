@@ -1,0 +1,622 @@
+//! [`OpfsSegmentStore`]: segment files and datasource manifests in the browser's Origin Private
+//! File System (OPFS), behind the engine's synchronous [`SegmentStore`] trait (design README
+//! "Data": segments live in the page's OPFS, or in memory where OPFS is missing).
+//!
+//! # The key decision: a synchronous mirror over an asynchronous file system
+//! [`SegmentStore`] is synchronous, but every OPFS handle comes from a promise (and the
+//! synchronous access handles exist only in dedicated workers, so they are not used: this store
+//! works the same on the page's main thread and in a worker). The store therefore splits reads
+//! from writes:
+//!
+//! ```text
+//!   OpfsSegmentStore::open(root) ── async: reads every file under <opfs>/<root> ──┐
+//!                                                                                   ▼
+//!   get / list ─────────────────────────────────────────────► in-memory mirror (exact, sync)
+//!   put_segment / delete / put_manifest_atomic ──┬──────────► mirror updated at once
+//!                                                └─► journal (FIFO) ─► drain future
+//!                                                    (spawn_local)     applies writes to OPFS
+//!                                                                      one by one, in call order
+//!   flush().await ─────────── resolves when every write queued before the call is durable
+//! ```
+//!
+//! - **Reads are exact and synchronous**: [`open`](OpfsSegmentStore::open) loads every file into
+//!   memory, and writes change the mirror before they return. The cost is memory: the whole
+//!   store is resident (it is also what the engine scans, so a browser-sized data set).
+//! - **Writes are an ordered write-behind journal**: one background future applies them
+//!   strictly in call order, so the [`Publisher`](msq_exec::segment::Publisher)'s rule
+//!   "segment files first, then the manifest" holds on disk too. [`flush`](OpfsSegmentStore::flush)
+//!   resolves once everything queued so far is durable.
+//! - **Failures are sticky**: the first failed write is kept, the journal behind it is dropped
+//!   (applying a manifest after a lost segment file would publish a broken version), and from
+//!   then on [`flush`](OpfsSegmentStore::flush) returns it, [`last_error`](OpfsSegmentStore::last_error)
+//!   shows it and every further write is refused. What is on disk is then a consistent prefix of
+//!   the journal; re-opening the store recovers it.
+//!
+//! # Atomic manifests
+//! OPFS has no rename in every browser, but a `createWritable()` stream writes to a swap file
+//! and only replaces the target on `close()`: close is the commit point. A manifest is written
+//! as `<ds>/manifest.json.tmp` first (create, write, close: proves the whole text fits before
+//! the live file is touched), then `<ds>/manifest.json` the same way, then the `.tmp` is removed.
+//! Until the second `close()` resolves the old `manifest.json` stays intact, so a reader or a
+//! restarted engine sees the whole previous manifest or the whole new one. Leftover `.tmp` files
+//! of an interrupted write are deleted by [`open`](OpfsSegmentStore::open); names ending in
+//! `.tmp` are reserved and refused as store paths.
+//!
+//! # Garbage
+//! Segment files written by a task that never published (a crash between the segments and the
+//! manifest) are listed like any other file, and the engine's
+//! [`Publisher::collect_garbage`](msq_exec::segment::Publisher::collect_garbage) deletes them
+//! at startup; the store itself does not interpret manifests.
+//!
+//! # Layout
+//! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes` and the
+//!   [`SegmentStore`] impl (a cheap, cloneable handle: clones share mirror and journal).
+//! - [`is_available`]: whether `navigator.storage.getDirectory()` exists and works here.
+//! - [`clear`]: removes a store's root directory (tests, "reset storage").
+//! - private: the journal ([`Write`]), its drain loop and the OPFS helpers.
+
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, VecDeque};
+use std::fmt;
+use std::rc::Rc;
+
+use js_sys::{Function, Promise, Reflect, Uint8Array};
+use msq_common::{MsqError, Result};
+use msq_exec::segment::store::{manifest_path, validate_path, SegmentStore};
+use wasm_bindgen::{JsCast, JsValue};
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{
+    File, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
+    FileSystemGetFileOptions, FileSystemHandle, FileSystemHandleKind, FileSystemRemoveOptions,
+    FileSystemWritableFileStream, StorageManager,
+};
+
+/// Suffix of a manifest being written: never a store path, removed by [`OpfsSegmentStore::open`].
+pub const TMP_SUFFIX: &str = ".tmp";
+
+/// Suffix of Chromium's swap files behind an open writable stream; never mirrored.
+const SWAP_SUFFIX: &str = ".crswap";
+
+/// A [`SegmentStore`] in the Origin Private File System: a synchronous in-memory mirror with an
+/// ordered write-behind journal (see the module docs for the design and its guarantees).
+///
+/// Cloning gives another handle on the same store, so the engine can hand one to
+/// `SharedStore` and keep one to [`flush`](OpfsSegmentStore::flush).
+#[derive(Clone)]
+pub struct OpfsSegmentStore {
+    inner: Rc<Inner>,
+}
+
+/// One queued write.
+enum Write {
+    /// Write (or overwrite) a segment file.
+    Put { path: String, bytes: Rc<[u8]> },
+    /// Delete a file (missing is fine).
+    Delete { path: String },
+    /// Replace a manifest: `.tmp` first, then the file itself, then drop the `.tmp`.
+    Manifest { path: String, bytes: Rc<[u8]> },
+}
+
+/// The state every handle shares.
+struct Inner {
+    /// The root's path below the OPFS root, as given to `open`.
+    root_name: String,
+    /// The root directory.
+    root: FileSystemDirectoryHandle,
+    /// Every file of the store, as it will be once the journal is applied.
+    files: RefCell<BTreeMap<String, Rc<[u8]>>>,
+    /// Writes not yet applied, oldest first.
+    journal: RefCell<VecDeque<Write>>,
+    /// How many writes were ever queued.
+    queued: Cell<u64>,
+    /// How many queued writes are finished (applied, or dropped after a failure).
+    finished: Cell<u64>,
+    /// Whether a drain future is running.
+    draining: Cell<bool>,
+    /// The first failed write, sticky.
+    error: RefCell<Option<MsqError>>,
+    /// `flush` calls waiting for `finished` to reach their target: (target, resolve).
+    waiters: RefCell<Vec<(u64, Function)>>,
+}
+
+impl fmt::Debug for OpfsSegmentStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpfsSegmentStore")
+            .field("root_name", &self.inner.root_name)
+            .field("files", &self.inner.files.borrow().len())
+            .field("pending_writes", &self.pending_writes())
+            .field("error", &*self.inner.error.borrow())
+            .finish()
+    }
+}
+
+impl OpfsSegmentStore {
+    /// Opens (creating if needed) the store rooted at `<opfs>/<root_name>` (`root_name` may
+    /// be a `/`-separated path), reads every file into the mirror and deletes leftover `.tmp`
+    /// manifests of an interrupted write.
+    ///
+    /// # Errors
+    /// An internal error when OPFS is unavailable, `root_name` is not a valid relative path
+    /// or a directory or file cannot be read.
+    pub async fn open(root_name: &str) -> Result<Self> {
+        validate_path(root_name)?;
+        let mut root = opfs_root().await?;
+        for part in root_name.split('/') {
+            root = child_dir(&root, part, true, root_name)
+                .await?
+                .ok_or_else(|| missing(root_name))?;
+        }
+        let mut files = BTreeMap::new();
+        let mut stale = Vec::new();
+        let mut dirs = vec![(root.clone(), String::new())];
+        while let Some((dir, prefix)) = dirs.pop() {
+            let entries = dir.values();
+            loop {
+                let next = entries
+                    .next()
+                    .map_err(|e| js_error("listing", &prefix, &e))?;
+                let step: js_sys::IteratorNext =
+                    await_js(next, "listing", &prefix).await?.unchecked_into();
+                if step.done() {
+                    break;
+                }
+                let handle: FileSystemHandle = step.value().unchecked_into();
+                let name = handle.name();
+                let path = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}/{name}")
+                };
+                match handle.kind() {
+                    FileSystemHandleKind::Directory => dirs.push((handle.unchecked_into(), path)),
+                    FileSystemHandleKind::File if name.ends_with(TMP_SUFFIX) => stale.push(path),
+                    FileSystemHandleKind::File
+                        if !name.ends_with(SWAP_SUFFIX) && validate_path(&path).is_ok() =>
+                    {
+                        let file: FileSystemFileHandle = handle.unchecked_into();
+                        let bytes = read_file(&file, &path).await?;
+                        files.insert(path, Rc::from(bytes));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        for path in &stale {
+            remove_file(&root, path).await?;
+        }
+        Ok(Self {
+            inner: Rc::new(Inner {
+                root_name: root_name.to_owned(),
+                root,
+                files: RefCell::new(files),
+                journal: RefCell::new(VecDeque::new()),
+                queued: Cell::new(0),
+                finished: Cell::new(0),
+                draining: Cell::new(false),
+                error: RefCell::new(None),
+                waiters: RefCell::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The root's path below the OPFS root, as given to [`OpfsSegmentStore::open`].
+    pub fn root_name(&self) -> &str {
+        &self.inner.root_name
+    }
+
+    /// Resolves when every write queued before this call is durable in OPFS.
+    ///
+    /// # Errors
+    /// The first write that failed (sticky: every later flush reports it too, and the store
+    /// refuses further writes; re-open it to recover the consistent on-disk state).
+    pub async fn flush(&self) -> Result<()> {
+        let target = self.inner.queued.get();
+        if self.inner.finished.get() < target {
+            let mut resolver = None;
+            let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
+            let Some(resolve) = resolver else {
+                return Err(MsqError::internal(
+                    "OPFS: a flush promise was created without a resolver",
+                ));
+            };
+            self.inner.waiters.borrow_mut().push((target, resolve));
+            // Only ever resolved, by the drain future.
+            let _ = JsFuture::from(promise).await;
+        }
+        match self.last_error() {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    }
+
+    /// The first write that failed, if any (see [`OpfsSegmentStore::flush`]).
+    pub fn last_error(&self) -> Option<MsqError> {
+        self.inner.error.borrow().clone()
+    }
+
+    /// How many queued writes are not yet finished.
+    pub fn pending_writes(&self) -> u64 {
+        self.inner.queued.get() - self.inner.finished.get()
+    }
+
+    /// Refuses writes after a failure.
+    fn ensure_healthy(&self) -> Result<()> {
+        match &*self.inner.error.borrow() {
+            Some(e) => Err(MsqError::internal(format!(
+                "the OPFS segment store [{}] refuses writes after an earlier failure: {e}",
+                self.inner.root_name
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Checks a path about to be written: valid, not reserved, and not clashing with a file
+    /// that is (or lies inside) a directory of it.
+    fn check_writable(&self, path: &str) -> Result<()> {
+        validate_path(path)?;
+        if path.ends_with(TMP_SUFFIX) || path.ends_with(SWAP_SUFFIX) {
+            return Err(MsqError::internal(format!(
+                "invalid segment store path [{path}]: names ending in [{TMP_SUFFIX}] or \
+                 [{SWAP_SUFFIX}] are reserved"
+            )));
+        }
+        self.ensure_healthy()?;
+        let files = self.inner.files.borrow();
+        let file_ancestor = path
+            .match_indices('/')
+            .map(|(i, _)| &path[..i])
+            .find(|dir| files.contains_key(*dir));
+        if let Some(file) = file_ancestor {
+            return Err(MsqError::internal(format!(
+                "cannot write [{path}]: [{file}] is a file, not a directory"
+            )));
+        }
+        let dir = format!("{path}/");
+        if files
+            .range(dir.clone()..)
+            .next()
+            .is_some_and(|(k, _)| k.starts_with(&dir))
+        {
+            return Err(MsqError::internal(format!(
+                "cannot write [{path}]: it is a directory"
+            )));
+        }
+        Ok(())
+    }
+
+    /// Queues `write` and makes sure a drain future is running.
+    fn enqueue(&self, write: Write) {
+        let inner = &self.inner;
+        inner.journal.borrow_mut().push_back(write);
+        inner.queued.set(inner.queued.get() + 1);
+        if !inner.draining.get() {
+            inner.draining.set(true);
+            wasm_bindgen_futures::spawn_local(drain(Rc::clone(inner)));
+        }
+    }
+}
+
+impl SegmentStore for OpfsSegmentStore {
+    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        self.check_writable(path)?;
+        let bytes: Rc<[u8]> = Rc::from(bytes);
+        self.inner
+            .files
+            .borrow_mut()
+            .insert(path.to_owned(), Rc::clone(&bytes));
+        self.enqueue(Write::Put {
+            path: path.to_owned(),
+            bytes,
+        });
+        Ok(())
+    }
+
+    fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        validate_path(path)?;
+        Ok(self.inner.files.borrow().get(path).map(|b| b.to_vec()))
+    }
+
+    fn list(&self, prefix: &str) -> Result<Vec<String>> {
+        Ok(self
+            .inner
+            .files
+            .borrow()
+            .range(prefix.to_owned()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(k, _)| k.clone())
+            .collect())
+    }
+
+    fn delete(&mut self, path: &str) -> Result<()> {
+        validate_path(path)?;
+        self.ensure_healthy()?;
+        // The mirror is exact, so a file it does not hold is not on disk either (once the
+        // journal is applied): nothing to queue.
+        if self.inner.files.borrow_mut().remove(path).is_some() {
+            self.enqueue(Write::Delete {
+                path: path.to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
+        let path = manifest_path(data_source);
+        self.check_writable(&path)?;
+        let bytes: Rc<[u8]> = Rc::from(bytes);
+        self.inner
+            .files
+            .borrow_mut()
+            .insert(path.clone(), Rc::clone(&bytes));
+        self.enqueue(Write::Manifest { path, bytes });
+        Ok(())
+    }
+}
+
+/// Applies the journal in order until it is empty; on the first failure keeps the error and
+/// drops the rest (see the module docs). Wakes `flush` callers as writes finish.
+async fn drain(inner: Rc<Inner>) {
+    loop {
+        // The borrow ends with the statement: writes may be queued while this one runs.
+        let next = inner.journal.borrow_mut().pop_front();
+        let Some(write) = next else { break };
+        let result = apply(&inner.root, &write).await;
+        let mut finished = inner.finished.get() + 1;
+        if let Err(e) = result {
+            let dropped = {
+                let mut journal = inner.journal.borrow_mut();
+                let n = journal.len();
+                journal.clear();
+                n
+            };
+            finished += dropped as u64;
+            inner.error.borrow_mut().get_or_insert(e);
+        }
+        inner.finished.set(finished);
+        let ready: Vec<Function> = {
+            let mut waiters = inner.waiters.borrow_mut();
+            let (ready, waiting): (Vec<_>, Vec<_>) = waiters
+                .drain(..)
+                .partition(|(target, _)| *target <= finished);
+            *waiters = waiting;
+            ready.into_iter().map(|(_, resolve)| resolve).collect()
+        };
+        for resolve in ready {
+            // Resolving a fresh promise cannot throw.
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    }
+    inner.draining.set(false);
+}
+
+/// Applies one write to OPFS.
+async fn apply(root: &FileSystemDirectoryHandle, write: &Write) -> Result<()> {
+    match write {
+        Write::Put { path, bytes } => {
+            let (dir, name) = parent_dir(root, path, true)
+                .await?
+                .ok_or_else(|| missing(path))?;
+            write_file(&dir, name, bytes, path).await
+        }
+        Write::Delete { path } => remove_file(root, path).await,
+        Write::Manifest { path, bytes } => {
+            let (dir, name) = parent_dir(root, path, true)
+                .await?
+                .ok_or_else(|| missing(path))?;
+            let tmp_name = format!("{name}{TMP_SUFFIX}");
+            let tmp_path = format!("{path}{TMP_SUFFIX}");
+            write_file(&dir, &tmp_name, bytes, &tmp_path).await?;
+            // The commit point: this stream's close() swaps the new manifest in whole.
+            write_file(&dir, name, bytes, path).await?;
+            remove_entry(&dir, &tmp_name, &tmp_path).await
+        }
+    }
+}
+
+/// Whether the Origin Private File System can be used here: `navigator.storage.getDirectory`
+/// exists and resolves, and file handles have `createWritable` (Safari before 17.4 lacks it
+/// on the main thread). The console falls back to `MemorySegmentStore` when this is `false`.
+pub async fn is_available() -> bool {
+    let Some(storage) = storage_manager() else {
+        return false;
+    };
+    let writable = Reflect::get(
+        &js_sys::global(),
+        &JsValue::from_str("FileSystemFileHandle"),
+    )
+    .and_then(|class| Reflect::get(&class, &JsValue::from_str("prototype")))
+    .and_then(|proto| Reflect::get(&proto, &JsValue::from_str("createWritable")))
+    .is_ok_and(|f| f.is_function());
+    writable && JsFuture::from(storage.get_directory()).await.is_ok()
+}
+
+/// Deletes the store rooted at `<opfs>/<root_name>` with everything in it; a missing root is
+/// not an error. Open handles on it must not be used afterwards.
+///
+/// # Errors
+/// An internal error when OPFS is unavailable, `root_name` is invalid or the removal fails.
+pub async fn clear(root_name: &str) -> Result<()> {
+    validate_path(root_name)?;
+    let opfs = opfs_root().await?;
+    let Some((dir, name)) = parent_dir(&opfs, root_name, false).await? else {
+        return Ok(());
+    };
+    let options = FileSystemRemoveOptions::new();
+    options.set_recursive(true);
+    match JsFuture::from(dir.remove_entry_with_options(name, &options)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(js_error("clearing", root_name, &e)),
+    }
+}
+
+/// `navigator.storage`, when it has `getDirectory` (checked by reflection: the typed bindings
+/// would throw where `navigator.storage` is missing, e.g. outside a secure context).
+fn storage_manager() -> Option<StorageManager> {
+    let navigator = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
+    if !navigator.is_object() {
+        return None;
+    }
+    let storage = Reflect::get(&navigator, &JsValue::from_str("storage")).ok()?;
+    if !storage.is_object() {
+        return None;
+    }
+    let get_directory = Reflect::get(&storage, &JsValue::from_str("getDirectory")).ok()?;
+    get_directory
+        .is_function()
+        .then(|| storage.unchecked_into())
+}
+
+/// The OPFS root directory.
+async fn opfs_root() -> Result<FileSystemDirectoryHandle> {
+    let storage = storage_manager().ok_or_else(|| {
+        MsqError::internal(
+            "the Origin Private File System is not available here \
+             (navigator.storage.getDirectory is missing)",
+        )
+    })?;
+    Ok(
+        await_js(storage.get_directory(), "opening", "the OPFS root")
+            .await?
+            .unchecked_into(),
+    )
+}
+
+/// The child directory `name` of `dir`; `None` when it is missing and `create` is false.
+async fn child_dir(
+    dir: &FileSystemDirectoryHandle,
+    name: &str,
+    create: bool,
+    path: &str,
+) -> Result<Option<FileSystemDirectoryHandle>> {
+    let options = FileSystemGetDirectoryOptions::new();
+    options.set_create(create);
+    match JsFuture::from(dir.get_directory_handle_with_options(name, &options)).await {
+        Ok(handle) => Ok(Some(handle.unchecked_into())),
+        Err(e) if !create && is_not_found(&e) => Ok(None),
+        Err(e) => Err(js_error("opening the directory of", path, &e)),
+    }
+}
+
+/// The directory holding `path` (a validated store path) and the file's name in it; `None`
+/// when a directory on the way is missing and `create` is false.
+async fn parent_dir<'p>(
+    root: &FileSystemDirectoryHandle,
+    path: &'p str,
+    create: bool,
+) -> Result<Option<(FileSystemDirectoryHandle, &'p str)>> {
+    let (dirs, name) = match path.rsplit_once('/') {
+        Some((dirs, name)) => (Some(dirs), name),
+        None => (None, path),
+    };
+    let mut dir = root.clone();
+    for part in dirs.into_iter().flat_map(|d| d.split('/')) {
+        match child_dir(&dir, part, create, path).await? {
+            Some(child) => dir = child,
+            None => return Ok(None),
+        }
+    }
+    Ok(Some((dir, name)))
+}
+
+/// Writes `bytes` as the file `name` of `dir` through a writable stream; the file changes only
+/// when the stream's `close()` resolves.
+async fn write_file(
+    dir: &FileSystemDirectoryHandle,
+    name: &str,
+    bytes: &[u8],
+    path: &str,
+) -> Result<()> {
+    let options = FileSystemGetFileOptions::new();
+    options.set_create(true);
+    let file: FileSystemFileHandle = await_js(
+        dir.get_file_handle_with_options(name, &options),
+        "opening",
+        path,
+    )
+    .await?
+    .unchecked_into();
+    let stream: FileSystemWritableFileStream =
+        await_js(file.create_writable(), "opening a writable stream on", path)
+            .await?
+            .unchecked_into();
+    // A copy owned by JavaScript: the write completes asynchronously, and a view into wasm
+    // memory could be detached by a memory.grow before the browser reads it.
+    let data = Uint8Array::from(bytes);
+    let written = match stream.write_with_js_u8_array(&data) {
+        Ok(promise) => await_js(promise, "writing", path).await.map(drop),
+        Err(e) => Err(js_error("writing", path, &e)),
+    };
+    if let Err(e) = written {
+        // Aborting discards the swap file, so the previous content stays; the write's own
+        // error is the one worth reporting.
+        let _ = JsFuture::from(stream.abort()).await;
+        return Err(e);
+    }
+    await_js(stream.close(), "committing (closing)", path).await?;
+    Ok(())
+}
+
+/// Reads a whole file.
+async fn read_file(file: &FileSystemFileHandle, path: &str) -> Result<Vec<u8>> {
+    let blob: File = await_js(file.get_file(), "opening", path)
+        .await?
+        .unchecked_into();
+    let buffer = await_js(blob.array_buffer(), "reading", path).await?;
+    Ok(Uint8Array::new(&buffer).to_vec())
+}
+
+/// Deletes the file at `path` (a store path); missing files and directories are fine.
+async fn remove_file(root: &FileSystemDirectoryHandle, path: &str) -> Result<()> {
+    match parent_dir(root, path, false).await? {
+        Some((dir, name)) => remove_entry(&dir, name, path).await,
+        None => Ok(()),
+    }
+}
+
+/// Removes the file `name` of `dir`; a missing one is fine.
+async fn remove_entry(dir: &FileSystemDirectoryHandle, name: &str, path: &str) -> Result<()> {
+    match JsFuture::from(dir.remove_entry(name)).await {
+        Ok(_) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) => Err(js_error("deleting", path, &e)),
+    }
+}
+
+/// Awaits an OPFS promise, turning a rejection into an internal error about `what` on `path`.
+async fn await_js(promise: Promise, what: &str, path: &str) -> Result<JsValue> {
+    JsFuture::from(promise)
+        .await
+        .map_err(|e| js_error(what, path, &e))
+}
+
+/// Whether a rejection is a `NotFoundError` `DOMException`.
+fn is_not_found(error: &JsValue) -> bool {
+    js_field(error, "name").as_deref() == Some("NotFoundError")
+}
+
+/// A string property of a JS value, if it has one.
+fn js_field(value: &JsValue, field: &str) -> Option<String> {
+    if !value.is_object() {
+        return None;
+    }
+    Reflect::get(value, &JsValue::from_str(field))
+        .ok()?
+        .as_string()
+}
+
+/// An internal error for a failed OPFS operation, with the `DOMException`'s name and message.
+fn js_error(what: &str, path: &str, error: &JsValue) -> MsqError {
+    let detail = match (js_field(error, "name"), js_field(error, "message")) {
+        (Some(name), Some(message)) => format!("{name}: {message}"),
+        (Some(name), None) => name,
+        (None, Some(message)) => message,
+        (None, None) => crate::codec::describe(error),
+    };
+    MsqError::internal(format!("OPFS: {what} [{path}] failed: {detail}"))
+}
+
+/// The error for a directory that `create: true` did not produce (OPFS would have rejected).
+fn missing(path: &str) -> MsqError {
+    MsqError::internal(format!("OPFS: the directory of [{path}] is missing"))
+}
