@@ -6,7 +6,7 @@
 
 use crate::execution::Execution;
 use crate::query_context::QueryContext;
-use crate::tabs::{StoredTab, StoredWorkbench};
+use crate::tabs::{next_tab_id, next_tab_name, StoredTab, StoredWorkbench};
 use leptos::prelude::*;
 
 /// One query tab.
@@ -83,6 +83,24 @@ impl WorkbenchState {
         }
     }
 
+    /// Adds a tab after the others with `sql` (named `name`, or the next free "Tab N") and
+    /// makes it active.
+    pub fn open_tab(&self, name: Option<String>, sql: String) {
+        let stored = self.tabs.with_untracked(|ts| {
+            let names: Vec<String> = ts.iter().map(|t| t.name.get_untracked()).collect();
+            StoredTab {
+                id: next_tab_id(ts.iter().map(|t| t.id)),
+                name: name.unwrap_or_else(|| next_tab_name(names.iter().map(String::as_str))),
+                sql,
+                context: QueryContext::default(),
+            }
+        });
+        let id = stored.id;
+        self.tabs
+            .update(|ts| ts.push(TabState::from_stored(stored)));
+        self.active.set(id);
+    }
+
     /// The stored form; tracks every persisted signal when called in an effect.
     pub fn to_stored(&self) -> StoredWorkbench {
         StoredWorkbench {
@@ -92,3 +110,8 @@ impl WorkbenchState {
         }
     }
 }
+
+/// Opens a new tab with a name and SQL, from anywhere below the workbench (provided as a
+/// context by `WorkbenchView`; the ingest-success pane's "Query it" uses it).
+#[derive(Clone, Copy)]
+pub struct OpenTab(pub Callback<(String, String)>);

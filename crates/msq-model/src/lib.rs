@@ -73,4 +73,4 @@ pub use report::{
     ErrorReport, MsqFault, MultiStageQueryReport, ReportError, ReportPayload, ReportStatus,
     ResultsReport, SegmentLoadStatus, StagePhase, StageReport, TaskReport,
 };
-pub use stages::{PartitionRow, Stages, WorkerRow};
+pub use stages::{IngestSummary, PartitionRow, Stages, WorkerRow};

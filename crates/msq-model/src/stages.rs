@@ -72,6 +72,15 @@ fn zero_divide(a: f64, b: f64) -> f64 {
     }
 }
 
+/// What an INSERT/REPLACE wrote ([`Stages::ingest_summary`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestSummary {
+    /// The datasource written.
+    pub data_source: String,
+    /// Rows written.
+    pub rows: i64,
+}
+
 impl<'a> Stages<'a> {
     /// A view over `stages` (in stage-number order, as reports list them) and `counters`.
     pub fn new(stages: &'a [StageReport], counters: &'a CounterSnapshotsTree) -> Self {
@@ -99,6 +108,24 @@ impl<'a> Stages<'a> {
     /// The last stage (the one producing the query's result).
     pub fn last_stage(&self) -> Option<&'a StageReport> {
         self.stages.last()
+    }
+
+    /// What an INSERT/REPLACE wrote, for the console's ingest-success pane (≙ Druid's
+    /// `IngestSuccessPane`): the datasource of the final `segmentGenerator` stage and the rows
+    /// its workers pushed. `None` when the query is not an ingest.
+    pub fn ingest_summary(&self) -> Option<IngestSummary> {
+        let stage = self.last_stage()?;
+        let ProcessorSpec::SegmentGenerator(generator) = &stage.definition.processor else {
+            return None;
+        };
+        let progress = self.segment_generation(stage);
+        Some(IngestSummary {
+            data_source: generator.data_source().unwrap_or_default().to_owned(),
+            rows: progress
+                .rows_pushed
+                .or(progress.rows_processed)
+                .unwrap_or_else(|| self.total_input_rows(stage)),
+        })
     }
 
     fn workers(&self, stage: &StageReport) -> impl Iterator<Item = &'a WorkerCounters> {

@@ -121,6 +121,15 @@ fn docs_example_report_progress() {
         ["Cluster by: __boost"]
     );
 
+    // The docs' report has no rowsPushed: the summary falls back to rows processed.
+    assert_eq!(
+        stages.ingest_summary(),
+        Some(msq_model::IngestSummary {
+            data_source: "kttm_simple".into(),
+            rows: 465_346
+        })
+    );
+
     // Both stages FINISHED: progress 1 each.
     assert_eq!(stages.stage_progress(s0), 1.0);
     assert_eq!(stages.stage_progress(s1), 1.0);
@@ -279,6 +288,11 @@ fn running_report_sorting() {
 #[test]
 fn select_report_results_and_limit_weight() {
     let report = report("select-results.json");
+    assert_eq!(
+        report.stages().ingest_summary(),
+        None,
+        "a SELECT is not an ingest"
+    );
     let results = report.payload().results.as_ref().unwrap();
     assert_eq!(results.signature.len(), 3);
     assert_eq!(results.sql_type_names.as_deref().unwrap()[2], "TIMESTAMP");

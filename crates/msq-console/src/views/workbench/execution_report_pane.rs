@@ -1,5 +1,5 @@
-//! Everything shown for one task report, wired in Druid's order: summary, error, warnings,
-//! results, stage graph and stages table, then the raw JSON. The panes compute nothing; each
+//! Everything shown for one task report, wired in Druid's order: summary, ingest success,
+//! error, warnings, results, stage graph and stages table, then the raw JSON. The panes compute nothing; each
 //! reads what it needs from the report through its own memos.
 
 use crate::execution::ReportRef;
@@ -7,6 +7,7 @@ use crate::views::workbench::execution_error_pane::{ErrorView, ExecutionErrorPan
 use crate::views::workbench::execution_stages_pane::ExecutionStagesPane;
 use crate::views::workbench::execution_summary_panel::ExecutionSummaryPanel;
 use crate::views::workbench::execution_warnings_pane::ExecutionWarningsPane;
+use crate::views::workbench::ingest_success_pane::IngestSuccessPane;
 use crate::views::workbench::report_json_pane::ReportJsonPane;
 use crate::views::workbench::result_table_pane::ResultTablePane;
 use crate::views::workbench::stage_graph::StageGraph;
@@ -33,6 +34,7 @@ pub fn ExecutionReportPane(
     view! {
         <div class="execution-report" id="execution-report">
             <ExecutionSummaryPanel report />
+            <IngestSuccessPane report />
             {move || error.get().map(|e| view! { <ExecutionErrorPane error=e /> })}
             <ExecutionWarningsPane report />
             <Show when=move || has_results.get()>

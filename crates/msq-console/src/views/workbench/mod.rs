@@ -7,6 +7,7 @@ pub mod execution_stages_pane;
 pub mod execution_summary_panel;
 pub mod execution_warnings_pane;
 pub mod flexible_query_input;
+pub mod ingest_success_pane;
 pub mod load_report_dialog;
 pub mod query_tab;
 pub mod query_tab_bar;

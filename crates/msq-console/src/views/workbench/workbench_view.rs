@@ -37,6 +37,9 @@ pub fn WorkbenchView() -> impl IntoView {
             .get()
             .map_or_else(QueryContext::default, |t| t.context.get())
     });
+    provide_context(crate::workbench_state::OpenTab(Callback::new(
+        move |(name, sql): (String, String)| state.open_tab(Some(name), sql),
+    )));
     let router_url = state.router_url;
     let dialog_open = RwSignal::new(false);
     let open_dialog = Callback::new(move |()| dialog_open.set(true));
