@@ -47,6 +47,19 @@ pub fn referenced_tables(query: &Query) -> Vec<String> {
     collect.tables
 }
 
+/// The parts of a (possibly compound) table name as written, unquoted: `sys.segments` →
+/// `["sys", "segments"]`, `"my table"` → `["my table"]`.
+pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
+    name.0
+        .iter()
+        .map(|p| {
+            p.as_ident()
+                .map(|i| i.value.clone())
+                .unwrap_or_else(|| p.to_string())
+        })
+        .collect()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -84,17 +97,4 @@ mod tests {
             ["INFORMATION_SCHEMA.COLUMNS"]
         );
     }
-}
-
-/// The parts of a (possibly compound) table name as written, unquoted: `sys.segments` →
-/// `["sys", "segments"]`, `"my table"` → `["my table"]`.
-pub fn object_name_parts(name: &ObjectName) -> Vec<String> {
-    name.0
-        .iter()
-        .map(|p| {
-            p.as_ident()
-                .map(|i| i.value.clone())
-                .unwrap_or_else(|| p.to_string())
-        })
-        .collect()
 }
