@@ -1,10 +1,13 @@
-//! The console's one door to a query engine: Druid's SQL-task HTTP API.
+//! The console's one door to a query engine: Druid's SQL-task API.
 //!
-//! [`DruidHttpApi`] speaks to a Druid router exactly as Druid's (2022-23) console did for MSQ
+//! [`DruidHttpApi`] speaks Druid's endpoints exactly as Druid's (2022-23) console did for MSQ
 //! (spec `druid-console-query-view.md` §2.1, `druid-msq.md` §0):
 //! `POST /druid/v2/sql/task` to submit, `GET /druid/indexer/v1/task/<id>/reports` to poll,
-//! `POST /druid/indexer/v1/task/<id>/shutdown` to cancel. The in-browser engine will later sit
-//! behind the same three calls.
+//! `POST /druid/indexer/v1/task/<id>/shutdown` to cancel — either to a Druid router over HTTP,
+//! or to Acorn's own engine in a Web Worker ([`msq_wasm::engine::EngineClient`]), which answers
+//! the same calls with the same statuses and JSON bodies (the call is routed with
+//! [`msq_protocol::api::route`], the table the Service Worker shares). Everything after the
+//! transport — reading bodies, error panes — is one code path.
 //!
 //! Fetching goes through `web_sys::fetch`; everything that interprets an answer
 //! ([`DruidHttpApi::url`], [`ApiError::from_http`]) is plain Rust and tested natively.
@@ -214,10 +217,14 @@ pub enum ReportPoll {
     NotYet,
 }
 
-/// Druid's SQL task API on a router, e.g. `http://localhost:8888`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What [`DruidHttpApi::router`] says for the in-browser engine.
+pub const IN_BROWSER_ENGINE: &str = "the in-browser engine";
+
+/// Druid's SQL task API on a router, e.g. `http://localhost:8888`, or on the in-browser engine.
+#[derive(Debug, Clone)]
 pub struct DruidHttpApi {
     router: String,
+    engine: Option<msq_wasm::engine::EngineClient>,
 }
 
 impl DruidHttpApi {
@@ -227,17 +234,60 @@ impl DruidHttpApi {
         let router = router_url.trim().trim_end_matches('/');
         (!router.is_empty()).then(|| DruidHttpApi {
             router: router.to_owned(),
+            engine: None,
         })
     }
 
-    /// The router URL this client talks to.
+    /// The same API answered by Acorn's engine in a Web Worker.
+    pub fn in_browser(engine: msq_wasm::engine::EngineClient) -> DruidHttpApi {
+        DruidHttpApi {
+            router: IN_BROWSER_ENGINE.to_owned(),
+            engine: Some(engine),
+        }
+    }
+
+    /// The router URL this client talks to ([`IN_BROWSER_ENGINE`] for the in-browser engine).
     pub fn router(&self) -> &str {
         &self.router
     }
 
     /// The full URL of an API `path` (which starts with `/`); the task id is URL-encoded.
     pub fn url(&self, path: &str) -> String {
+        if self.engine.is_some() {
+            return path.to_owned();
+        }
         format!("{}{path}", self.router)
+    }
+
+    /// One call: over HTTP to the router, or as a message to the in-browser engine.
+    async fn request(
+        &self,
+        method: &str,
+        url: &str,
+        body: Option<&str>,
+    ) -> Result<String, ApiError> {
+        let Some(engine) = &self.engine else {
+            return fetch_text(method, url, body).await;
+        };
+        let parsed = match body.map(serde_json::from_str::<Value>).transpose() {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                return Err(ApiError::BadResponse {
+                    url: url.to_owned(),
+                    message: format!("request body is not JSON: {e}"),
+                })
+            }
+        };
+        let path = url.split('?').next().unwrap_or(url);
+        let call = msq_protocol::api::route(method, &decode_path(path), parsed)
+            .map_err(|e| ApiError::from_http(url, e.status, &e.body.to_string()))?;
+        let response = engine.call(call).await;
+        let text = response.body.to_string();
+        if response.is_success() {
+            Ok(text)
+        } else {
+            Err(ApiError::from_http(url, response.status, &text))
+        }
     }
 
     fn task_url(&self, task_id: &str, tail: &str) -> String {
@@ -259,7 +309,7 @@ impl DruidHttpApi {
             url: url.clone(),
             message: e.to_string(),
         })?;
-        let text = fetch_text("POST", &url, Some(&body)).await?;
+        let text = self.request("POST", &url, Some(&body)).await?;
         serde_json::from_str::<SqlTaskResponse>(&text).map_err(|e| ApiError::BadResponse {
             url,
             message: format!("not a SQL task response ({e})"),
@@ -272,7 +322,7 @@ impl DruidHttpApi {
     /// Network failures, non-2xx answers other than 404, or a body that is not a task report.
     pub async fn task_report(&self, task_id: &str) -> Result<ReportPoll, ApiError> {
         let url = self.task_url(task_id, "/reports");
-        match fetch_text("GET", &url, None).await {
+        match self.request("GET", &url, None).await {
             Ok(text) => match TaskReport::from_json(&text) {
                 Ok(report) => Ok(ReportPoll::Report(Box::new(report), text)),
                 Err(e) => Err(ApiError::BadResponse {
@@ -291,7 +341,7 @@ impl DruidHttpApi {
     /// Network failures and non-2xx answers.
     pub async fn cancel_task(&self, task_id: &str) -> Result<(), ApiError> {
         let url = self.task_url(task_id, "/shutdown");
-        fetch_text("POST", &url, Some("{}")).await.map(|_| ())
+        self.request("POST", &url, Some("{}")).await.map(|_| ())
     }
 }
 
@@ -307,6 +357,31 @@ fn js_free_encode(s: &str) -> String {
         }
     }
     out
+}
+
+/// Undoes [`js_free_encode`] on a path (the engine routes on the task id as Druid reads it).
+fn decode_path(path: &str) -> String {
+    let bytes = path.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn js_error_text(e: &JsValue) -> String {
@@ -372,6 +447,15 @@ mod tests {
             api.task_url("query-3dc0/../x", "/reports"),
             "http://localhost:8888/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports"
         );
+    }
+
+    #[test]
+    fn paths_decode_for_the_in_browser_engine() {
+        assert_eq!(
+            decode_path("/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports"),
+            "/druid/indexer/v1/task/query-3dc0/../x/reports"
+        );
+        assert_eq!(decode_path("/a%zz"), "/a%zz");
     }
 
     #[test]

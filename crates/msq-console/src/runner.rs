@@ -1,13 +1,17 @@
 //! Run, poll and cancel for one tab (≙ Druid's `sql-task-execution.ts` driven by its
-//! `QueryManager`, spec §2.1): submit the tab's SQL and context, wait 500 ms, then fetch the
-//! task report every second until it is `SUCCESS` or `FAILED`.
+//! `QueryManager`, spec §2.1): submit the tab's SQL and context, then fetch the task report
+//! until it is `SUCCESS` or `FAILED` — every second from a Druid router (Druid's pace), four
+//! times a second from the in-browser engine (a live stage table is the point of running here).
+//!
+//! With no router URL set, Run goes to Acorn's own engine in a Web Worker, started on first
+//! use and shared by every tab ([`in_browser_engine`]).
 //!
 //! Like Druid's console, a network error while polling does not stop the poll (the output shows
 //! it as stale) while any other error does; a 404 from the reports endpoint means the task is
 //! still starting. Each run has a token ([`TabState::next_run_token`]); a poll loop whose token
 //! is no longer current (a newer Run, the tab closed) stops quietly.
 
-use crate::api::{ApiError, DruidHttpApi, ReportPoll};
+use crate::api::{ApiError, DruidHttpApi, ReportPoll, IN_BROWSER_ENGINE};
 use crate::execution::{Execution, LiveRun, LoadedReport, ReportRef};
 use crate::workbench_state::TabState;
 use gloo::timers::future::TimeoutFuture;
@@ -16,18 +20,51 @@ use leptos::task::spawn_local;
 use msq_model::SqlTaskRequest;
 use std::sync::Arc;
 
-/// Delay before the first report poll (Druid: `backgroundStatusCheckInitDelay`).
+/// Delay before the first report poll of a router (Druid: `backgroundStatusCheckInitDelay`).
 pub const FIRST_POLL_MS: u32 = 500;
-/// Delay between report polls (Druid: `backgroundStatusCheckDelay`).
+/// Delay between report polls of a Druid router (Druid: `backgroundStatusCheckDelay`).
 pub const POLL_EVERY_MS: u32 = 1000;
+/// Delay between report polls of the in-browser engine (≥ 4 updates a second).
+pub const IN_BROWSER_POLL_EVERY_MS: u32 = 250;
 
-/// The message shown when Run is pressed without an engine.
+/// The message shown when Run finds no engine (the in-browser engine's worker could not start
+/// and no router URL is set).
 pub const NO_ENGINE_MESSAGE: &str =
-    "No engine connected: set a Druid router URL in the context panel, or use Load report to open a report.";
+    "No engine available: the in-browser engine could not start in this browser; set a Druid router URL in the context panel, or use Load report to open a report.";
 
-/// Submits the tab's SQL to the router at `router_url` and polls its report.
+thread_local! {
+    static ENGINE: std::cell::RefCell<Option<msq_wasm::engine::EngineClient>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// The in-browser engine, started on first use.
+///
+/// # Errors
+/// Why its Web Worker could not be started.
+pub fn in_browser_engine() -> Result<msq_wasm::engine::EngineClient, String> {
+    ENGINE.with(|cell| {
+        if let Some(client) = cell.borrow().as_ref() {
+            return Ok(client.clone());
+        }
+        let client = msq_wasm::engine::EngineClient::start(msq_wasm::pool::WORKER_SCRIPT)?;
+        *cell.borrow_mut() = Some(client.clone());
+        Ok(client)
+    })
+}
+
+/// The API a run at `router` talks to: that router, or the in-browser engine when it is blank
+/// (or is [`IN_BROWSER_ENGINE`], the label live runs keep).
+fn api_for(router: &str) -> Option<DruidHttpApi> {
+    if router == IN_BROWSER_ENGINE {
+        return in_browser_engine().ok().map(DruidHttpApi::in_browser);
+    }
+    DruidHttpApi::new(router).or_else(|| in_browser_engine().ok().map(DruidHttpApi::in_browser))
+}
+
+/// Submits the tab's SQL to the router at `router_url` (the in-browser engine when blank) and
+/// polls its report.
 pub fn run(tab: TabState, router_url: &str) {
-    let Some(api) = DruidHttpApi::new(router_url) else {
+    let Some(api) = api_for(router_url) else {
         tab.next_run_token();
         tab.execution.set(Execution::NoEngine);
         return;
@@ -76,7 +113,12 @@ fn update_live(tab: TabState, token: u64, f: impl FnOnce(&mut LiveRun)) {
 }
 
 async fn poll(tab: TabState, token: u64, api: DruidHttpApi, task_id: String) {
-    TimeoutFuture::new(FIRST_POLL_MS).await;
+    TimeoutFuture::new(if api.router() == IN_BROWSER_ENGINE {
+        IN_BROWSER_POLL_EVERY_MS
+    } else {
+        FIRST_POLL_MS
+    })
+    .await;
     loop {
         if !tab.is_current(token) {
             return;
@@ -115,7 +157,12 @@ async fn poll(tab: TabState, token: u64, api: DruidHttpApi, task_id: String) {
         if done {
             return;
         }
-        TimeoutFuture::new(POLL_EVERY_MS).await;
+        TimeoutFuture::new(if api.router() == IN_BROWSER_ENGINE {
+            IN_BROWSER_POLL_EVERY_MS
+        } else {
+            POLL_EVERY_MS
+        })
+        .await;
     }
 }
 
@@ -132,7 +179,7 @@ pub fn cancel(tab: TabState) {
     let Some((router, task_id)) = live else {
         return;
     };
-    let Some(api) = DruidHttpApi::new(&router) else {
+    let Some(api) = api_for(&router) else {
         return;
     };
     update_live(tab, token, |run| run.canceling = true);

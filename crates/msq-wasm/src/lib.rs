@@ -20,12 +20,15 @@
 //!   (streamed bodies, Druid-style errors naming the URL, byte ranges).
 //! - [`opfs`]: [`opfs::OpfsSegmentStore`], segments and manifests in the Origin Private File
 //!   System (a synchronous mirror over an ordered write-behind journal).
+//! - [`engine`]: the engine in a Web Worker ([`engine::handle_message`], worker side) and the
+//!   page's [`engine::EngineClient`]: Druid's endpoints as JSON messages.
 //! - [`pool`]: [`pool::WorkerPool`], the page's pool of dedicated workers and their live state
 //!   ([`pool::PoolSnapshot`]), built from real replies: handshake, memory, a transfer check.
 //! - [`worker`]: [`worker::run`], the entry point of the worker binary.
 #![deny(missing_docs)]
 
 pub mod codec;
+pub mod engine;
 pub mod fetch;
 pub mod opfs;
 pub mod pool;

@@ -1,4 +1,5 @@
-//! The worker side: what runs inside each Web Worker.
+//! The worker side: what runs inside each Web Worker — a pool worker answering protocol
+//! packets, and, for JSON-string messages, the engine (see [`crate::engine`]).
 
 use crate::codec::{decode, describe, encode, peek_id};
 use msq_common::ErrorCode;
@@ -77,6 +78,12 @@ pub fn run() {
 
     let on_message = Closure::<dyn FnMut(MessageEvent)>::new(|event: MessageEvent| {
         let data = event.data();
+        // Strings are Druid API requests for the engine role (crate::engine); objects are the
+        // pool protocol's packets.
+        if let Some(text) = data.as_string() {
+            crate::engine::handle_message(&text);
+            return;
+        }
         let reply = match decode::<ToWorker>(&data) {
             Ok(packet) => HANDLER.with(|h| h.borrow_mut().handle(packet, &BrowserEnv)),
             Err(e) => HANDLER.with(|h| {

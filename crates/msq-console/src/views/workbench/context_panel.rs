@@ -47,7 +47,7 @@ pub fn ContextPanel(
                     prop:value=move || router_url.get()
                     on:change=move |ev| router_url.set(event_target_value(&ev).trim().to_owned())
                 />
-                <span class="field-help">"Run submits to POST <router>/druid/v2/sql/task. Empty: no engine."</span>
+                <span class="field-help">"Run submits to POST <router>/druid/v2/sql/task. Empty: Acorn's engine in this browser."</span>
             </label>
             <label class="field">
                 <span class="field-label">"maxNumTasks"</span>

@@ -26,7 +26,7 @@ pub fn RunPanel(
         let url = router_url.get();
         let url = url.trim();
         if url.is_empty() {
-            "No engine connected".to_owned()
+            "Engine: in this browser (Web Worker)".to_owned()
         } else {
             format!("Engine: Druid router {url}")
         }
@@ -55,7 +55,7 @@ pub fn RunPanel(
             </Show>
             <span class="run-panel-hint">"Ctrl/Cmd + Enter"</span>
             <span class="run-panel-spacer"></span>
-            <span class="run-panel-engine" class:engine-none=move || router_url.with(|u| u.trim().is_empty())>
+            <span class="run-panel-engine" class:engine-local=move || router_url.with(|u| u.trim().is_empty())>
                 {engine_hint}
             </span>
             <button id="load-report-button" class="button" on:click=move |_| on_load_report.run(())>
