@@ -269,17 +269,7 @@ impl DruidHttpApi {
         let Some(engine) = &self.engine else {
             return fetch_text(method, url, body).await;
         };
-        let parsed = match body.map(serde_json::from_str::<Value>).transpose() {
-            Ok(parsed) => parsed,
-            Err(e) => {
-                return Err(ApiError::BadResponse {
-                    url: url.to_owned(),
-                    message: format!("request body is not JSON: {e}"),
-                })
-            }
-        };
-        let path = url.split('?').next().unwrap_or(url);
-        let call = msq_protocol::api::route(method, &decode_path(path), parsed)
+        let call = msq_protocol::api::route_http(method, url, body)
             .map_err(|e| ApiError::from_http(url, e.status, &e.body.to_string()))?;
         let response = engine.call(call).await;
         let text = response.body.to_string();
@@ -359,31 +349,6 @@ fn js_free_encode(s: &str) -> String {
     out
 }
 
-/// Undoes [`js_free_encode`] on a path (the engine routes on the task id as Druid reads it).
-fn decode_path(path: &str) -> String {
-    let bytes = path.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        match (
-            bytes[i],
-            bytes.get(i + 1).and_then(|b| hex(*b)),
-            bytes.get(i + 2).and_then(|b| hex(*b)),
-        ) {
-            (b'%', Some(h), Some(l)) => {
-                out.push((h * 16 + l) as u8);
-                i += 3;
-            }
-            (b, _, _) => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 fn js_error_text(e: &JsValue) -> String {
     if let Some(err) = e.dyn_ref::<js_sys::Error>() {
         return String::from(err.message());
@@ -447,15 +412,6 @@ mod tests {
             api.task_url("query-3dc0/../x", "/reports"),
             "http://localhost:8888/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports"
         );
-    }
-
-    #[test]
-    fn paths_decode_for_the_in_browser_engine() {
-        assert_eq!(
-            decode_path("/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports"),
-            "/druid/indexer/v1/task/query-3dc0/../x/reports"
-        );
-        assert_eq!(decode_path("/a%zz"), "/a%zz");
     }
 
     #[test]

@@ -3,8 +3,10 @@
 //! until it is `SUCCESS` or `FAILED` — every second from a Druid router (Druid's pace), four
 //! times a second from the in-browser engine (a live stage table is the point of running here).
 //!
-//! With no router URL set, Run goes to Acorn's own engine in a Web Worker, started on first
-//! use and shared by every tab ([`in_browser_engine`]).
+//! With no router URL set, Run goes to Acorn's own engine in a Web Worker, started when the
+//! page opens and shared by every tab ([`in_browser_engine`]); the same engine answers
+//! `window.acorn` and, through the Service Worker, `fetch('/druid/…')` from page scripts
+//! ([`msq_wasm::bridge`]).
 //!
 //! Like Druid's console, a network error while polling does not stop the poll (the output shows
 //! it as stale) while any other error does; a 404 from the reports endpoint means the task is
@@ -37,7 +39,8 @@ thread_local! {
         const { std::cell::RefCell::new(None) };
 }
 
-/// The in-browser engine, started on first use.
+/// The in-browser engine, started on first use (the page's entry point starts it at once),
+/// with `window.acorn` and the Service Worker relay installed over it.
 ///
 /// # Errors
 /// Why its Web Worker could not be started.
@@ -48,6 +51,8 @@ pub fn in_browser_engine() -> Result<msq_wasm::engine::EngineClient, String> {
         }
         let client = msq_wasm::engine::EngineClient::start(msq_wasm::pool::WORKER_SCRIPT)?;
         *cell.borrow_mut() = Some(client.clone());
+        msq_wasm::bridge::install_window_api(client.clone());
+        msq_wasm::bridge::serve_service_worker(client.clone());
         Ok(client)
     })
 }

@@ -10,7 +10,7 @@
 //! | `GET /druid/indexer/v1/task/<id>` | [`ApiCall::TaskPayload`] |
 //! | `POST /druid/v2/sql` | [`ApiCall::Sql`] |
 //!
-//! [`route`] maps a method and path (and body) to a call, so the Service Worker and any other
+//! [`route`] maps a method and path (and body) to a call ([`route_http`] from the raw request), so the Service Worker and any other
 //! HTTP front end share one routing table; the answer is an [`ApiResponse`]: an HTTP status and
 //! the JSON body Druid would send.
 
@@ -185,10 +185,113 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
     })
 }
 
+/// [`route`] for an HTTP request as it arrives: `target` is the request path as sent
+/// (percent-encoded, maybe with a `?query`), `body` the body text (blank means none). Task ids
+/// are percent-decoded after routing, so an encoded `/` in an id cannot change the endpoint.
+///
+/// # Errors
+/// Those of [`route`], and a 400 with a Druid `invalidInput` body when the body is not JSON.
+pub fn route_http(method: &str, target: &str, body: Option<&str>) -> Result<ApiCall, RouteError> {
+    let path = target.split(['?', '#']).next().unwrap_or_default();
+    let body = match body.map(str::trim).filter(|b| !b.is_empty()) {
+        None => None,
+        Some(text) => Some(serde_json::from_str::<Value>(text).map_err(|e| RouteError {
+            status: 400,
+            body: json!({
+                "error": "druidException",
+                "errorCode": "invalidInput",
+                "persona": "USER",
+                "category": "INVALID_INPUT",
+                "errorMessage": format!("The request body is not valid JSON: {e}"),
+                "context": {},
+            }),
+        })?),
+    };
+    Ok(match route(method, path, body)? {
+        ApiCall::Status { task_id } => ApiCall::Status {
+            task_id: percent_decode(&task_id),
+        },
+        ApiCall::Report { task_id } => ApiCall::Report {
+            task_id: percent_decode(&task_id),
+        },
+        ApiCall::Shutdown { task_id } => ApiCall::Shutdown {
+            task_id: percent_decode(&task_id),
+        },
+        ApiCall::TaskPayload { task_id } => ApiCall::TaskPayload {
+            task_id: percent_decode(&task_id),
+        },
+        call => call,
+    })
+}
+
+/// Decodes `%XX` escapes (invalid escapes stay as written; invalid UTF-8 becomes U+FFFD).
+pub fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).and_then(|b| hex(*b)),
+            bytes.get(i + 2).and_then(|b| hex(*b)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (b, _, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn http_requests_route_with_decoded_task_ids_and_json_bodies() {
+        assert_eq!(
+            route_http(
+                "GET",
+                "/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports?x=1",
+                None
+            )
+            .unwrap(),
+            ApiCall::Report {
+                task_id: "query-3dc0/../x".to_owned()
+            }
+        );
+        assert_eq!(
+            route_http(
+                "POST",
+                "/druid/v2/sql/task",
+                Some(r#"{"query":"SELECT 1"}"#)
+            )
+            .unwrap(),
+            ApiCall::Submit {
+                request: json!({"query": "SELECT 1"})
+            }
+        );
+        let bad = route_http("POST", "/druid/v2/sql/task", Some("{query")).unwrap_err();
+        assert_eq!(bad.status, 400);
+        assert!(bad.body["errorMessage"]
+            .as_str()
+            .unwrap()
+            .starts_with("The request body is not valid JSON"));
+        assert_eq!(
+            route_http("POST", "/druid/v2/sql", Some("  "))
+                .unwrap_err()
+                .status,
+            400
+        );
+        assert_eq!(percent_decode("/a%zz%41"), "/a%zzA");
+    }
 
     #[test]
     fn druid_paths_route_to_calls() {

@@ -147,6 +147,9 @@ struct ClientInner {
     worker: Worker,
     next_id: Cell<u64>,
     pending: Pending,
+    /// Resolves at the worker's first packet (its `Hello`): a message posted before the
+    /// worker's wasm has installed its handler would be lost, so calls wait for this.
+    ready: Shared<oneshot::Receiver<()>>,
     _on_message: Closure<dyn FnMut(MessageEvent)>,
 }
 
@@ -184,11 +187,17 @@ impl EngineClient {
             )
         })?;
         let pending: Pending = Rc::default();
+        let (ready_tx, ready_rx) = oneshot::channel();
+        let mut ready_tx = Some(ready_tx);
         let on_message = Closure::<dyn FnMut(MessageEvent)>::new({
             let pending = pending.clone();
             move |event: MessageEvent| {
-                // Strings are API responses; objects are the pool protocol's hello, ignored.
+                // Strings are API responses; objects are pool packets, of which only the
+                // first (the worker's hello) matters here: the worker is listening.
                 let Some(text) = event.data().as_string() else {
+                    if let Some(tx) = ready_tx.take() {
+                        let _ = tx.send(());
+                    }
                     return;
                 };
                 match serde_json::from_str::<ApiResponse>(&text) {
@@ -209,6 +218,7 @@ impl EngineClient {
                 worker,
                 next_id: Cell::new(1),
                 pending,
+                ready: ready_rx.shared(),
                 _on_message: on_message,
             }),
         })
@@ -221,6 +231,14 @@ impl EngineClient {
         let (tx, rx) = oneshot::channel();
         self.inner.pending.borrow_mut().insert(id, tx);
         let text = serde_json::to_string(&ApiRequest { id, call }).unwrap_or_default();
+        if self.inner.ready.clone().await.is_err() {
+            self.inner.pending.borrow_mut().remove(&id);
+            return ApiResponse {
+                reply_to: id,
+                status: 503,
+                body: json!({"error": "the engine worker stopped before it started listening"}),
+            };
+        }
         if let Err(e) = self.inner.worker.post_message(&JsValue::from_str(&text)) {
             self.inner.pending.borrow_mut().remove(&id);
             return ApiResponse {

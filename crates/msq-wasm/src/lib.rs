@@ -22,11 +22,14 @@
 //!   System (a synchronous mirror over an ordered write-behind journal).
 //! - [`engine`]: the engine in a Web Worker ([`engine::handle_message`], worker side) and the
 //!   page's [`engine::EngineClient`]: Druid's endpoints as JSON messages.
+//! - [`bridge`]: Druid's endpoints for page scripts: the Service Worker relay (`web/sw.js`)
+//!   and `window.acorn`.
 //! - [`pool`]: [`pool::WorkerPool`], the page's pool of dedicated workers and their live state
 //!   ([`pool::PoolSnapshot`]), built from real replies: handshake, memory, a transfer check.
 //! - [`worker`]: [`worker::run`], the entry point of the worker binary.
 #![deny(missing_docs)]
 
+pub mod bridge;
 pub mod codec;
 pub mod engine;
 pub mod fetch;
