@@ -66,6 +66,20 @@ impl ChannelCounters {
         add_at(&mut self.rows, partition, rows);
     }
 
+    /// Part of an input file was read: `rows` more rows, `bytes` more raw bytes (partition 0).
+    /// Druid counts external rows as it reads them, so a live report moves within a large
+    /// file; [`ChannelCounters::finish_file`] then counts the file.
+    pub fn add_read(&mut self, rows: u64, bytes: u64) {
+        add_at(&mut self.rows, 0, rows);
+        add_at(&mut self.bytes, 0, bytes);
+    }
+
+    /// One input file was read to its end (its rows and bytes came through
+    /// [`ChannelCounters::add_read`]).
+    pub fn finish_file(&mut self) {
+        add_at(&mut self.files, 0, 1);
+    }
+
     /// One input file finished: `rows` rows, `bytes` raw bytes (Druid's `addFile`; partition 0).
     pub fn add_file(&mut self, rows: u64, bytes: u64) {
         add_at(&mut self.rows, 0, rows);

@@ -38,6 +38,10 @@ use msq_plan::{
     ColumnType, ProcessorSpec, Program, SegmentGeneratorProcessor, ShuffleSpec, SqlType,
     StageDefinition, Step,
 };
+
+/// How often a worker streaming a large external file sends its input counters, so the live
+/// report (polled 4×/s in the browser) moves within the file.
+const LIVE_COUNTERS_EVERY_MS: i64 = 100;
 use msq_sql::{DruidType, Granularity};
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -526,14 +530,27 @@ impl WorkRun {
             };
             let mut reader = InputReader::new(&format, &druid_signature, name.clone(), options)?;
             let mut file_batches = Vec::new();
+            // Rows and bytes of this file already in the counters (sent as the file streams).
+            let mut counted = (0, 0);
             match inline {
                 Some(data) => reader.feed(data.as_bytes())?,
                 None => {
                     let mut stream = self.context.fetcher.open(&name).await?;
+                    let mut last_sent = self.context.clock.now_ms();
                     while let Some(chunk) = stream.next().await {
                         self.check_canceled()?;
                         reader.feed(&chunk?)?;
                         file_batches.extend(reader.drain_batches());
+                        let now = self.context.clock.now_ms();
+                        if now - last_sent >= LIVE_COUNTERS_EVERY_MS {
+                            last_sent = now;
+                            let (rows, bytes) = (reader.rows_read(), reader.bytes_read());
+                            self.counters
+                                .input(number as u32)
+                                .add_read(rows - counted.0, bytes - counted.1);
+                            counted = (rows, bytes);
+                            self.send_counters();
+                        }
                     }
                 }
             }
@@ -550,9 +567,12 @@ impl WorkRun {
                     exceptions,
                 });
             }
-            self.counters
-                .input(number as u32)
-                .add_file(reader.rows_read(), reader.bytes_read());
+            let input = self.counters.input(number as u32);
+            input.add_read(
+                reader.rows_read() - counted.0,
+                reader.bytes_read() - counted.1,
+            );
+            input.finish_file();
             self.send_counters();
             batches.extend(file_batches);
         }
