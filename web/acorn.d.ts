@@ -43,6 +43,8 @@ export interface AcornApi {
   task(taskId: string): Promise<{ task: string; payload: Record<string, unknown> }>;
   /** `POST /druid/v2/sql` (interactive; sys and INFORMATION_SCHEMA tables, datasources) → rows as objects. */
   sql(query: string, context?: QueryContext): Promise<Array<Record<string, unknown>>>;
+  /** `DELETE /druid/coordinator/v1/datasources/<name>`: marks every segment unused (the datasource disappears). */
+  dropDatasource(name: string): Promise<{ numChangedSegments: number }>;
   /** Any endpoint by method and path, e.g. `request('GET', '/druid/indexer/v1/task/' + id + '/status')`. */
   request(method: string, path: string, body?: unknown): Promise<unknown>;
 }

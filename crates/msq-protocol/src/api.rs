@@ -9,6 +9,7 @@
 //! | `POST /druid/indexer/v1/task/<id>/shutdown` | [`ApiCall::Shutdown`] |
 //! | `GET /druid/indexer/v1/task/<id>` | [`ApiCall::TaskPayload`] |
 //! | `POST /druid/v2/sql` | [`ApiCall::Sql`] |
+//! | `DELETE /druid/coordinator/v1/datasources/<dataSource>` | [`ApiCall::DropDatasource`] |
 //!
 //! [`route`] maps a method and path (and body) to a call ([`route_http`] from the raw request), so the Service Worker and any other
 //! HTTP front end share one routing table; the answer is an [`ApiResponse`]: an HTTP status and
@@ -54,6 +55,13 @@ pub enum ApiCall {
     Sql {
         /// `{"query", "context", "resultFormat", "header", …}`.
         request: Value,
+    },
+    /// `DELETE /druid/coordinator/v1/datasources/<dataSource>`: marks every segment of the
+    /// datasource unused (Druid's data management API); answers `{"numChangedSegments": N}`.
+    #[serde(rename_all = "camelCase")]
+    DropDatasource {
+        /// The datasource name (percent-decoded).
+        data_source: String,
     },
 }
 
@@ -105,6 +113,7 @@ pub struct RouteError {
 }
 
 const TASK_PREFIX: &str = "/druid/indexer/v1/task/";
+const DATASOURCES_PREFIX: &str = "/druid/coordinator/v1/datasources/";
 
 /// The call an HTTP request makes. `path` is the URL path (no query string); `body` the
 /// parsed JSON body of a POST.
@@ -154,6 +163,14 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
         }
         _ => {}
     }
+    if let Some(data_source) = path.strip_prefix(DATASOURCES_PREFIX) {
+        if !data_source.is_empty() && !data_source.contains('/') {
+            expect("DELETE")?;
+            return Ok(ApiCall::DropDatasource {
+                data_source: data_source.to_owned(),
+            });
+        }
+    }
     if let Some(rest) = path.strip_prefix(TASK_PREFIX) {
         let mut parts = rest.splitn(2, '/');
         let task_id = parts.next().unwrap_or_default().to_owned();
@@ -187,7 +204,8 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
 
 /// [`route`] for an HTTP request as it arrives: `target` is the request path as sent
 /// (percent-encoded, maybe with a `?query`), `body` the body text (blank means none). Task ids
-/// are percent-decoded after routing, so an encoded `/` in an id cannot change the endpoint.
+/// and datasource names are percent-decoded after routing, so an encoded `/` in a name cannot
+/// change the endpoint.
 ///
 /// # Errors
 /// Those of [`route`], and a 400 with a Druid `invalidInput` body when the body is not JSON.
@@ -219,6 +237,9 @@ pub fn route_http(method: &str, target: &str, body: Option<&str>) -> Result<ApiC
         },
         ApiCall::TaskPayload { task_id } => ApiCall::TaskPayload {
             task_id: percent_decode(&task_id),
+        },
+        ApiCall::DropDatasource { data_source } => ApiCall::DropDatasource {
+            data_source: percent_decode(&data_source),
         },
         call => call,
     })
@@ -291,6 +312,44 @@ mod tests {
             400
         );
         assert_eq!(percent_decode("/a%zz%41"), "/a%zzA");
+    }
+
+    #[test]
+    fn datasource_deletes_route_with_decoded_names() {
+        assert_eq!(
+            route_http(
+                "DELETE",
+                "/druid/coordinator/v1/datasources/wiki%2F%22x%22?kill=false",
+                None
+            )
+            .unwrap(),
+            ApiCall::DropDatasource {
+                data_source: "wiki/\"x\"".to_owned()
+            }
+        );
+        assert_eq!(
+            route("GET", "/druid/coordinator/v1/datasources/wikipedia", None)
+                .unwrap_err()
+                .status,
+            405
+        );
+        assert_eq!(
+            route(
+                "DELETE",
+                "/druid/coordinator/v1/datasources/wikipedia/intervals/x",
+                None
+            )
+            .unwrap_err()
+            .status,
+            404
+        );
+        assert_eq!(
+            serde_json::to_value(ApiCall::DropDatasource {
+                data_source: "w".into()
+            })
+            .unwrap(),
+            json!({"call": "dropDatasource", "dataSource": "w"})
+        );
     }
 
     #[test]

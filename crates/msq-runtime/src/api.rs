@@ -46,6 +46,7 @@ pub async fn handle(engine: &Engine, request: ApiRequest) -> ApiResponse {
             Some(payload) => Ok(payload),
             None => not_found(&task_id),
         }),
+        ApiCall::DropDatasource { data_source } => answer(engine.drop_datasource(&data_source)),
     }
 }
 
@@ -77,6 +78,112 @@ mod tests {
         let response = futures::executor::block_on(handle(&engine, ApiRequest { id, call }));
         cluster.run_until_stalled();
         response
+    }
+
+    /// `POST /druid/v2/sql` run on the cluster's executor (a `Sql` call waits for its query,
+    /// which only the executor can run).
+    fn sql(cluster: &mut LocalCluster, query: &str) -> Value {
+        cluster
+            .sql(&SqlTaskRequest::new(query))
+            .unwrap_or_else(|e| panic!("{query}: {:?}", e.body))
+    }
+
+    fn insert(cluster: &mut LocalCluster, id: u64, data_source: &str) {
+        let submitted = call(
+            cluster,
+            id,
+            ApiCall::Submit {
+                request: json!({"query": format!("INSERT INTO \"{data_source}\" SELECT TIME_PARSE(t) AS __time, x FROM TABLE(EXTERN('{{\"type\":\"http\",\"uris\":[\"mem://x.csv\"]}}', '{{\"type\":\"csv\",\"columns\":[\"t\",\"x\"]}}', '[{{\"name\":\"t\",\"type\":\"string\"}},{{\"name\":\"x\",\"type\":\"string\"}}]')) PARTITIONED BY DAY")}),
+            },
+        );
+        assert_eq!(submitted.status, 200, "{}", submitted.body);
+        let task_id = submitted.body["taskId"].as_str().unwrap().to_owned();
+        let status = call(cluster, id + 1, ApiCall::Status { task_id });
+        assert_eq!(
+            status.body["status"]["statusCode"], "SUCCESS",
+            "{}",
+            status.body
+        );
+    }
+
+    #[test]
+    fn dropping_a_datasource_removes_it_and_an_insert_recreates_it() {
+        let fetcher = MemoryFetcher::new().with_file(
+            "mem://x.csv",
+            b"2024-01-01T00:00:00Z,a\n2024-01-02T00:00:00Z,b\n".to_vec(),
+        );
+        let mut cluster = LocalCluster::new(fetcher, ManualClock::new(0));
+        insert(&mut cluster, 1, "w");
+        insert(&mut cluster, 3, "keep");
+        let tables = "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES WHERE TABLE_SCHEMA = 'druid' ORDER BY TABLE_NAME";
+        assert_eq!(
+            sql(&mut cluster, tables),
+            json!([{"TABLE_NAME": "keep"}, {"TABLE_NAME": "w"}])
+        );
+        let files_of = |cluster: &LocalCluster, ds: &str| {
+            use msq_exec::segment::SegmentStore;
+            cluster
+                .engine()
+                .store()
+                .list(&msq_exec::segment::store::segments_prefix(ds))
+                .unwrap()
+                .len()
+        };
+        assert_eq!(files_of(&cluster, "w"), 2);
+
+        let dropped = call(
+            &mut cluster,
+            6,
+            ApiCall::DropDatasource {
+                data_source: "w".into(),
+            },
+        );
+        assert_eq!(dropped.status, 200);
+        assert_eq!(dropped.body, json!({"numChangedSegments": 2}));
+        assert_eq!(files_of(&cluster, "w"), 0);
+        assert_eq!(sql(&mut cluster, tables), json!([{"TABLE_NAME": "keep"}]));
+        assert_eq!(
+            sql(
+                &mut cluster,
+                "SELECT COUNT(*) AS n FROM sys.segments WHERE datasource = 'w'"
+            ),
+            json!([{"n": 0}])
+        );
+        assert_eq!(
+            sql(
+                &mut cluster,
+                "SELECT COUNT(*) AS n FROM INFORMATION_SCHEMA.COLUMNS WHERE TABLE_NAME = 'w'"
+            ),
+            json!([{"n": 0}])
+        );
+        let select = cluster
+            .sql(&SqlTaskRequest::new("SELECT * FROM w"))
+            .unwrap_err();
+        assert_eq!(select.status, 400, "{}", select.body);
+
+        for (id, name) in [(11, "w"), (12, "never-there")] {
+            let again = call(
+                &mut cluster,
+                id,
+                ApiCall::DropDatasource {
+                    data_source: name.into(),
+                },
+            );
+            assert_eq!(
+                (again.status, again.body),
+                (200, json!({"numChangedSegments": 0}))
+            );
+        }
+
+        insert(&mut cluster, 13, "w");
+        assert_eq!(
+            sql(&mut cluster, "SELECT COUNT(*) AS n FROM w"),
+            json!([{"n": 2}])
+        );
+        assert_eq!(
+            sql(&mut cluster, tables),
+            json!([{"TABLE_NAME": "keep"}, {"TABLE_NAME": "w"}])
+        );
     }
 
     #[test]

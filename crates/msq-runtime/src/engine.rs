@@ -7,6 +7,7 @@
 //! | `GET /druid/indexer/v1/task/<id>/status` | [`Engine::status`] |
 //! | `GET /druid/indexer/v1/task/<id>/reports` | [`Engine::report`] (live while running) |
 //! | `POST /druid/indexer/v1/task/<id>/shutdown` | [`Engine::shutdown`] → FAILED with `Canceled` |
+//! | `DELETE /druid/coordinator/v1/datasources/<ds>` | [`Engine::drop_datasource`] → `{numChangedSegments}` |
 //!
 //! Submitting parses and plans synchronously (so bad SQL is a 400, as in Druid) and then starts
 //! the controller on the [`Spawner`]; the task runs while the caller's executor runs.
@@ -493,6 +494,45 @@ impl Engine {
                 "sqlQueryContext": task.context,
             }
         }))
+    }
+
+    /// `DELETE /druid/coordinator/v1/datasources/<dataSource>` (Druid's data management API:
+    /// "marks as unused all segments belonging to a datasource" and answers
+    /// `{"numChangedSegments": N}`; `0` for a datasource with no used segments). Acorn keeps no
+    /// unused segments: the datasource's manifest is replaced atomically by an empty one (so
+    /// the catalog, `INFORMATION_SCHEMA` and `sys.segments` stop listing it at once, and a later
+    /// INSERT starts it afresh) and then its segment files are garbage-collected.
+    ///
+    /// # Errors
+    /// A 500 with Druid's error body when the store cannot be read or written.
+    pub fn drop_datasource(&self, data_source: &str) -> Result<Value, ApiError> {
+        let store_failed = |e: MsqError| ApiError {
+            status: 500,
+            body: json!({
+                "error": "druidException",
+                "errorCode": "general",
+                "persona": "OPERATOR",
+                "category": "RUNTIME_FAILURE",
+                "errorMessage": format!(
+                    "Could not drop datasource [{data_source}]: {}",
+                    e.message()
+                ),
+                "context": {},
+            }),
+        };
+        let used = self
+            .env
+            .store
+            .manifest(data_source)
+            .map_err(store_failed)?
+            .map_or(0, |m| m.segments.len());
+        if used > 0 {
+            self.env
+                .store
+                .drop_datasource(data_source)
+                .map_err(store_failed)?;
+        }
+        Ok(json!({ "numChangedSegments": used }))
     }
 
     /// Task ids, oldest first.

@@ -165,6 +165,7 @@ fn method(target: &Object, name: &str, f: Closure<dyn Fn(JsValue, JsValue, JsVal
 /// | `shutdown(taskId)` | `POST /druid/indexer/v1/task/<id>/shutdown` |
 /// | `task(taskId)` | `GET /druid/indexer/v1/task/<id>` |
 /// | `sql(query, context?)` | `POST /druid/v2/sql` (array of row objects) |
+/// | `dropDatasource(name)` | `DELETE /druid/coordinator/v1/datasources/<name>` → `{numChangedSegments}` |
 /// | `request(method, path, body?)` | any of the above by HTTP method and path |
 ///
 /// A non-2xx answer rejects with an `Error` carrying `status` and Druid's error `body`.
@@ -173,7 +174,7 @@ pub fn install_window_api(engine: EngineClient) {
         return;
     };
     let api = Object::new();
-    let calls: [(&str, MakeCall); 6] = [
+    let calls: [(&str, MakeCall); 7] = [
         ("submit", |q, c| ApiCall::Submit {
             request: sql_request(&q, &c),
         }),
@@ -191,6 +192,9 @@ pub fn install_window_api(engine: EngineClient) {
         }),
         ("task", |id, _| ApiCall::TaskPayload {
             task_id: id.as_string().unwrap_or_default(),
+        }),
+        ("dropDatasource", |name, _| ApiCall::DropDatasource {
+            data_source: name.as_string().unwrap_or_default(),
         }),
     ];
     for (name, make) in calls {
