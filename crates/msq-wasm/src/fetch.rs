@@ -15,14 +15,16 @@
 //! the usual cause, the server's `Access-Control-Allow-Origin` ([`NETWORK_OR_CORS`]).
 //!
 //! # Layout
-//! - [`HttpFetcher`]: the [`Fetcher`] (`open`, and `list`, which is refused over HTTP) plus
+//! - [`HttpFetcher`]: the [`Fetcher`] (`open`; `list` and absolute paths such as `/a.json`
+//!   go to the page's local files, [`crate::local_files`]) plus
 //!   [`HttpFetcher::open_range`] for one `Range: bytes=a-b` slice of a file.
 //! - [`content_length_and_ranges`]: a `HEAD` request telling a file's size and whether its
 //!   server serves byte ranges (to split one large uncompressed file across workers; not wired
 //!   into the engine yet).
 //! - private helpers: URL resolution against the global scope's location, the `fetch` call on
 //!   whatever global scope runs (`Window` or `WorkerGlobalScope`), status checks and the body
-//!   reader that turns `read()` results into stream items.
+//!   reader that turns `read()` results into stream items ([`readable_stream`], shared with
+//!   the local files, whose `Blob.stream()` is read the same way).
 
 use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
@@ -32,14 +34,18 @@ use msq_runtime::env::{ByteStream, Fetcher};
 use msq_runtime::fetch::cannot_open;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{Headers, ReadableStreamDefaultReader, Request, RequestInit, Response};
+use web_sys::{
+    Headers, ReadableStream, ReadableStreamDefaultReader, Request, RequestInit, Response,
+};
 
 /// The reason given when `fetch` itself fails: the browser does not say whether the network
 /// failed or the server refused this origin (CORS), so both are named.
 pub const NETWORK_OR_CORS: &str = "network error or CORS refusal \
      (the server must allow this origin: Access-Control-Allow-Origin)";
 
-/// Reads `http(s)://`, relative, `data:` and `blob:` URIs with the browser's `fetch`.
+/// Reads `http(s)://`, relative, `data:` and `blob:` URIs with the browser's `fetch`, and
+/// `local` paths (`/<name>`, `file:///<name>`) from the page's local files in OPFS
+/// ([`crate::local_files`]).
 ///
 /// Works in a page and in a Web Worker: `fetch` is looked up on the running global scope.
 /// Relative URIs resolve against that scope's location (the page, or the worker script, which
@@ -128,6 +134,9 @@ impl Fetcher for HttpFetcher {
     fn open(&self, uri: &str) -> LocalBoxFuture<'_, Result<ByteStream>> {
         let uri = uri.to_string();
         async move {
+            if crate::local_files::is_local(&uri) {
+                return crate::local_files::open(&uri).await;
+            }
             let response = send(&uri, "GET", None).await?;
             check_ok(&uri, &response)?;
             body_stream(uri, &response)
@@ -135,16 +144,12 @@ impl Fetcher for HttpFetcher {
         .boxed_local()
     }
 
-    /// Always an `InvalidInput` error: HTTP has no directory listing, and a page has no
-    /// filesystem of its own.
+    /// The `local` input source's `baseDir` + `filter`: the page's local files when
+    /// `base_dir` is `/` or `/files` ([`crate::local_files::list_paths`]); any other directory
+    /// is an `InvalidInput` error (HTTP has no directory listing).
     fn list(&self, base_dir: &str, filter: &str) -> LocalBoxFuture<'_, Result<Vec<String>>> {
-        let error = MsqError::plan(format!(
-            "Cannot list input files under baseDir [{base_dir}] with filter [{filter}]: the \
-             `local` input source's baseDir and filter cannot be listed in the browser. Local \
-             files come from the files given to the page; use an `http` input source with \
-             `uris` for files on a server."
-        ));
-        futures::future::ready(Err(error)).boxed_local()
+        let (base_dir, filter) = (base_dir.to_string(), filter.to_string());
+        async move { crate::local_files::list_paths(&base_dir, &filter).await }.boxed_local()
     }
 }
 
@@ -269,10 +274,17 @@ fn content_range_start(value: &str) -> Option<u64> {
 /// The response body as a [`ByteStream`]: one item per `read()` chunk; empty when there is no
 /// body (e.g. `204 No Content`).
 fn body_stream(uri: String, response: &Response) -> Result<ByteStream> {
-    let Some(body) = response.body() else {
-        return Ok(futures::stream::empty().boxed_local());
-    };
-    let reader = ReadableStreamDefaultReader::new(&body)
+    match response.body() {
+        Some(body) => readable_stream(uri, &body),
+        None => Ok(futures::stream::empty().boxed_local()),
+    }
+}
+
+/// A `ReadableStream` of bytes (a response body, a `Blob`'s `stream()`) as a [`ByteStream`]:
+/// one item per non-empty `read()` chunk; dropping the stream early cancels the source.
+/// Errors name `uri`.
+pub(crate) fn readable_stream(uri: String, body: &ReadableStream) -> Result<ByteStream> {
+    let reader = ReadableStreamDefaultReader::new(body)
         .map_err(|e| cannot_open(&uri, format!("cannot read the body: {}", js_message(&e))))?;
     let state = BodyReader {
         uri,

@@ -18,6 +18,8 @@
 //! - [`codec`]: `Packet` ⇄ `{envelope, frame}` JS objects; frames go in the transfer list.
 //! - [`fetch`]: [`fetch::HttpFetcher`], the engine's `Fetcher` over the browser's `fetch`
 //!   (streamed bodies, Druid-style errors naming the URL, byte ranges).
+//! - [`local_files`]: the page's local files (`<opfs>/files/`), what Druid's `local` input
+//!   source reads in the tab: added from dropped or picked files, read by [`fetch`].
 //! - [`opfs`]: [`opfs::OpfsSegmentStore`], segments and manifests in the Origin Private File
 //!   System (a synchronous mirror over an ordered write-behind journal).
 //! - [`engine`]: the engine in a Web Worker ([`engine::handle_message`], worker side) and the
@@ -33,6 +35,7 @@ pub mod bridge;
 pub mod codec;
 pub mod engine;
 pub mod fetch;
+pub mod local_files;
 pub mod opfs;
 pub mod pool;
 pub mod worker;

@@ -95,7 +95,8 @@ async fn relative_uri_resolves_against_the_page_origin() {
 
 #[wasm_bindgen_test]
 async fn missing_file_is_404_naming_the_url() {
-    let uri = "/acorn-h7-no-such-file.csv";
+    // Relative: an absolute path such as `/x.csv` is a `local` file (msq_wasm::local_files).
+    let uri = "acorn-h7-no-such-file.csv";
     let error = match HttpFetcher::new().open(uri).await {
         Ok(_) => panic!("a missing file must not open"),
         Err(error) => error,
