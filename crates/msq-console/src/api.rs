@@ -333,6 +333,95 @@ impl DruidHttpApi {
         let url = self.task_url(task_id, "/shutdown");
         self.request("POST", &url, Some("{}")).await.map(|_| ())
     }
+
+    /// `POST /druid/v2/sql`, the interactive API, for the EXPLAIN button: `request.query` is
+    /// an `EXPLAIN PLAN FOR …` statement (see [`crate::explain::explain_statement`]); asks for
+    /// `resultFormat: "object"` and returns the body, Druid's
+    /// `[{"PLAN": "…", "RESOURCES": "…", "ATTRIBUTES": "…"}]`.
+    ///
+    /// # Errors
+    /// Network failures, non-2xx answers (bad SQL is HTTP 400 with Druid's error body), or a
+    /// body that is not JSON.
+    pub async fn explain_plan(&self, request: &SqlTaskRequest) -> Result<Value, ApiError> {
+        let url = self.url("/druid/v2/sql");
+        let mut request = request.clone();
+        request.ignored_result_format = Some(Value::from("object"));
+        let body = serde_json::to_string(&request).map_err(|e| ApiError::BadResponse {
+            url: url.clone(),
+            message: e.to_string(),
+        })?;
+        let text = self.request("POST", &url, Some(&body)).await?;
+        serde_json::from_str::<Value>(&text).map_err(|e| ApiError::BadResponse {
+            url,
+            message: format!("the EXPLAIN answer is not JSON ({e})"),
+        })
+    }
+
+    /// `POST /druid/v2/sql`, the interactive API, for a metadata query (the datasource
+    /// browser's `INFORMATION_SCHEMA` and `sys` queries): asks for `resultFormat: "object"`
+    /// and returns the rows, one JSON object per row keyed by column name.
+    ///
+    /// # Errors
+    /// Network failures, non-2xx answers (bad SQL is HTTP 400 with Druid's error body), or a
+    /// body that is not a JSON array of objects.
+    pub async fn sql_rows(
+        &self,
+        query: &str,
+    ) -> Result<Vec<serde_json::Map<String, Value>>, ApiError> {
+        let url = self.url("/druid/v2/sql");
+        let body = serde_json::json!({"query": query, "resultFormat": "object"}).to_string();
+        let text = self.request("POST", &url, Some(&body)).await?;
+        parse_object_rows(&text).map_err(|message| ApiError::BadResponse { url, message })
+    }
+
+    /// `DELETE /druid/coordinator/v1/datasources/<dataSource>` (Druid's data management API:
+    /// marks every segment of the datasource unused); returns `numChangedSegments`.
+    ///
+    /// # Errors
+    /// Network failures, non-2xx answers, or a body without `numChangedSegments`.
+    pub async fn drop_datasource(&self, data_source: &str) -> Result<u64, ApiError> {
+        let url = self.url(&format!(
+            "/druid/coordinator/v1/datasources/{}",
+            js_free_encode(data_source)
+        ));
+        let text = self.request("DELETE", &url, None).await?;
+        serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("numChangedSegments").and_then(Value::as_u64))
+            .ok_or_else(|| ApiError::BadResponse {
+                url,
+                message: format!(
+                    "expected {{\"numChangedSegments\": N}}, got {}",
+                    shorten(&text, 200)
+                ),
+            })
+    }
+}
+
+/// The rows of an interactive-API answer in `resultFormat: "object"`.
+///
+/// # Errors
+/// Why the text is not a JSON array of objects.
+pub fn parse_object_rows(text: &str) -> Result<Vec<serde_json::Map<String, Value>>, String> {
+    match serde_json::from_str::<Value>(text) {
+        Ok(Value::Array(rows)) => rows
+            .into_iter()
+            .enumerate()
+            .map(|(i, row)| match row {
+                Value::Object(map) => Ok(map),
+                other => Err(format!(
+                    "row {} is not a JSON object: {}",
+                    i + 1,
+                    shorten(&other.to_string(), 100)
+                )),
+            })
+            .collect(),
+        Ok(other) => Err(format!(
+            "expected a JSON array of rows, got {}",
+            shorten(&other.to_string(), 100)
+        )),
+        Err(e) => Err(format!("the SQL answer is not JSON ({e})")),
+    }
 }
 
 /// Percent-encodes everything but unreserved characters (task ids are `query-<uuid>`, but a
@@ -412,6 +501,21 @@ mod tests {
             api.task_url("query-3dc0/../x", "/reports"),
             "http://localhost:8888/druid/indexer/v1/task/query-3dc0%2F..%2Fx/reports"
         );
+    }
+
+    #[test]
+    fn object_rows_and_datasource_urls() {
+        let rows = parse_object_rows(r#"[{"TABLE_NAME":"w"},{"TABLE_NAME":"x"}]"#).expect("rows");
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[1]["TABLE_NAME"], "x");
+        assert!(parse_object_rows("[1]")
+            .unwrap_err()
+            .starts_with("row 1 is not"));
+        assert!(parse_object_rows("{}")
+            .unwrap_err()
+            .starts_with("expected a JSON array"));
+        assert!(parse_object_rows("nope").unwrap_err().contains("not JSON"));
+        assert_eq!(js_free_encode("wiki/x y"), "wiki%2Fx%20y");
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! The few browser services the console uses besides the DOM Leptos manages:
-//! `localStorage`, file downloads and reading a picked file.
+//! `localStorage`, file downloads, reading a picked file and the clipboard.
 //!
 //! Every function degrades quietly (private browsing without storage, a blocked download):
 //! persistence is a convenience, never a reason to break the page.
@@ -66,4 +66,64 @@ pub async fn read_file_text(file: web_sys::File) -> Result<String, String> {
     gloo::file::futures::read_as_text(&file)
         .await
         .map_err(|e| e.to_string())
+}
+
+/// Puts `text` on the clipboard: `navigator.clipboard.writeText`, or, where that API is
+/// missing or refused (a page served over plain HTTP, an old browser), the classic
+/// `document.execCommand("copy")` of a hidden text area.
+///
+/// # Errors
+/// A message when neither way worked.
+pub async fn copy_text(text: &str) -> Result<(), String> {
+    let window = web_sys::window().ok_or("no window")?;
+    let navigator = window.navigator();
+    // `navigator.clipboard` is undefined outside secure contexts: check before calling it.
+    let has_clipboard =
+        js_sys::Reflect::get(&navigator, &wasm_bindgen::JsValue::from_str("clipboard"))
+            .is_ok_and(|c| !c.is_undefined() && !c.is_null());
+    let mut refused = None;
+    if has_clipboard {
+        let promise = navigator.clipboard().write_text(text);
+        match wasm_bindgen_futures::JsFuture::from(promise).await {
+            Ok(_) => return Ok(()),
+            Err(e) => {
+                refused = Some(
+                    e.dyn_ref::<js_sys::Error>()
+                        .map(|e| String::from(e.message()))
+                        .unwrap_or_else(|| "the clipboard refused the text".to_owned()),
+                );
+            }
+        }
+    }
+    copy_with_exec_command(&window, text).map_err(|fallback| match refused {
+        Some(r) => format!("{r} ({fallback})"),
+        None => fallback.to_owned(),
+    })
+}
+
+fn copy_with_exec_command(window: &web_sys::Window, text: &str) -> Result<(), &'static str> {
+    let document: web_sys::HtmlDocument = window
+        .document()
+        .ok_or("no document")?
+        .dyn_into()
+        .map_err(|_| "not an HTML document")?;
+    let body = document.body().ok_or("no document body")?;
+    let area: web_sys::HtmlTextAreaElement = document
+        .create_element("textarea")
+        .map_err(|_| "cannot create a text area")?
+        .dyn_into()
+        .map_err(|_| "cannot create a text area")?;
+    area.set_value(text);
+    let _ = area.set_attribute("readonly", "");
+    let _ = area.set_attribute("style", "position:fixed;top:0;left:-9999px;opacity:0");
+    body.append_child(&area)
+        .map_err(|_| "cannot add a text area")?;
+    area.select();
+    let copied = document.exec_command("copy").unwrap_or(false);
+    area.remove();
+    if copied {
+        Ok(())
+    } else {
+        Err("copying is not allowed in this browser")
+    }
 }

@@ -6,6 +6,7 @@
 //! report, the same one is never compared field by field.
 
 use crate::api::ApiError;
+use crate::explain::ExplainRef;
 use msq_model::TaskReport;
 use std::sync::Arc;
 
@@ -62,6 +63,9 @@ pub struct LiveRun {
     pub stale: Option<String>,
     /// Polling stopped on this error (or the cancel request failed).
     pub error: Option<ApiError>,
+    /// When Run submitted the task (`Date.now()`, ms): the run bar's elapsed-time ticker
+    /// (≙ Druid's `execution-timer-panel`).
+    pub submitted_ms: f64,
 }
 
 /// The state of a tab's output area.
@@ -83,6 +87,15 @@ pub enum Execution {
     Live(LiveRun),
     /// A report opened with "Load report".
     Loaded(ReportRef),
+    /// EXPLAIN was pressed: `EXPLAIN PLAN FOR …` is on its way to the interactive API.
+    Explaining {
+        /// The router it was sent to.
+        router: String,
+    },
+    /// The EXPLAIN request failed (bad SQL is a 400 with Druid's message, or the network).
+    ExplainFailed(ApiError),
+    /// The plan EXPLAIN answered.
+    Explained(ExplainRef),
 }
 
 impl Execution {
@@ -93,6 +106,11 @@ impl Execution {
             Execution::Loaded(r) => Some(r.clone()),
             _ => None,
         }
+    }
+
+    /// Whether an EXPLAIN is in flight (the EXPLAIN button is disabled).
+    pub fn is_explaining(&self) -> bool {
+        matches!(self, Execution::Explaining { .. })
     }
 
     /// Whether a run is in flight (Run is disabled, Cancel shown).

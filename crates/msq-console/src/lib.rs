@@ -15,6 +15,7 @@
 //!   - [`views::workbench`]: the Query view, one component per file:
 //!     `WorkbenchView` (state, persistence, layout) → `QueryTabBar`, `QueryTab`
 //!     (→ `FlexibleQueryInput`, `RunPanel`, output), `ContextPanel`, `WorkersPanel`,
+//!     `DatasourcesPanel` (datasource browser, drop), `RecentTasksPanel`,
 //!     `LoadReportDialog`; a report is shown by `ExecutionReportPane` →
 //!     `ExecutionSummaryPanel`, `ExecutionErrorPane`, `ExecutionWarningsPane`,
 //!     `ResultTablePane`, `StageGraph`, `ExecutionStagesPane` (→ `StageDetailPane`),
@@ -26,6 +27,10 @@
 //! - [`query_context`]: a tab's context settings and the Druid context JSON they become.
 //! - [`execution`]: what a tab's output area shows (idle, submitting, live run, loaded report).
 //! - [`runner`]: Run, poll and cancel against a Druid router.
+//! - [`explain`]: the EXPLAIN button: `EXPLAIN PLAN FOR` over the interactive API, and the
+//!   stages its plan holds.
+//! - [`results_export`]: SELECT results as CSV and JSON downloads.
+//! - [`recent_tasks`]: the tasks this browser ran, kept in `localStorage` with their reports.
 //! - [`api`]: `DruidHttpApi`, the SQL-task HTTP API over `fetch`, and its errors.
 //! - [`browser`]: `localStorage`, downloads, reading a picked file.
 //! - [`stage_view`]: the text of each stages-table row and its expansion (formatting of
@@ -39,9 +44,12 @@ pub mod app;
 pub mod browser;
 pub mod components;
 pub mod execution;
+pub mod explain;
 pub mod format;
 pub mod graph_layout;
 pub mod query_context;
+pub mod recent_tasks;
+pub mod results_export;
 pub mod runner;
 pub mod sql_tokens;
 pub mod stage_view;

@@ -80,6 +80,7 @@ pub fn run(tab: TabState, router_url: &str) {
     tab.execution.set(Execution::Submitting {
         router: api.router().to_owned(),
     });
+    let submitted_ms = js_sys::Date::now();
     spawn_local(async move {
         let submitted = api.submit_sql_task(&request).await;
         if !tab.is_current(token) {
@@ -98,6 +99,7 @@ pub fn run(tab: TabState, router_url: &str) {
                     canceling: false,
                     stale: None,
                     error: None,
+                    submitted_ms,
                 }));
                 poll(tab, token, api, response.task_id).await;
             }
@@ -132,6 +134,9 @@ async fn poll(tab: TabState, token: u64, api: DruidHttpApi, task_id: String) {
         match api.task_report(&task_id).await {
             Ok(ReportPoll::Report(report, raw)) => {
                 done = report.status().status.is_terminal();
+                if done {
+                    crate::recent_tasks::record_finished(&report, &raw, api.router());
+                }
                 let loaded = ReportRef(Arc::new(LoadedReport {
                     report: *report,
                     raw,

@@ -1,12 +1,16 @@
 //! One query tab (≙ Druid's `QueryTab`): the SQL editor on top, the run panel, and the output
 //! area, which shows exactly one of: the placeholder, the "no engine" notice, a submit loader,
-//! a submit error, or a report (live or loaded). This component only wires; the run logic is
-//! in [`crate::runner`], the report panes in [`ExecutionReportPane`].
+//! a submit error, a report (live or loaded), or an EXPLAIN (loader, error, plan). This
+//! component only wires; the run logic is in [`crate::runner`] and [`crate::explain`], the
+//! panes in [`ExecutionReportPane`] and [`ExplainPane`].
 
+use crate::api::IN_BROWSER_ENGINE;
 use crate::execution::Execution;
+use crate::explain;
 use crate::runner::{self, NO_ENGINE_MESSAGE};
 use crate::views::workbench::execution_error_pane::{ErrorView, ExecutionErrorPane};
 use crate::views::workbench::execution_report_pane::ExecutionReportPane;
+use crate::views::workbench::explain_pane::ExplainPane;
 use crate::views::workbench::flexible_query_input::FlexibleQueryInput;
 use crate::views::workbench::run_panel::RunPanel;
 use crate::workbench_state::TabState;
@@ -21,6 +25,9 @@ enum OutputMode {
     SubmitFailed,
     Waiting(String),
     Report(String),
+    Explaining(String),
+    ExplainFailed,
+    Explained(String),
 }
 
 fn output_mode(e: &Execution) -> OutputMode {
@@ -34,6 +41,11 @@ fn output_mode(e: &Execution) -> OutputMode {
         Execution::Loaded(r) => {
             OutputMode::Report(format!("loaded:{:p}", std::sync::Arc::as_ptr(&r.0)))
         }
+        Execution::Explaining { router } => OutputMode::Explaining(router.clone()),
+        Execution::ExplainFailed(_) => OutputMode::ExplainFailed,
+        Execution::Explained(p) => {
+            OutputMode::Explained(format!("{:p}", std::sync::Arc::as_ptr(&p.0)))
+        }
     }
 }
 
@@ -46,6 +58,7 @@ struct LiveLine {
     canceling: bool,
     stale: Option<String>,
     error: Option<ErrorView>,
+    submitted_ms: f64,
 }
 
 /// The editor, run panel and output of one tab.
@@ -71,6 +84,7 @@ pub fn QueryTab(
                 polling: run.polling,
                 canceling: run.canceling,
                 stale: run.stale.clone(),
+                submitted_ms: run.submitted_ms,
                 error: run
                     .error
                     .as_ref()
@@ -86,6 +100,13 @@ pub fn QueryTab(
         }
     });
     let on_cancel = Callback::new(move |()| runner::cancel(tab));
+    let explaining = Signal::derive(move || execution.with(Execution::is_explaining));
+    let on_explain = Callback::new(move |()| {
+        let busy = execution.with_untracked(|e| e.is_running() || e.is_explaining());
+        if !busy {
+            explain::explain(tab, &router_url.get_untracked());
+        }
+    });
 
     let output = move || {
         match mode.get() {
@@ -129,6 +150,29 @@ pub fn QueryTab(
             }
             None => ().into_any(),
         },
+        OutputMode::Explaining(router) => view! {
+            <div class="output-loading" id="output-loading">
+                <span class="spinner"></span>
+                {format!("Explaining the query on {router}…")}
+            </div>
+        }
+        .into_any(),
+        OutputMode::ExplainFailed => {
+            let error = Signal::derive(move || {
+                execution.with(|e| match e {
+                    Execution::ExplainFailed(err) => ErrorView::from_api("Explaining the query failed", err),
+                    _ => ErrorView { title: String::new(), summary: String::new(), details: Vec::new(), stack_trace: None },
+                })
+            });
+            view! { <ExecutionErrorPane error /> }.into_any()
+        }
+        OutputMode::Explained(_) => match execution.with_untracked(|e| match e {
+            Execution::Explained(p) => Some(p.clone()),
+            _ => None,
+        }) {
+            Some(plan) => view! { <ExplainPane plan /> }.into_any(),
+            None => ().into_any(),
+        },
     }
     };
 
@@ -137,7 +181,7 @@ pub fn QueryTab(
             <div class="query-editor-pane">
                 <FlexibleQueryInput sql=tab.sql on_run />
             </div>
-            <RunPanel running canceling router_url on_run on_cancel on_load_report />
+            <RunPanel running canceling router_url on_run on_cancel explaining on_explain on_load_report />
             <div class="query-output" id="query-output">
                 {move || live.get().map(live_bar)}
                 {output}
@@ -149,6 +193,8 @@ pub fn QueryTab(
 fn live_bar(l: LiveLine) -> impl IntoView {
     let state = if l.canceling {
         "canceling…"
+    } else if l.polling && l.router == IN_BROWSER_ENGINE {
+        "polling 4× a second"
     } else if l.polling {
         "polling every second"
     } else {
@@ -158,8 +204,27 @@ fn live_bar(l: LiveLine) -> impl IntoView {
         <div class="live-bar" id="live-bar" data-polling=l.polling.to_string()>
             <span class="live-dot" class:live-dot-on=l.polling></span>
             <span>{format!("Task {} on {} · {state}", l.task_id, l.router)}</span>
+            {l.polling.then(|| view! { <ElapsedTimer since_ms=l.submitted_ms /> })}
             {l.stale.map(|s| view! { <span class="tag tag-warning" id="live-stale">{format!("Network connectivity issues, showing the last report: {s}")}</span> })}
         </div>
         {l.error.map(|e| view! { <ExecutionErrorPane error=e /> })}
+    }
+}
+
+/// Time since Run, ticking ten times a second while mounted (≙ Druid's
+/// `execution-timer-panel`); the finished report's own duration replaces it.
+#[component]
+fn ElapsedTimer(since_ms: f64) -> impl IntoView {
+    let now = RwSignal::new(js_sys::Date::now());
+    if let Ok(handle) = set_interval_with_handle(
+        move || now.set(js_sys::Date::now()),
+        std::time::Duration::from_millis(100),
+    ) {
+        on_cleanup(move || handle.clear());
+    }
+    view! {
+        <span class="live-elapsed mono" id="live-elapsed">
+            {move || format!("{:.1} s", ((now.get() - since_ms) / 1000.0).max(0.0))}
+        </span>
     }
 }

@@ -1,9 +1,10 @@
 //! The bar between editor and output (≙ Druid's `RunPanel` + `ExecutionTimerPanel`): Run
-//! (Ctrl/Cmd+Enter), Cancel while a run is live, and "Load report".
+//! (Ctrl/Cmd+Enter), Cancel while a run is live, Explain (≙ "Explain SQL query" of Druid's
+//! run "More" menu) and "Load report".
 
 use leptos::prelude::*;
 
-/// Run / Cancel / Load report.
+/// Run / Cancel / Explain / Load report.
 #[component]
 pub fn RunPanel(
     /// Whether a run is in flight (Run disabled, Cancel shown).
@@ -19,6 +20,11 @@ pub fn RunPanel(
     on_run: Callback<()>,
     /// Cancel pressed.
     on_cancel: Callback<()>,
+    /// Whether an EXPLAIN is in flight (Explain disabled).
+    #[prop(into)]
+    explaining: Signal<bool>,
+    /// Explain pressed.
+    on_explain: Callback<()>,
     /// "Load report" pressed.
     on_load_report: Callback<()>,
 ) -> impl IntoView {
@@ -53,6 +59,15 @@ pub fn RunPanel(
                     {move || if canceling.get() { "Canceling…" } else { "Cancel" }}
                 </button>
             </Show>
+            <button
+                id="explain-button"
+                class="button"
+                title="Show the query's plan (EXPLAIN PLAN FOR) without running it"
+                disabled=move || running.get() || explaining.get()
+                on:click=move |_| on_explain.run(())
+            >
+                {move || if explaining.get() { "Explaining…" } else { "Explain" }}
+            </button>
             <span class="run-panel-hint">"Ctrl/Cmd + Enter"</span>
             <span class="run-panel-spacer"></span>
             <span class="run-panel-engine" class:engine-local=move || router_url.with(|u| u.trim().is_empty())>

@@ -7,11 +7,14 @@
 use crate::browser::{storage_get, storage_set};
 use crate::execution::{Execution, ReportRef};
 use crate::query_context::QueryContext;
+use crate::recent_tasks::RecentTasksState;
 use crate::tabs::{StoredWorkbench, STORAGE_KEY};
 use crate::views::workbench::context_panel::ContextPanel;
+use crate::views::workbench::datasources_panel::DatasourcesPanel;
 use crate::views::workbench::load_report_dialog::LoadReportDialog;
 use crate::views::workbench::query_tab::QueryTab;
 use crate::views::workbench::query_tab_bar::QueryTabBar;
+use crate::views::workbench::recent_tasks_panel::RecentTasksPanel;
 use crate::views::workbench::workers_panel::WorkersPanel;
 use crate::workbench_state::{TabState, WorkbenchState};
 use leptos::prelude::*;
@@ -40,6 +43,7 @@ pub fn WorkbenchView() -> impl IntoView {
     provide_context(crate::workbench_state::OpenTab(Callback::new(
         move |(name, sql): (String, String)| state.open_tab(Some(name), sql),
     )));
+    provide_context(RecentTasksState::install());
     let router_url = state.router_url;
     let dialog_open = RwSignal::new(false);
     let open_dialog = Callback::new(move |()| dialog_open.set(true));
@@ -65,6 +69,9 @@ pub fn WorkbenchView() -> impl IntoView {
             <aside class="workbench-side">
                 {move || active_tab.get().map(|tab| view! { <ContextPanel context=tab.context router_url /> })}
                 <WorkersPanel context=active_context />
+                <DatasourcesPanel router_url />
+                <RecentTasksPanel on_open=on_load />
+                <crate::views::workbench::files_panel::FilesPanel />
             </aside>
             <LoadReportDialog open=dialog_open on_load />
         </div>
