@@ -101,7 +101,7 @@ wasm_pack_tests() {
 e2e() {
   local port
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-  python3 tests/e2e/serve.py --port "$port" --dir dist >"$LOG_DIR/server.log" 2>&1 &
+  python3 tests/e2e/serve.py --port "$port" --dir dist --data "$ROOT/../shared/data/druid" >"$LOG_DIR/server.log" 2>&1 &
   local srv=$!
   local rc=0
   node tests/e2e/run.mjs "http://127.0.0.1:$port/" || rc=$?

@@ -5,12 +5,18 @@
     python3 tests/e2e/serve.py --port 8090 --dir dist [--data ../shared/data/druid]
 
 With `--data DIR`, files of DIR are also served under `/data/` (same origin, so the page's
-cross-origin isolation headers do not get in the way of fetching them).
+cross-origin isolation headers do not get in the way of fetching them), and under `/slow/`
+trickled at SLOW_BYTES_PER_S: a long-running ingest for cancel tests without a large file.
 """
 import argparse
 import functools
 import http.server
 import os
+import shutil
+import time
+
+SLOW_BYTES_PER_S = 64 * 1024
+SLOW_CHUNK = 8 * 1024
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -30,11 +36,24 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, fmt, *args):  # quiet: the e2e runner reports what matters
         pass
 
+    def is_slow(self):
+        return self.path.startswith("/slow/")
+
+    def copyfile(self, source, outputfile):
+        if not self.is_slow():
+            shutil.copyfileobj(source, outputfile)
+            return
+        while chunk := source.read(SLOW_CHUNK):
+            outputfile.write(chunk)
+            outputfile.flush()
+            time.sleep(SLOW_CHUNK / SLOW_BYTES_PER_S)
+
     def translate_path(self, path):
         data = getattr(self.server, "data_dir", None)
         clean = path.split("?", 1)[0].split("#", 1)[0]
-        if data and clean.startswith("/data/"):
-            rel = os.path.normpath(clean[len("/data/"):]).lstrip("/")
+        prefix = next((p for p in ("/data/", "/slow/") if clean.startswith(p)), None)
+        if data and prefix:
+            rel = os.path.normpath(clean[len(prefix):]).lstrip("/")
             if rel.startswith(".."):
                 return os.path.join(data, "__forbidden__")
             return os.path.join(data, rel)
