@@ -29,8 +29,8 @@ started=$(date +%s)
 # Engine-side crates: every crate left of the wasm line, which must not depend on browser crates.
 BROWSER_CRATES='^(msq-wasm|msq-worker|msq-console)$'
 mapfile -t ENGINE_CRATES < <(ls crates | grep -vE "$BROWSER_CRATES")
-# Crates with wasm-bindgen-test browser tests.
-BROWSER_TEST_CRATES=(msq-wasm msq-console)
+# Crates with wasm-bindgen-test browser tests (msq-slt: the golden corpus through the wasm build).
+BROWSER_TEST_CRATES=(msq-wasm msq-console msq-slt)
 
 banner() { printf '\n\033[1;36m== %s\033[0m\n' "$*"; }
 

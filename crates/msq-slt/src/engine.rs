@@ -2,9 +2,11 @@
 //!
 //! The real implementation, [`ClusterEngine`], runs statements on `msq-runtime`'s
 //! [`LocalCluster`] through the Druid task API (submit → run → report), reading inputs from
-//! `tests/data` at `http://acorn.test/data/` (and plain relative paths for `local` sources).
+//! `tests/data` at `http://acorn.test/data/` (and plain relative paths for `local` sources):
+//! natively from disk ([`ClusterEngine::new`]), in the browser from the files embedded at
+//! compile time ([`ClusterEngine::with_env`] over [`crate::corpus::memory_fetcher`]).
 
-#[cfg(not(target_arch = "wasm32"))]
+use msq_runtime::env::{Clock, Fetcher};
 use msq_runtime::LocalCluster;
 use serde_json::{Map, Value};
 use std::fmt;
@@ -93,28 +95,36 @@ pub const TEST_DATA_URL: &str = "http://acorn.test/data/";
 /// [`SqlEngine`] over a [`LocalCluster`]: each statement is a task; planning errors come back
 /// as Druid's 400 (code from `context.msqErrorCode`), task failures as the report's
 /// `errorReport.error`.
-#[cfg(not(target_arch = "wasm32"))]
+///
+/// The cluster's executor is a `futures` `LocalPool` driven with `run_until_stalled`, which
+/// never blocks the thread, so the same engine runs in a browser tab as long as its fetcher
+/// answers without waiting on the event loop (as [`msq_runtime::fetch::MemoryFetcher`] does).
 pub struct ClusterEngine {
     cluster: LocalCluster,
     last_report: Option<Value>,
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl std::fmt::Debug for ClusterEngine {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClusterEngine").finish_non_exhaustive()
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl ClusterEngine {
     /// A fresh cluster (empty segment store) reading `tests/data` relative to the current
     /// directory, which the `slt` binary sets to the workspace root.
+    #[cfg(not(target_arch = "wasm32"))]
     pub fn new() -> Self {
         let fetcher =
             msq_runtime::fetch::FileFetcher::new().with_mount(TEST_DATA_URL, "tests/data");
+        Self::with_env(fetcher, msq_runtime::env::SystemClock)
+    }
+
+    /// A fresh cluster (empty segment store) reading its inputs through `fetcher` and telling
+    /// time with `clock` (the browser runner passes the embedded corpus data and `Date.now`).
+    pub fn with_env(fetcher: impl Fetcher + 'static, clock: impl Clock + 'static) -> Self {
         Self {
-            cluster: LocalCluster::new(fetcher, msq_runtime::env::SystemClock),
+            cluster: LocalCluster::new(fetcher, clock),
             last_report: None,
         }
     }
@@ -127,7 +137,6 @@ impl Default for ClusterEngine {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
 impl SqlEngine for ClusterEngine {
     fn execute(&mut self, sql: &str, context: &Map<String, Value>) -> Result<Outcome, EngineError> {
         self.last_report = None;

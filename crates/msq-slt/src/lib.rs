@@ -26,13 +26,18 @@
 //!   the type-letter check.
 //! - [`normalize`] — [`normalize_report`]: placeholders for task ids, times, durations, bytes.
 //! - [`engine`] — the [`SqlEngine`] seam, [`Outcome`], [`EngineError`],
-//!   [`engine::default_engine`].
+//!   [`engine::default_engine`], [`engine::ClusterEngine`].
+//! - [`corpus`] — the `.slt` files and `tests/data` embedded at compile time (`build.rs`) and
+//!   a fetcher serving them, for the browser run `tests/wasm_corpus.rs`.
 //! - [`runner`] — [`run_script`] (text, no I/O), [`run_file`]/[`run_file_with`] (a file, a
 //!   fresh engine each, `--complete`), [`FileSummary`], [`Failure`].
 //!
 //! The test target `tests/slt.rs` walks `tests/slt/**/*.slt` of the workspace:
-//! `cargo test -p msq-slt --test slt [-- [--complete] [name-filter]]`.
+//! `cargo test -p msq-slt --test slt [-- [--complete] [name-filter]]`. The test target
+//! `tests/wasm_corpus.rs` runs the embedded corpus on the wasm build in headless Chrome:
+//! `cd crates/msq-slt && wasm-pack test --headless --chrome --test wasm_corpus`.
 
+pub mod corpus;
 pub mod engine;
 pub mod normalize;
 pub mod parser;
