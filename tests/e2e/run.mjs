@@ -206,6 +206,14 @@ await test('query tabs persist across a reload', async () => {
 
 // ── The in-browser engine: Run in the Query view, the endpoints at the page's origin ─────────
 
+await test('the run bar says the in-browser engine keeps segments in OPFS', async () => {
+  await page.waitForSelector('#engine-storage', { timeout: 20000 });
+  const storage = await page.locator('#engine-storage').getAttribute('data-storage');
+  expect(storage === 'opfs', `storage: ${storage} (${await text('#engine-storage')})`);
+  const status = await page.evaluate(() => window.acorn.request('GET', '/status'));
+  expect(status.storage.kind === 'opfs' && /^acorn-/.test(status.version), JSON.stringify(status));
+});
+
 await test('the docs INSERT runs in the tab: SUCCESS, 24,433 rows into wikipedia', async () => {
   await page.click('#tab-add');
   const started = Date.now();

@@ -57,6 +57,21 @@ pub fn in_browser_engine() -> Result<msq_wasm::engine::EngineClient, String> {
     })
 }
 
+/// Where the in-browser engine keeps its segments, from its `GET /status` (`storage.kind` —
+/// `"opfs"` or `"memory"` — and, for memory, why OPFS was not used); `None` when the engine
+/// cannot be reached.
+pub async fn in_browser_storage() -> Option<(String, Option<String>)> {
+    let engine = in_browser_engine().ok()?;
+    let status = engine.call(msq_protocol::api::ApiCall::ServerStatus).await;
+    let storage = status.body.get("storage")?;
+    let kind = storage.get("kind")?.as_str()?.to_owned();
+    let note = storage
+        .get("note")
+        .and_then(serde_json::Value::as_str)
+        .map(str::to_owned);
+    Some((kind, note))
+}
+
 /// The API a run at `router` talks to: that router, or the in-browser engine when it is blank
 /// (or is [`IN_BROWSER_ENGINE`], the label live runs keep).
 fn api_for(router: &str) -> Option<DruidHttpApi> {

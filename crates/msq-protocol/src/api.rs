@@ -10,6 +10,7 @@
 //! | `GET /druid/indexer/v1/task/<id>` | [`ApiCall::TaskPayload`] |
 //! | `POST /druid/v2/sql` | [`ApiCall::Sql`] |
 //! | `DELETE /druid/coordinator/v1/datasources/<dataSource>` | [`ApiCall::DropDatasource`] |
+//! | `GET /status` | [`ApiCall::ServerStatus`] |
 //!
 //! [`route`] maps a method and path (and body) to a call ([`route_http`] from the raw request), so the Service Worker and any other
 //! HTTP front end share one routing table; the answer is an [`ApiResponse`]: an HTTP status and
@@ -56,6 +57,9 @@ pub enum ApiCall {
         /// `{"query", "context", "resultFormat", "header", …}`.
         request: Value,
     },
+    /// `GET /status`: Druid's server status (`version`, `modules`), plus where this engine
+    /// keeps its segments (`storage`).
+    ServerStatus,
     /// `DELETE /druid/coordinator/v1/datasources/<dataSource>`: marks every segment of the
     /// datasource unused (Druid's data management API); answers `{"numChangedSegments": N}`.
     #[serde(rename_all = "camelCase")]
@@ -154,6 +158,10 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
             return Ok(ApiCall::Submit {
                 request: post_body(body)?,
             });
+        }
+        "/status" => {
+            expect("GET")?;
+            return Ok(ApiCall::ServerStatus);
         }
         "/druid/v2/sql" => {
             expect("POST")?;
@@ -274,6 +282,15 @@ pub fn percent_decode(text: &str) -> String {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_status() {
+        assert_eq!(
+            route("GET", "/status", None).unwrap(),
+            ApiCall::ServerStatus
+        );
+        assert_eq!(route("POST", "/status", None).unwrap_err().status, 405);
+    }
 
     #[test]
     fn http_requests_route_with_decoded_task_ids_and_json_bodies() {

@@ -47,6 +47,7 @@ pub async fn handle(engine: &Engine, request: ApiRequest) -> ApiResponse {
             None => not_found(&task_id),
         }),
         ApiCall::DropDatasource { data_source } => answer(engine.drop_datasource(&data_source)),
+        ApiCall::ServerStatus => answer(Ok(engine.server_status())),
     }
 }
 
@@ -103,6 +104,22 @@ mod tests {
             status.body["status"]["statusCode"], "SUCCESS",
             "{}",
             status.body
+        );
+    }
+
+    #[test]
+    fn server_status_names_the_version_and_the_storage() {
+        let mut cluster = LocalCluster::new(MemoryFetcher::new(), ManualClock::new(0));
+        let status = call(&mut cluster, 1, ApiCall::ServerStatus);
+        assert_eq!(status.status, 200);
+        assert!(status.body["version"]
+            .as_str()
+            .unwrap()
+            .starts_with("acorn-"));
+        assert_eq!(status.body["modules"], json!([]));
+        assert_eq!(
+            status.body["storage"],
+            json!({"kind": "memory", "note": null})
         );
     }
 

@@ -129,6 +129,29 @@ pub struct EngineEnv {
     pub spawner: Rc<dyn Spawner>,
     /// Reaches each query's workers.
     pub transports: Rc<dyn TransportFactory>,
+    /// Where [`EngineEnv::store`] keeps segments, for `GET /status`: `"memory"` unless the host
+    /// says otherwise ([`EngineEnv::with_storage`]).
+    pub storage: Storage,
+}
+
+/// Where an engine keeps its segments (design README "Data": OPFS, or memory where OPFS is
+/// missing — which a user must be told, since memory does not survive a reload).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Storage {
+    /// `"opfs"`, `"memory"` or `"directory"`.
+    pub kind: String,
+    /// Why, when it is not what the host wanted (e.g. OPFS refused in a private window).
+    pub note: Option<String>,
+}
+
+impl Storage {
+    /// Segments in memory.
+    pub fn memory() -> Self {
+        Self {
+            kind: "memory".to_owned(),
+            note: None,
+        }
+    }
 }
 
 impl EngineEnv {
@@ -150,7 +173,14 @@ impl EngineEnv {
             clock,
             spawner,
             transports,
+            storage: Storage::memory(),
         }
+    }
+
+    /// The same environment, saying where its store keeps segments.
+    pub fn with_storage(mut self, storage: Storage) -> Self {
+        self.storage = storage;
+        self
     }
 }
 
@@ -189,6 +219,15 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
+    /// Druid's `GET /status` body (`version`, `modules`) plus `storage` (`kind`, `note`).
+    pub fn server_status(&self) -> Value {
+        serde_json::json!({
+            "version": concat!("acorn-", env!("CARGO_PKG_VERSION")),
+            "modules": [],
+            "storage": {"kind": self.env.storage.kind, "note": self.env.storage.note},
+        })
+    }
+
     /// An engine with no tasks.
     pub fn new(env: EngineEnv) -> Self {
         Self {

@@ -56,4 +56,4 @@ pub mod transport;
 pub mod worker;
 
 pub use cluster::LocalCluster;
-pub use engine::{ApiError, Engine, EngineEnv};
+pub use engine::{ApiError, Engine, EngineEnv, Storage};

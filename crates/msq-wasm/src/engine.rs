@@ -27,7 +27,7 @@ use msq_exec::segment::MemorySegmentStore;
 use msq_protocol::api::{ApiCall, ApiRequest, ApiResponse};
 use msq_runtime::env::{Clock, Spawner};
 use msq_runtime::store::SharedStore;
-use msq_runtime::{Engine, EngineEnv};
+use msq_runtime::{Engine, EngineEnv, Storage};
 use serde_json::json;
 use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
@@ -73,13 +73,16 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
         cell.borrow_mut()
             .get_or_insert_with(|| {
                 let build: LocalBoxFuture<'static, Engine> = Box::pin(async {
-                    let store = open_store().await;
-                    Engine::new(EngineEnv::local(
-                        Rc::new(crate::fetch::HttpFetcher::new()),
-                        store,
-                        Rc::new(JsClock),
-                        Rc::new(LocalSpawner),
-                    ))
+                    let (store, storage) = open_store().await;
+                    Engine::new(
+                        EngineEnv::local(
+                            Rc::new(crate::fetch::HttpFetcher::new()),
+                            store,
+                            Rc::new(JsClock),
+                            Rc::new(LocalSpawner),
+                        )
+                        .with_storage(storage),
+                    )
                 });
                 build.shared()
             })
@@ -87,17 +90,28 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
     })
 }
 
-async fn open_store() -> SharedStore {
-    if crate::opfs::is_available().await {
+/// The engine's segment store and what it is (answered by `GET /status`, shown by the console).
+async fn open_store() -> (SharedStore, Storage) {
+    let note = if crate::opfs::is_available().await {
         match crate::opfs::OpfsSegmentStore::open(STORE_ROOT).await {
-            Ok(store) => return SharedStore::new(store),
-            Err(e) => web_sys::console::warn_1(
-                &format!("acorn engine: OPFS store unavailable ({e}); keeping segments in memory")
-                    .into(),
-            ),
+            Ok(store) => {
+                let storage = Storage {
+                    kind: "opfs".to_owned(),
+                    note: None,
+                };
+                return (SharedStore::new(store), storage);
+            }
+            Err(e) => format!("the Origin Private File System could not be opened: {e}"),
         }
-    }
-    SharedStore::new(MemorySegmentStore::new())
+    } else {
+        "this browser offers no Origin Private File System here".to_owned()
+    };
+    web_sys::console::warn_1(&format!("acorn engine: {note}; keeping segments in memory").into());
+    let storage = Storage {
+        kind: "memory".to_owned(),
+        note: Some(note),
+    };
+    (SharedStore::new(MemorySegmentStore::new()), storage)
 }
 
 fn scope() -> DedicatedWorkerGlobalScope {

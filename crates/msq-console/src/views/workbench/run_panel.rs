@@ -37,6 +37,25 @@ pub fn RunPanel(
             format!("Engine: Druid router {url}")
         }
     };
+    // OPFS or memory (design README "Data"): memory must be said, it is lost on a reload.
+    let storage = LocalResource::new(crate::runner::in_browser_storage);
+    let storage_hint = move || {
+        if !router_url.with(|u| u.trim().is_empty()) {
+            return None;
+        }
+        let (kind, note) = storage.get().flatten()?;
+        Some(if kind == "opfs" {
+            view! { <span class="storage-hint" id="engine-storage" data-storage="opfs">"· segments in OPFS"</span> }.into_any()
+        } else {
+            let title = note.unwrap_or_default();
+            view! {
+                <span class="tag tag-warning storage-hint" id="engine-storage" data-storage=kind title=title>
+                    "segments in memory: lost on reload"
+                </span>
+            }
+            .into_any()
+        })
+    };
     view! {
         <div class="run-panel">
             <button
@@ -73,6 +92,7 @@ pub fn RunPanel(
             <span class="run-panel-engine" class:engine-local=move || router_url.with(|u| u.trim().is_empty())>
                 {engine_hint}
             </span>
+            {storage_hint}
             <button id="load-report-button" class="button" on:click=move |_| on_load_report.run(())>
                 "Load report"
             </button>
