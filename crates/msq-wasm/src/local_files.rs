@@ -39,7 +39,7 @@
 //! - [`is_local`], [`file_name`], [`is_files_dir`]: path rules (plain functions, unit tested).
 //! - [`open`], [`list_paths`]: the engine's side (called by the fetcher).
 
-use js_sys::Reflect;
+use crate::opfs::{is_not_found, js_detail, js_field, storage_manager};
 use msq_common::{MsqError, Result};
 use msq_runtime::env::{glob_matches, ByteStream};
 use msq_runtime::fetch::cannot_open;
@@ -48,7 +48,6 @@ use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     File, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
     FileSystemGetFileOptions, FileSystemHandle, FileSystemHandleKind, FileSystemWritableFileStream,
-    StorageManager,
 };
 
 /// The OPFS directory holding the page's local files (a sibling of the engine's
@@ -338,53 +337,11 @@ async fn entries(dir: &FileSystemDirectoryHandle) -> Result<Vec<FileSystemHandle
     }
 }
 
-/// `navigator.storage`, when it has `getDirectory` (by reflection: the typed bindings throw
-/// where it is missing, e.g. outside a secure context).
-fn storage_manager() -> Option<StorageManager> {
-    let navigator = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
-    if !navigator.is_object() {
-        return None;
-    }
-    let storage = Reflect::get(&navigator, &JsValue::from_str("storage")).ok()?;
-    if !storage.is_object() {
-        return None;
-    }
-    let get_directory = Reflect::get(&storage, &JsValue::from_str("getDirectory")).ok()?;
-    get_directory
-        .is_function()
-        .then(|| storage.unchecked_into())
-}
-
 /// Awaits an OPFS promise; a rejection becomes an internal error about `what` on `name`.
 async fn await_js(promise: js_sys::Promise, what: &str, name: &str) -> Result<JsValue> {
     JsFuture::from(promise)
         .await
         .map_err(|e| js_error(what, name, &e))
-}
-
-/// Whether a rejection is a `NotFoundError` `DOMException`.
-fn is_not_found(error: &JsValue) -> bool {
-    js_field(error, "name").as_deref() == Some("NotFoundError")
-}
-
-/// A string property of a JS value, if it has one.
-fn js_field(value: &JsValue, field: &str) -> Option<String> {
-    if !value.is_object() {
-        return None;
-    }
-    Reflect::get(value, &JsValue::from_str(field))
-        .ok()?
-        .as_string()
-}
-
-/// A `DOMException` as `"<name>: <message>"`.
-fn js_detail(error: &JsValue) -> String {
-    match (js_field(error, "name"), js_field(error, "message")) {
-        (Some(name), Some(message)) => format!("{name}: {message}"),
-        (Some(name), None) => name,
-        (None, Some(message)) => message,
-        (None, None) => crate::codec::describe(error),
-    }
 }
 
 /// An internal error for a failed OPFS operation on a local file.

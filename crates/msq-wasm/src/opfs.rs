@@ -452,7 +452,7 @@ pub async fn clear(root_name: &str) -> Result<()> {
 
 /// `navigator.storage`, when it has `getDirectory` (checked by reflection: the typed bindings
 /// would throw where `navigator.storage` is missing, e.g. outside a secure context).
-fn storage_manager() -> Option<StorageManager> {
+pub(crate) fn storage_manager() -> Option<StorageManager> {
     let navigator = Reflect::get(&js_sys::global(), &JsValue::from_str("navigator")).ok()?;
     if !navigator.is_object() {
         return None;
@@ -591,12 +591,12 @@ async fn await_js(promise: Promise, what: &str, path: &str) -> Result<JsValue> {
 }
 
 /// Whether a rejection is a `NotFoundError` `DOMException`.
-fn is_not_found(error: &JsValue) -> bool {
+pub(crate) fn is_not_found(error: &JsValue) -> bool {
     js_field(error, "name").as_deref() == Some("NotFoundError")
 }
 
 /// A string property of a JS value, if it has one.
-fn js_field(value: &JsValue, field: &str) -> Option<String> {
+pub(crate) fn js_field(value: &JsValue, field: &str) -> Option<String> {
     if !value.is_object() {
         return None;
     }
@@ -605,15 +605,22 @@ fn js_field(value: &JsValue, field: &str) -> Option<String> {
         .as_string()
 }
 
-/// An internal error for a failed OPFS operation, with the `DOMException`'s name and message.
-fn js_error(what: &str, path: &str, error: &JsValue) -> MsqError {
-    let detail = match (js_field(error, "name"), js_field(error, "message")) {
+/// A `DOMException` as `"<name>: <message>"`.
+pub(crate) fn js_detail(error: &JsValue) -> String {
+    match (js_field(error, "name"), js_field(error, "message")) {
         (Some(name), Some(message)) => format!("{name}: {message}"),
         (Some(name), None) => name,
         (None, Some(message)) => message,
         (None, None) => crate::codec::describe(error),
-    };
-    MsqError::internal(format!("OPFS: {what} [{path}] failed: {detail}"))
+    }
+}
+
+/// An internal error for a failed OPFS operation, with the `DOMException`'s name and message.
+fn js_error(what: &str, path: &str, error: &JsValue) -> MsqError {
+    MsqError::internal(format!(
+        "OPFS: {what} [{path}] failed: {}",
+        js_detail(error)
+    ))
 }
 
 /// The error for a directory that `create: true` did not produce (OPFS would have rejected).

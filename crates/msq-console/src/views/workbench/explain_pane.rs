@@ -8,7 +8,8 @@
 
 use crate::components::json_viewer::JsonViewer;
 use crate::explain::{graph_stages, stage_rows, ExplainRef, ExplainStageRow};
-use crate::graph_layout::{layout, GraphLayout, LaidOutEdge, LaidOutNode, NodeKind};
+use crate::graph_layout::{layout, GraphLayout};
+use crate::views::workbench::stage_graph::{graph_svg, shorten, GraphNames};
 use leptos::prelude::*;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -54,16 +55,6 @@ fn resources(resources: &Value) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn shorten(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_owned()
-    } else {
-        let mut out: String = s.chars().take(max.saturating_sub(1)).collect();
-        out.push('…');
-        out
-    }
 }
 
 /// The explained plan.
@@ -181,92 +172,25 @@ fn stage_table(rows: Vec<ExplainStageRow>) -> impl IntoView {
     }
 }
 
-fn graph_view(d: &GraphLayout, processors: &BTreeMap<u32, String>) -> Option<impl IntoView> {
-    if d.nodes.is_empty() {
-        return None;
-    }
-    let edges = d.edges.iter().map(edge_view).collect_view();
-    let nodes = d
-        .nodes
-        .iter()
-        .map(|n| node_view(n, processors))
-        .collect_view();
-    Some(view! {
-        <div class="stage-graph-frame">
-            <svg
-                id="explain-graph"
-                class="stage-graph explain-graph"
-                width=format!("{:.0}", d.width)
-                height=format!("{:.0}", d.height)
-                viewBox=format!("0 0 {:.0} {:.0}", d.width, d.height)
-                role="img"
-                aria-label="Stage graph of the explained plan"
-            >
-                <defs>
-                    <marker
-                        id="explain-graph-arrow"
-                        viewBox="0 0 10 10"
-                        refX="9"
-                        refY="5"
-                        markerWidth="7"
-                        markerHeight="7"
-                        orient="auto-start-reverse"
-                    >
-                        <path d="M 0 0 L 10 5 L 0 10 z" class="stage-graph-arrowhead"></path>
-                    </marker>
-                </defs>
-                {edges}
-                {nodes}
-            </svg>
-        </div>
-    })
-}
-
-fn edge_view(e: &LaidOutEdge) -> impl IntoView {
-    let class = match (e.from_stage, e.broadcast) {
-        (Some(_), true) => "stage-edge edge-broadcast",
-        (Some(_), false) => "stage-edge",
-        (None, _) => "source-edge",
+fn graph_view(d: &GraphLayout, processors: &BTreeMap<u32, String>) -> Option<AnyView> {
+    let names = GraphNames {
+        svg_id: "explain-graph",
+        class: "stage-graph explain-graph",
+        label: "Stage graph of the explained plan",
+        arrow_id: "explain-graph-arrow",
     };
-    view! {
-        <path
-            class=class
-            d=e.d.clone()
-            data-from=e.from_stage.map(|s| s.to_string())
-            data-to=e.to_stage
-            marker-end="url(#explain-graph-arrow)"
-        ></path>
-    }
-}
-
-fn node_view(n: &LaidOutNode, processors: &BTreeMap<u32, String>) -> AnyView {
-    let (x, y, w, h) = (n.x, n.y, n.w, n.h);
-    match &n.kind {
-        NodeKind::Source {
-            label,
-            consumer,
-            input,
-        } => view! {
-            <g class="source-node" data-consumer=*consumer data-input=*input>
-                <title>{label.clone()}</title>
-                <rect x=x y=y width=w height=h rx="15" ry="15"></rect>
-                <text x=x + w / 2.0 y=y + h / 2.0 + 4.0 text-anchor="middle">{shorten(label, 22)}</text>
+    graph_svg(d, names, |number, (x, y, w, h)| {
+        let processor = processors.get(&number).cloned().unwrap_or_default();
+        view! {
+            <g class="stage-node explain-node" data-stage=number>
+                <title>{format!("Stage {number}: {processor}")}</title>
+                <rect class="node-box" x=x y=y width=w height=h rx="4" ry="4"></rect>
+                <text class="node-title" x=x + 10.0 y=y + 24.0>{format!("Stage {number}")}</text>
+                <text class="node-processor" x=x + 10.0 y=y + 44.0>{shorten(&processor, 22)}</text>
             </g>
         }
-        .into_any(),
-        NodeKind::Stage(number) => {
-            let processor = processors.get(number).cloned().unwrap_or_default();
-            view! {
-                <g class="stage-node explain-node" data-stage=*number>
-                    <title>{format!("Stage {number}: {processor}")}</title>
-                    <rect class="node-box" x=x y=y width=w height=h rx="4" ry="4"></rect>
-                    <text class="node-title" x=x + 10.0 y=y + 24.0>{format!("Stage {number}")}</text>
-                    <text class="node-processor" x=x + 10.0 y=y + 44.0>{shorten(&processor, 22)}</text>
-                </g>
-            }
-            .into_any()
-        }
-    }
+        .into_any()
+    })
 }
 
 #[cfg(test)]
