@@ -119,6 +119,19 @@ pub struct RouteError {
 const TASK_PREFIX: &str = "/druid/indexer/v1/task/";
 const DATASOURCES_PREFIX: &str = "/druid/coordinator/v1/datasources/";
 
+/// Druid's 400 body for a request it cannot read (`DruidException`, `invalidInput`, persona
+/// `USER`): shared by routing and the engine's request parsing so every bad request reads alike.
+pub fn invalid_input_body(message: impl Into<String>) -> Value {
+    json!({
+        "error": "druidException",
+        "errorCode": "invalidInput",
+        "persona": "USER",
+        "category": "INVALID_INPUT",
+        "errorMessage": message.into(),
+        "context": {},
+    })
+}
+
 /// The call an HTTP request makes. `path` is the URL path (no query string); `body` the
 /// parsed JSON body of a POST.
 ///
@@ -132,14 +145,9 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
         Some(Value::Object(map)) => Ok(Value::Object(map)),
         _ => Err(RouteError {
             status: 400,
-            body: json!({
-                "error": "druidException",
-                "errorCode": "invalidInput",
-                "persona": "USER",
-                "category": "INVALID_INPUT",
-                "errorMessage": "The request body must be a JSON object such as {\"query\": \"SELECT 1\"}",
-                "context": {},
-            }),
+            body: invalid_input_body(
+                "The request body must be a JSON object such as {\"query\": \"SELECT 1\"}",
+            ),
         }),
     };
     let expect = |wanted: &str| {
@@ -223,14 +231,7 @@ pub fn route_http(method: &str, target: &str, body: Option<&str>) -> Result<ApiC
         None => None,
         Some(text) => Some(serde_json::from_str::<Value>(text).map_err(|e| RouteError {
             status: 400,
-            body: json!({
-                "error": "druidException",
-                "errorCode": "invalidInput",
-                "persona": "USER",
-                "category": "INVALID_INPUT",
-                "errorMessage": format!("The request body is not valid JSON: {e}"),
-                "context": {},
-            }),
+            body: invalid_input_body(format!("The request body is not valid JSON: {e}")),
         })?),
     };
     Ok(match route(method, path, body)? {

@@ -5,7 +5,7 @@
 use crate::engine::{ApiError, Engine};
 use msq_model::SqlTaskRequest;
 use msq_protocol::api::{ApiCall, ApiRequest, ApiResponse};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// Runs one call to the end (a `Sql` call waits for its query; every other call answers at
 /// once) and answers it.
@@ -55,14 +55,7 @@ pub async fn handle(engine: &Engine, request: ApiRequest) -> ApiResponse {
 fn parse_request(body: Value) -> Result<SqlTaskRequest, ApiError> {
     serde_json::from_value::<SqlTaskRequest>(body).map_err(|e| ApiError {
         status: 400,
-        body: json!({
-            "error": "druidException",
-            "errorCode": "invalidInput",
-            "persona": "USER",
-            "category": "INVALID_INPUT",
-            "errorMessage": format!("Malformed SQL request: {e}"),
-            "context": {},
-        }),
+        body: msq_protocol::api::invalid_input_body(format!("Malformed SQL request: {e}")),
     })
 }
 
@@ -73,6 +66,7 @@ mod tests {
     use crate::env::ManualClock;
     use crate::fetch::MemoryFetcher;
     use crate::LocalCluster;
+    use serde_json::json;
 
     fn call(cluster: &mut LocalCluster, id: u64, call: ApiCall) -> ApiResponse {
         let engine = cluster.engine().clone();
