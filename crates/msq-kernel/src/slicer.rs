@@ -2,9 +2,13 @@
 //! `WorkerAssignmentStrategy`).
 //!
 //! Rules followed (spec `druid-msq.md` §1.2, §2 `taskAssignment`, §3.1):
-//! - A file is never split: the unit of external input is one file (one `uri`, one `files`
-//!   entry); an input source that cannot be split by file (`inline`, `local` with `baseDir`)
-//!   is one unit.
+//! - The unit of external input is one file (one `uri`, one `files` entry); an input source
+//!   that cannot be split by file (`inline`, `local` with `baseDir`) is one unit. Acorn adds one
+//!   exception Druid does not have: when an input has fewer files than the stage has workers, a
+//!   large uncompressed line-based file known to serve byte ranges
+//!   ([`ExternalInputSpecSlicer::ranged_files`]) is cut into byte ranges of at least
+//!   [`MIN_PART_BYTES`], each a unit (`acornByteRange` on its source; read by
+//!   `msq_runtime::split`).
 //! - `taskAssignment: max` ([`WorkerAssignment::Max`]) uses as many workers as the stage's
 //!   `maxWorkerCount` allows **but never more than there are units**: Druid's slicer drops
 //!   empty slices and `WorkerInputs` drops workers left without non-broadcast input, except
@@ -78,12 +82,45 @@ fn auto_slice_count(count: usize, total: u64, max_bytes: u64, max_slices: usize)
     by_files.max(by_bytes).max(1).min(max_slices.max(1))
 }
 
+/// Smallest byte range of one file worth its own worker.
+pub const MIN_PART_BYTES: u64 = 8 << 20;
+
+/// Extensions of compressed files, which cannot be read from the middle.
+const COMPRESSED: &[&str] = &[
+    ".gz", ".bz2", ".xz", ".zst", ".zip", ".sz", ".snappy", ".lz4", ".z",
+];
+
+/// Whether files of `input_format` can be cut at line boundaries: JSON lines, and CSV/TSV
+/// whose columns are not found from a header (every line is then a row).
+pub fn line_splittable(input_format: &Value) -> bool {
+    let flag = |key: &str| input_format.get(key).and_then(Value::as_bool) == Some(true);
+    let skips = input_format
+        .get("skipHeaderRows")
+        .and_then(Value::as_u64)
+        .unwrap_or(0);
+    match input_format.get("type").and_then(Value::as_str) {
+        Some("json") => true,
+        Some("csv" | "tsv") => !flag("findColumnsFromHeader") && skips == 0,
+        _ => false,
+    }
+}
+
+/// Whether `name` looks compressed (by its extension).
+pub fn is_compressed(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    let path = lower.split(['?', '#']).next().unwrap_or_default();
+    COMPRESSED.iter().any(|ext| path.ends_with(ext))
+}
+
 /// Slices `external` inputs by file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalInputSpecSlicer {
     /// Known file sizes in bytes, by uri or path (as written in the input source). When every
     /// file of an input has a size, files are balanced by size; otherwise dealt round-robin.
     pub file_sizes: BTreeMap<String, u64>,
+    /// Files that may be read in byte ranges, with their sizes in bytes (the controller probes
+    /// the files of stages with fewer files than workers).
+    pub ranged_files: BTreeMap<String, u64>,
 }
 
 impl ExternalInputSpecSlicer {
@@ -163,11 +200,59 @@ impl ExternalInputSpecSlicer {
             ),
             _ => max_slices,
         };
+        if files.len() < slices && line_splittable(input_format) {
+            let per_file = slices / files.len().max(1);
+            let parts = self.cut(files, per_file);
+            let weights: Option<Vec<u64>> = parts.iter().map(|(_, w)| *w).collect();
+            let sources: Vec<Value> = parts.into_iter().map(|(s, _)| s).collect();
+            return deal(sources, weights.as_deref(), slices)
+                .into_iter()
+                .map(make)
+                .collect();
+        }
         let sources: Vec<Value> = files.into_iter().map(|(_, s)| s).collect();
         deal(sources, sizes.as_deref(), slices)
             .into_iter()
             .map(make)
             .collect()
+    }
+}
+
+impl ExternalInputSpecSlicer {
+    /// Cuts each ranged, uncompressed file into at most `per_file` byte ranges of at least
+    /// [`MIN_PART_BYTES`]; other files stay whole. Returns each unit's source and weight.
+    fn cut(&self, files: Vec<(String, Value)>, per_file: usize) -> Vec<(Value, Option<u64>)> {
+        let mut units = Vec::new();
+        for (name, source) in files {
+            let size = self.ranged_files.get(&name).copied();
+            let parts = match size {
+                Some(size) if !is_compressed(&name) => {
+                    usize::try_from(size / MIN_PART_BYTES).map_or(per_file, |n| n.min(per_file))
+                }
+                _ => 1,
+            };
+            match size {
+                Some(size) if parts >= 2 => {
+                    let parts = parts as u64;
+                    for p in 0..parts {
+                        let (start, end) = (size * p / parts, size * (p + 1) / parts);
+                        let mut part = source.clone();
+                        if let Some(object) = part.as_object_mut() {
+                            object.insert(
+                                "acornByteRange".to_owned(),
+                                serde_json::json!({"start": start, "end": end, "size": size}),
+                            );
+                        }
+                        units.push((part, Some(end - start)));
+                    }
+                }
+                _ => {
+                    let weight = self.file_sizes.get(&name).copied().or(size);
+                    units.push((source, weight));
+                }
+            }
+        }
+        units
     }
 }
 
@@ -420,6 +505,53 @@ mod tests {
                 .collect(),
             _ => vec![],
         }
+    }
+
+    #[test]
+    fn a_large_ranged_file_is_cut_into_byte_ranges_one_per_worker() {
+        let mut slicers = InputSlicers::default();
+        let size = 5 * MIN_PART_BYTES + 3;
+        slicers
+            .external
+            .ranged_files
+            .insert("http://h/0.csv".into(), size);
+        let workers = slicers
+            .worker_inputs(&stage_with(vec![http(1)], 4), WorkerAssignment::Max)
+            .unwrap();
+        assert_eq!(workers.len(), 4);
+        let mut covered = 0;
+        for w in &workers {
+            let InputSlice::External { input_sources, .. } = &w[0] else {
+                panic!("external slice expected")
+            };
+            assert_eq!(input_sources.len(), 1);
+            let range = &input_sources[0]["acornByteRange"];
+            assert_eq!(range["start"], covered, "contiguous: {range}");
+            assert_eq!(range["size"], size);
+            covered = range["end"].as_u64().unwrap();
+        }
+        assert_eq!(covered, size, "the parts cover the file");
+
+        // Small files, compressed files and CSV read by header stay whole.
+        let mut slicers = InputSlicers::default();
+        slicers
+            .external
+            .ranged_files
+            .insert("http://h/0.csv".into(), MIN_PART_BYTES + 1);
+        let workers = slicers
+            .worker_inputs(&stage_with(vec![http(1)], 4), WorkerAssignment::Max)
+            .unwrap();
+        assert_eq!(workers.len(), 1, "too small to cut");
+        assert!(is_compressed("http://h/x.json.GZ?sig=1"));
+        assert!(!is_compressed("http://h/x.json"));
+        assert!(line_splittable(&json!({"type": "json"})));
+        assert!(!line_splittable(
+            &json!({"type": "csv", "findColumnsFromHeader": true})
+        ));
+        assert!(!line_splittable(
+            &json!({"type": "csv", "skipHeaderRows": 1})
+        ));
+        assert!(!line_splittable(&json!({"type": "parquet"})));
     }
 
     #[test]

@@ -11,6 +11,7 @@
 //! | `POST /druid/v2/sql` | [`ApiCall::Sql`] |
 //! | `DELETE /druid/coordinator/v1/datasources/<dataSource>` | [`ApiCall::DropDatasource`] |
 //! | `GET /status` | [`ApiCall::ServerStatus`] |
+//! | `GET /druid/indexer/v1/workers` | [`ApiCall::Workers`] |
 //!
 //! [`route`] maps a method and path (and body) to a call ([`route_http`] from the raw request), so the Service Worker and any other
 //! HTTP front end share one routing table; the answer is an [`ApiResponse`]: an HTTP status and
@@ -60,6 +61,10 @@ pub enum ApiCall {
     /// `GET /status`: Druid's server status (`version`, `modules`), plus where this engine
     /// keeps its segments (`storage`).
     ServerStatus,
+    /// `GET /druid/indexer/v1/workers`: the threads stage work runs on, as Druid's overlord
+    /// lists its workers (`worker`, `currCapacityUsed`, `runningTasks`, …) plus each thread's
+    /// vital signs under `acorn`.
+    Workers,
     /// `DELETE /druid/coordinator/v1/datasources/<dataSource>`: marks every segment of the
     /// datasource unused (Druid's data management API); answers `{"numChangedSegments": N}`.
     #[serde(rename_all = "camelCase")]
@@ -170,6 +175,10 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
         "/status" => {
             expect("GET")?;
             return Ok(ApiCall::ServerStatus);
+        }
+        "/druid/indexer/v1/workers" => {
+            expect("GET")?;
+            return Ok(ApiCall::Workers);
         }
         "/druid/v2/sql" => {
             expect("POST")?;
@@ -291,6 +300,10 @@ mod tests {
             ApiCall::ServerStatus
         );
         assert_eq!(route("POST", "/status", None).unwrap_err().status, 405);
+        assert_eq!(
+            route("GET", "/druid/indexer/v1/workers", None).unwrap(),
+            ApiCall::Workers
+        );
     }
 
     #[test]

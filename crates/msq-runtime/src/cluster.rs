@@ -48,6 +48,35 @@ impl LocalCluster {
         Self { pool, engine }
     }
 
+    /// A cluster whose workers run on `hosts` [`crate::remote::StageHost`]s joined to the
+    /// controller by queues ([`crate::remote::loopback`]): every work order, event, frame and
+    /// segment crosses the same protocol as between the browser's Web Workers. Segments in
+    /// memory.
+    pub fn with_hosts(
+        fetcher: impl Fetcher + 'static,
+        clock: impl Clock + 'static,
+        hosts: u32,
+    ) -> Self {
+        let pool = LocalPool::new();
+        let spawner: Rc<dyn crate::env::Spawner> = Rc::new(PoolSpawner(pool.spawner()));
+        let fetcher: Rc<dyn Fetcher> = Rc::new(fetcher);
+        let clock: Rc<dyn Clock> = Rc::new(clock);
+        let store = SharedStore::new(MemorySegmentStore::new());
+        let mut env = EngineEnv::local(
+            fetcher.clone(),
+            store.clone(),
+            clock.clone(),
+            spawner.clone(),
+        );
+        env.transports = Rc::new(crate::remote::loopback::hosts(
+            hosts, store, fetcher, clock, spawner,
+        ));
+        Self {
+            pool,
+            engine: Engine::new(env),
+        }
+    }
+
     /// The engine (the Druid API).
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -78,6 +107,13 @@ impl LocalCluster {
         let request = request.clone();
         self.pool
             .run_until(async move { engine.sql(&request).await })
+    }
+
+    /// `GET /druid/indexer/v1/workers` ([`Engine::workers`]), answered on the cluster's
+    /// executor (the hosts run there).
+    pub fn workers(&mut self) -> Value {
+        let engine = self.engine.clone();
+        self.pool.run_until(async move { engine.workers().await })
     }
 
     /// As [`LocalCluster::run`] for a full request (parameters included).

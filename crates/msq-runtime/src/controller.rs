@@ -9,7 +9,7 @@
 //! INSERT/REPLACE segments are published atomically (segments, then the manifest; design
 //! README "Data") — a failed or canceled query publishes nothing.
 
-use crate::env::Clock;
+use crate::env::{Clock, Fetcher};
 use crate::results::results_report;
 use crate::shuffle::KeyEncoder;
 use crate::store::{columns_of, SharedStore};
@@ -55,6 +55,8 @@ pub struct QueryProgress {
 pub struct ControllerEnv {
     /// Reaches the workers.
     pub transports: Rc<dyn TransportFactory>,
+    /// Asks servers for file sizes before slicing ([`Fetcher::probe`]).
+    pub fetcher: Rc<dyn Fetcher>,
     /// Segments.
     pub store: SharedStore,
     /// Time.
@@ -95,7 +97,8 @@ pub async fn run_query(
 ) {
     let start_ms = env.clock.now_ms();
     let mut run = ControllerRun::new(env, task_id, planned, progress, start_ms);
-    if let Err(error) = run.start(&sender) {
+    let ranged_files = run.probe_splittable_files().await;
+    if let Err(error) = run.start(&sender, ranged_files) {
         run.fail(None, None, fault_of(&error));
     }
     loop {
@@ -197,7 +200,51 @@ impl ControllerRun {
         self.state != TaskState::Running
     }
 
-    fn start(&mut self, sender: &mpsc::UnboundedSender<ControllerInput>) -> Result<()> {
+    /// The sizes of the files that may be cut into byte ranges (`msq_runtime::split`): files of
+    /// line-based, uncompressed external inputs of stages with fewer files than workers, whose
+    /// server serves byte ranges. Asked before slicing; a file that cannot be probed is read
+    /// whole (its errors surface when it is read).
+    async fn probe_splittable_files(&self) -> BTreeMap<String, u64> {
+        let mut sizes = BTreeMap::new();
+        for stage in &self.query.stages {
+            for input in &stage.inputs {
+                let InputSpec::External {
+                    input_source,
+                    input_format,
+                    ..
+                } = input
+                else {
+                    continue;
+                };
+                if !msq_kernel::slicer::line_splittable(input_format) {
+                    continue;
+                }
+                let Some(files) =
+                    msq_kernel::slicer::ExternalInputSpecSlicer::split_by_file(input_source)
+                else {
+                    continue;
+                };
+                if files.len() >= stage.max_worker_count as usize {
+                    continue;
+                }
+                for (name, _) in files {
+                    if msq_kernel::slicer::is_compressed(&name) || sizes.contains_key(&name) {
+                        continue;
+                    }
+                    if let Some(size) = self.env.fetcher.probe(&name).await {
+                        sizes.insert(name, size);
+                    }
+                }
+            }
+        }
+        sizes
+    }
+
+    fn start(
+        &mut self,
+        sender: &mpsc::UnboundedSender<ControllerInput>,
+        ranged_files: BTreeMap<String, u64>,
+    ) -> Result<()> {
         let inbox = sender.clone();
         let events = EventSink::new(move |event| {
             // The controller may be gone (query over); late events are dropped.
@@ -209,12 +256,14 @@ impl ControllerRun {
             WorkerSettings {
                 max_frame_size: self.env.max_frame_size,
                 segment_version: format_iso_millis(self.start_ms),
+                task_id: self.task_id.clone(),
             },
         ));
         let mut config = KernelConfig {
             assignment: self.env.assignment,
             ..KernelConfig::default()
         };
+        config.slicers.external.ranged_files = ranged_files;
         for stage in &self.query.stages {
             for input in &stage.inputs {
                 if let InputSpec::Table { data_source, .. } = input {

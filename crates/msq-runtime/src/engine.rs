@@ -121,6 +121,9 @@ impl ApiError {
 /// What an engine runs on.
 #[derive(Clone)]
 pub struct EngineEnv {
+    /// External input (the controller asks it for file sizes; workers read through their
+    /// transports' fetchers).
+    pub fetcher: Rc<dyn Fetcher>,
     /// Segments.
     pub store: SharedStore,
     /// Time.
@@ -163,12 +166,13 @@ impl EngineEnv {
         spawner: Rc<dyn Spawner>,
     ) -> Self {
         let transports = Rc::new(LocalTransports {
-            fetcher,
+            fetcher: fetcher.clone(),
             store: store.clone(),
             spawner: spawner.clone(),
             clock: clock.clone(),
         });
         Self {
+            fetcher,
             store,
             clock,
             spawner,
@@ -226,6 +230,55 @@ impl Engine {
             "modules": [],
             "storage": {"kind": self.env.storage.kind, "note": self.env.storage.note},
         })
+    }
+
+    /// `GET /druid/indexer/v1/workers`: one entry per thread stage work runs on, in the shape
+    /// of Druid's overlord worker list (each a worker of capacity 1 whose `currCapacityUsed`
+    /// is its running work orders), with the thread's vital signs under `acorn`; a thread that
+    /// did not answer has `acorn.error`. Empty when stage work runs on the engine's own thread.
+    pub async fn workers(&self) -> Value {
+        let threads = self.env.transports.worker_threads().await;
+        let entries: Vec<Value> = threads
+            .into_iter()
+            .enumerate()
+            .map(|(number, vitals)| {
+                let host = format!("stage-worker-{number}");
+                let worker = serde_json::json!({
+                    "scheme": "webworker",
+                    "host": host,
+                    "ip": "127.0.0.1",
+                    "capacity": 1,
+                    "version": concat!("acorn-", env!("CARGO_PKG_VERSION")),
+                    "category": "_default_worker_category",
+                });
+                match vitals {
+                    Ok(v) => serde_json::json!({
+                        "worker": worker,
+                        "currCapacityUsed": v.running_work_orders,
+                        "currParallelIndexCapacityUsed": 0,
+                        "availabilityGroups": [],
+                        "runningTasks": v.running_tasks,
+                        "blacklistedUntil": null,
+                        "acorn": {
+                            "state": "ready",
+                            "memoryBytes": v.memory_bytes,
+                            "shuffleBytes": v.shuffle_bytes,
+                            "workOrdersRun": v.work_orders_run,
+                        },
+                    }),
+                    Err(e) => serde_json::json!({
+                        "worker": worker,
+                        "currCapacityUsed": 0,
+                        "currParallelIndexCapacityUsed": 0,
+                        "availabilityGroups": [],
+                        "runningTasks": [],
+                        "blacklistedUntil": null,
+                        "acorn": {"state": "failed", "error": e.message()},
+                    }),
+                }
+            })
+            .collect();
+        Value::Array(entries)
     }
 
     /// An engine with no tasks.
@@ -333,6 +386,7 @@ impl Engine {
                 record.inbox = Some(sender.clone());
                 let env = ControllerEnv {
                     transports: self.env.transports.clone(),
+                    fetcher: self.env.fetcher.clone(),
                     store: self.env.store.clone(),
                     clock: self.env.clock.clone(),
                     max_frame_size: prepared.settings.max_frame_size,

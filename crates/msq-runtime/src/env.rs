@@ -9,6 +9,7 @@
 use futures::future::LocalBoxFuture;
 use futures::stream::LocalBoxStream;
 use futures::task::{LocalSpawn, LocalSpawnExt};
+use futures::FutureExt;
 use msq_common::{MsqError, Result};
 
 /// A stream of byte chunks, in order.
@@ -32,6 +33,29 @@ pub trait Fetcher {
     /// # Errors
     /// When the directory cannot be listed.
     fn list(&self, base_dir: &str, filter: &str) -> LocalBoxFuture<'_, Result<Vec<String>>>;
+
+    /// The size of `uri` when it can be read in byte ranges ([`Fetcher::open_range`]) as it is
+    /// stored (not content-encoded); `None` when it cannot, or when that cannot be told. Never
+    /// an error: a file that cannot be probed is simply read whole.
+    fn probe(&self, uri: &str) -> LocalBoxFuture<'_, Option<u64>> {
+        let _ = uri;
+        futures::future::ready(None).boxed_local()
+    }
+
+    /// Bytes `start..=end_inclusive` of `uri` ([`crate::split`]).
+    ///
+    /// # Errors
+    /// As [`Fetcher::open`], and when the source does not serve byte ranges.
+    fn open_range(
+        &self,
+        uri: &str,
+        start: u64,
+        end_inclusive: u64,
+    ) -> LocalBoxFuture<'_, Result<ByteStream>> {
+        let _ = (start, end_inclusive);
+        let error = crate::fetch::cannot_open(uri, "this source does not serve byte ranges");
+        futures::future::ready(Err(error)).boxed_local()
+    }
 }
 
 /// Milliseconds since the Unix epoch.

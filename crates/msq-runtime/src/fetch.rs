@@ -64,6 +64,37 @@ impl Fetcher for MemoryFetcher {
         futures::future::ready(result).boxed_local()
     }
 
+    fn probe(&self, uri: &str) -> LocalBoxFuture<'_, Option<u64>> {
+        let size = self.files.get(uri).map(|b| b.len() as u64);
+        futures::future::ready(size).boxed_local()
+    }
+
+    fn open_range(
+        &self,
+        uri: &str,
+        start: u64,
+        end_inclusive: u64,
+    ) -> LocalBoxFuture<'_, Result<ByteStream>> {
+        let result = match self.files.get(uri) {
+            None => Err(cannot_open(uri, "404 Not Found")),
+            Some(bytes) => {
+                let len = bytes.len() as u64;
+                if start > end_inclusive || start >= len {
+                    Err(cannot_open(
+                        uri,
+                        format!(
+                            "416 Range Not Satisfiable: bytes={start}-{end_inclusive} of {len}"
+                        ),
+                    ))
+                } else {
+                    let end = end_inclusive.min(len - 1) as usize + 1;
+                    Ok(chunked(Rc::new(bytes[start as usize..end].to_vec())))
+                }
+            }
+        };
+        futures::future::ready(result).boxed_local()
+    }
+
     fn list(&self, base_dir: &str, filter: &str) -> LocalBoxFuture<'_, Result<Vec<String>>> {
         let prefix = format!("{}/", base_dir.trim_end_matches('/'));
         let names = self

@@ -30,11 +30,16 @@
 //! - [`env`] — the [`env::Fetcher`], [`env::Clock`] and [`env::Spawner`] seams.
 //! - [`fetch`] — [`fetch::MemoryFetcher`] and (native) [`fetch::FileFetcher`].
 //! - [`store`] — [`store::SharedStore`]: manifests, datasource columns, segment bytes.
+//! - [`split`] — [`split::line_range`]: one large file read by several workers in byte ranges.
 //! - [`shuffle`] — cluster keys ([`shuffle::KeyEncoder`]), [`shuffle::Partitioner`],
 //!   [`shuffle::ShuffleStore`].
 //! - [`transport`] — [`transport::Transport`] (controller ⇄ workers) and
 //!   [`transport::LocalTransport`] (workers as futures, frames in memory).
-//! - [`worker`] — [`worker::run_work_order`] and [`worker::WorkerEvent`].
+//! - [`worker`] — [`worker::run_work_order`], [`worker::WorkerEvent`] and
+//!   [`worker::WorkerInputs`] (where stage and table inputs are read from).
+//! - [`remote`] — workers on other threads: [`remote::RemoteHosts`] (the controller's
+//!   transport factory) and [`remote::StageHost`] (a worker thread), speaking
+//!   [`remote::RemoteMessage`]s; [`remote::loopback`] runs them in one thread for tests.
 //! - [`controller`] — [`controller::run_query`]: kernel loop, live report, results, publishing.
 //! - [`results`] — Arrow → the report's `results`.
 //! - [`system`] — `INFORMATION_SCHEMA` and `sys` tables for the interactive API.
@@ -48,8 +53,10 @@ pub mod controller;
 pub mod engine;
 pub mod env;
 pub mod fetch;
+pub mod remote;
 pub mod results;
 pub mod shuffle;
+pub mod split;
 pub mod store;
 pub mod system;
 pub mod transport;

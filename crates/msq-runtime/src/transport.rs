@@ -17,7 +17,7 @@
 use crate::env::{Clock, Fetcher, Spawner};
 use crate::shuffle::ShuffleStore;
 use crate::store::SharedStore;
-use crate::worker::{run_work_order, WorkerContext, WorkerEvent};
+use crate::worker::{run_work_order, LocalInputs, WorkerContext, WorkerEvent};
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
@@ -80,10 +80,18 @@ pub struct WorkerSettings {
     pub max_frame_size: usize,
     /// The version of the segments this query writes (the task's lock time, ISO).
     pub segment_version: String,
+    /// The Druid task id.
+    pub task_id: String,
 }
 
 /// Makes the transport of each query.
 pub trait TransportFactory {
+    /// The threads stage work runs on, with their vital signs (or why one did not answer), by
+    /// number; empty when workers run on the controller's own thread.
+    fn worker_threads(&self) -> LocalBoxFuture<'static, Vec<Result<crate::remote::HostVitals>>> {
+        futures::future::ready(Vec::new()).boxed_local()
+    }
+
     /// A transport for `query`, whose workers report to `events`.
     fn connect(
         &self,
@@ -183,11 +191,15 @@ impl TransportFactory for LocalTransports {
         events: EventSink,
         settings: WorkerSettings,
     ) -> Rc<dyn Transport> {
+        let shuffle = ShuffleStore::new();
         Rc::new(LocalTransport {
             context: WorkerContext {
                 fetcher: self.fetcher.clone(),
-                store: self.store.clone(),
-                shuffle: ShuffleStore::new(),
+                inputs: Rc::new(LocalInputs {
+                    shuffle: shuffle.clone(),
+                    store: self.store.clone(),
+                }),
+                shuffle,
                 events,
                 canceled: Rc::new(Cell::new(false)),
                 max_frame_size: settings.max_frame_size,

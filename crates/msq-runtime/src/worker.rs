@@ -26,6 +26,7 @@ use arrow_array::types::Int32Type;
 use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::channel::oneshot;
+use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
 use msq_exec::counters::CounterTracker;
@@ -108,14 +109,98 @@ pub enum WorkerEvent {
     },
 }
 
+/// Where a worker reads its inputs other than external files: upstream stages' frames and
+/// datasources' segments. In one thread ([`LocalInputs`]) both are at hand; a worker in another
+/// Web Worker asks the worker that wrote the frames, and the controller that owns the segment
+/// store ([`crate::remote`]).
+pub trait WorkerInputs {
+    /// The frames `worker` of `stage` wrote to `partition` (empty when it wrote none).
+    fn stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>>;
+
+    /// The columns of `data_source` (`__time` first), empty when it has never been written.
+    fn datasource_columns(
+        &self,
+        data_source: &str,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, ColumnType)>>>;
+
+    /// The bytes of published segment `id` of `data_source`.
+    fn segment_bytes(
+        &self,
+        data_source: &str,
+        id: &str,
+    ) -> LocalBoxFuture<'static, Result<Vec<u8>>>;
+}
+
+/// [`WorkerInputs`] of workers sharing one thread with their query's shuffle store and the
+/// segment store.
+#[derive(Debug, Clone)]
+pub struct LocalInputs {
+    /// Every worker's output frames.
+    pub shuffle: ShuffleStore,
+    /// Segments.
+    pub store: SharedStore,
+}
+
+impl WorkerInputs for LocalInputs {
+    fn stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
+        futures::future::ready(Ok(self.shuffle.get(stage, partition, worker))).boxed_local()
+    }
+
+    fn datasource_columns(
+        &self,
+        data_source: &str,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, ColumnType)>>> {
+        futures::future::ready(self.store.datasource_columns(data_source)).boxed_local()
+    }
+
+    fn segment_bytes(
+        &self,
+        data_source: &str,
+        id: &str,
+    ) -> LocalBoxFuture<'static, Result<Vec<u8>>> {
+        futures::future::ready(self.store.segment_bytes(data_source, id)).boxed_local()
+    }
+}
+
+/// One file an external input reads.
+struct FileToRead {
+    /// Its URI or path (`inline` for inline data).
+    name: String,
+    /// The data of an `inline` source.
+    inline: Option<String>,
+    /// `(start, end, size)`: only the lines starting in bytes `start..end` of a file of `size`
+    /// bytes.
+    range: Option<(u64, u64, u64)>,
+}
+
+impl FileToRead {
+    fn whole(name: String) -> Self {
+        Self {
+            name,
+            inline: None,
+            range: None,
+        }
+    }
+}
+
 /// What every work order of one query shares.
 #[derive(Clone)]
 pub struct WorkerContext {
     /// Reads external input.
     pub fetcher: Rc<dyn Fetcher>,
-    /// Segment files (table inputs).
-    pub store: SharedStore,
-    /// Stage output frames.
+    /// Upstream frames and segments (stage and table inputs).
+    pub inputs: Rc<dyn WorkerInputs>,
+    /// Where this worker's output frames go.
     pub shuffle: ShuffleStore,
     /// Where events go.
     pub events: EventSink,
@@ -243,7 +328,7 @@ impl WorkRun {
                 let mut batches = self.read_whole_input(number, slice).await?;
                 if batches.is_empty() {
                     // The join still needs the build side's columns.
-                    let schema = self.input_schema(order, definition, number)?;
+                    let schema = self.input_schema(order, definition, number).await?;
                     batches.push(RecordBatch::new_empty(schema));
                 }
                 broadcast.push((number, batches));
@@ -282,7 +367,7 @@ impl WorkRun {
             Some(exec) => exec,
             None => ProgramExecutor::new(
                 &program,
-                self.empty_input_schema(order, definition)?,
+                self.empty_input_schema(order, definition).await?,
                 broadcast.take().unwrap_or_default(),
             )?,
         };
@@ -357,7 +442,12 @@ impl WorkRun {
                 for readable in partitions {
                     let mut partition_batches = Vec::new();
                     for w in &readable.workers {
-                        for frame in self.context.shuffle.get(*stage, readable.partition, *w) {
+                        let frames = self
+                            .context
+                            .inputs
+                            .stage_frames(*stage, readable.partition, *w)
+                            .await?;
+                        for frame in frames {
                             let decoded = decode_frame(&frame)?;
                             let rows: usize = decoded.iter().map(RecordBatch::num_rows).sum();
                             self.counters.input(number as u32).add_frame(
@@ -392,8 +482,9 @@ impl WorkRun {
                     self.check_canceled()?;
                     let bytes = self
                         .context
-                        .store
-                        .segment_bytes(data_source, &descriptor.id)?;
+                        .inputs
+                        .segment_bytes(data_source, &descriptor.id)
+                        .await?;
                     let decoded = msq_exec::segment::decode_segment(&bytes)?;
                     let rows: usize = decoded.iter().map(RecordBatch::num_rows).sum();
                     self.counters
@@ -403,7 +494,7 @@ impl WorkRun {
                         batches.push(plain_strings(&batch)?);
                     }
                 }
-                let columns = self.context.store.datasource_columns(data_source)?;
+                let columns = self.context.inputs.datasource_columns(data_source).await?;
                 let batches = align_to_columns(batches, &columns)?;
                 self.send_counters();
                 Ok(batches)
@@ -413,20 +504,20 @@ impl WorkRun {
 
     /// The schema a program starts from when a worker got no rows at all: that of its first
     /// streaming input.
-    fn empty_input_schema(
+    async fn empty_input_schema(
         &self,
         order: &WorkOrder,
         definition: &StageDefinition,
     ) -> Result<SchemaRef> {
         match (0..definition.inputs.len()).find(|n| !definition.is_broadcast(*n)) {
-            Some(number) => self.input_schema(order, definition, number),
+            Some(number) => self.input_schema(order, definition, number).await,
             None => Ok(schema_of_signature(&[])),
         }
     }
 
     /// The schema of input `number` as its signature declares it (an EXTERN signature, an
     /// upstream stage's signature or a datasource's columns).
-    fn input_schema(
+    async fn input_schema(
         &self,
         order: &WorkOrder,
         definition: &StageDefinition,
@@ -445,7 +536,7 @@ impl WorkRun {
                 .map(|d| d.signature.clone())
                 .unwrap_or_default(),
             (Some(msq_plan::InputSpec::Table { data_source, .. }), _) => {
-                self.context.store.datasource_columns(data_source)?
+                self.context.inputs.datasource_columns(data_source).await?
             }
             (None, _) => Vec::new(),
         };
@@ -514,7 +605,7 @@ impl WorkRun {
             .iter()
             .map(|(n, t)| Ok((n.clone(), DruidType::from_signature_type(&t.to_string())?)))
             .collect::<Result<_>>()?;
-        let mut files: Vec<(String, Option<String>)> = Vec::new();
+        let mut files: Vec<FileToRead> = Vec::new();
         for source in input_sources {
             files.extend(self.files_of(source).await?);
         }
@@ -522,7 +613,12 @@ impl WorkRun {
             .input(number as u32)
             .set_total_files(files.len() as u64);
         let mut batches = Vec::new();
-        for (name, inline) in files {
+        for FileToRead {
+            name,
+            inline,
+            range,
+        } in files
+        {
             self.check_canceled()?;
             let options = ReaderOptions {
                 max_frame_size: self.context.max_frame_size,
@@ -535,7 +631,16 @@ impl WorkRun {
             match inline {
                 Some(data) => reader.feed(data.as_bytes())?,
                 None => {
-                    let mut stream = self.context.fetcher.open(&name).await?;
+                    let mut stream = match range {
+                        Some((start, end, size)) => crate::split::line_range(
+                            self.context.fetcher.clone(),
+                            name.clone(),
+                            start,
+                            end,
+                            size,
+                        ),
+                        None => self.context.fetcher.open(&name).await?,
+                    };
                     let mut last_sent = self.context.clock.now_ms();
                     while let Some(chunk) = stream.next().await {
                         self.check_canceled()?;
@@ -580,7 +685,7 @@ impl WorkRun {
     }
 
     /// The files one input source names: `(uri or path, inline data)`.
-    async fn files_of(&self, source: &serde_json::Value) -> Result<Vec<(String, Option<String>)>> {
+    async fn files_of(&self, source: &serde_json::Value) -> Result<Vec<FileToRead>> {
         let kind = source.get("type").and_then(serde_json::Value::as_str);
         let strings = |field: &str| -> Vec<String> {
             source
@@ -599,9 +704,27 @@ impl WorkRun {
                     .get("data")
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or_default();
-                Ok(vec![("inline".to_owned(), Some(data.to_owned()))])
+                Ok(vec![FileToRead {
+                    name: "inline".to_owned(),
+                    inline: Some(data.to_owned()),
+                    range: None,
+                }])
             }
-            Some("http") => Ok(strings("uris").into_iter().map(|u| (u, None)).collect()),
+            Some("http") => {
+                // A byte range of one large file (msq_kernel::slicer cut it; see crate::split).
+                let range = source.get("acornByteRange").and_then(|r| {
+                    let at = |k: &str| r.get(k).and_then(serde_json::Value::as_u64);
+                    Some((at("start")?, at("end")?, at("size")?))
+                });
+                Ok(strings("uris")
+                    .into_iter()
+                    .map(|u| FileToRead {
+                        name: u,
+                        inline: None,
+                        range,
+                    })
+                    .collect())
+            }
             Some("local") => {
                 let base_dir = source.get("baseDir").and_then(serde_json::Value::as_str);
                 match base_dir {
@@ -611,9 +734,12 @@ impl WorkRun {
                             .and_then(serde_json::Value::as_str)
                             .unwrap_or("*");
                         let names = self.context.fetcher.list(dir, filter).await?;
-                        Ok(names.into_iter().map(|n| (n, None)).collect())
+                        Ok(names.into_iter().map(FileToRead::whole).collect())
                     }
-                    None => Ok(strings("files").into_iter().map(|f| (f, None)).collect()),
+                    None => Ok(strings("files")
+                        .into_iter()
+                        .map(FileToRead::whole)
+                        .collect()),
                 }
             }
             other => Err(MsqError::plan(format!(

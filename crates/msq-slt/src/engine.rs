@@ -120,6 +120,19 @@ impl ClusterEngine {
         Self::with_env(fetcher, msq_runtime::env::SystemClock)
     }
 
+    /// As [`ClusterEngine::new`], with workers on `hosts` stage hosts that talk to the
+    /// controller and each other only through `msq_runtime::remote`'s messages (the protocol
+    /// of the browser's worker pool).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn with_hosts(hosts: u32) -> Self {
+        let fetcher =
+            msq_runtime::fetch::FileFetcher::new().with_mount(TEST_DATA_URL, "tests/data");
+        Self {
+            cluster: LocalCluster::with_hosts(fetcher, msq_runtime::env::SystemClock, hosts),
+            last_report: None,
+        }
+    }
+
     /// A fresh cluster (empty segment store) reading its inputs through `fetcher` and telling
     /// time with `clock` (the browser runner passes the embedded corpus data and `Date.now`).
     pub fn with_env(fetcher: impl Fetcher + 'static, clock: impl Clock + 'static) -> Self {

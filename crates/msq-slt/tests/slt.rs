@@ -6,6 +6,7 @@
 //! Without an engine (until `msq-runtime` provides one) it checks that every file parses and
 //! skips the run. Ends with `N records passed, M failed`; exits non-zero on any failure.
 
+use msq_slt::engine::ClusterEngine;
 use msq_slt::runner::{run_script, RunOptions};
 use msq_slt::SqlEngine;
 use std::path::{Path, PathBuf};
@@ -24,6 +25,13 @@ fn collect(dir: &Path, out: &mut Vec<PathBuf>) {
         }
     }
 }
+
+/// Stage hosts of the corpus's second run: more than the default two workers, so some stages
+/// run fewer workers than hosts and others share one.
+const REMOTE_HOSTS: u32 = 3;
+
+/// Makes a fresh engine for each file.
+type EngineFactory = dyn Fn() -> Box<dyn SqlEngine>;
 
 fn main() -> ExitCode {
     let mut complete = false;
@@ -88,35 +96,48 @@ fn main() -> ExitCode {
 
     let mut passed = 0usize;
     let mut failed = parse_failed;
-    let factory = || -> Box<dyn SqlEngine> {
+    // The corpus runs twice: workers as futures beside the controller, then workers on three
+    // stage hosts reached only through the remote protocol (as the browser's Web Workers are:
+    // work orders, events, frames and segments all cross it, serialised).
+    let local = || -> Box<dyn SqlEngine> {
         match msq_slt::engine::default_engine() {
             Some(e) => e,
             None => unreachable_engine(),
         }
     };
-    for f in &files {
-        let text = match std::fs::read_to_string(f) {
-            Ok(text) => text,
-            Err(e) => {
-                eprintln!("{}: cannot read: {e}", f.display());
-                failed += 1;
-                continue;
+    let remote = || -> Box<dyn SqlEngine> { Box::new(ClusterEngine::with_hosts(REMOTE_HOSTS)) };
+    let modes: [(&str, &EngineFactory); 2] = [("local workers", &local), ("remote hosts", &remote)];
+    for (mode, factory) in modes {
+        let (passed_before, failed_before) = (passed, failed);
+        for f in &files {
+            let text = match std::fs::read_to_string(f) {
+                Ok(text) => text,
+                Err(e) => {
+                    eprintln!("{}: cannot read: {e}", f.display());
+                    failed += 1;
+                    continue;
+                }
+            };
+            let mut engine = factory();
+            let name = f.display().to_string();
+            let run = run_script(&name, &text, engine.as_mut(), RunOptions { complete });
+            if let Some(new_text) = &run.completed_text {
+                if let Err(e) = std::fs::write(f, new_text) {
+                    eprintln!("{name}: cannot write: {e}");
+                    failed += 1;
+                }
             }
-        };
-        let mut engine = factory();
-        let name = f.display().to_string();
-        let run = run_script(&name, &text, engine.as_mut(), RunOptions { complete });
-        if let Some(new_text) = &run.completed_text {
-            if let Err(e) = std::fs::write(f, new_text) {
-                eprintln!("{name}: cannot write: {e}");
-                failed += 1;
+            passed += run.summary.passed;
+            failed += run.failures.len();
+            for failure in run.failures {
+                eprintln!("[{mode}] {failure}\n");
             }
         }
-        passed += run.summary.passed;
-        failed += run.failures.len();
-        for failure in run.failures {
-            eprintln!("{failure}\n");
-        }
+        println!(
+            "slt ({mode}): {} passed, {} failed",
+            passed - passed_before,
+            failed - failed_before
+        );
     }
     // The last line is the one scripts/test.sh counts ("N passed, N failed").
     println!("slt: {passed} passed, {failed} failed");

@@ -1,0 +1,1377 @@
+//! Stage work on other threads: the controller's [`RemoteHosts`] (a [`TransportFactory`]) and
+//! the [`StageHost`] in each worker thread, speaking [`RemoteMessage`]s carried as [`Wire`]s —
+//! JSON control text plus bulk frames, which the browser moves in `postMessage`'s transfer
+//! list (never copied into JSON).
+//!
+//! ```text
+//!   engine worker                                         stage host h (a Web Worker)
+//!   RemoteHosts ── Query · Start · Boundaries · Clean · ──▶ StageHost ── run_work_order …
+//!      ▲           Cancel · End · Fetch (final results)        │    ▲
+//!      └──── Event · Frames · ReadSegment · Columns ───────────┘    │ Frames (the bytes)
+//!                                                           Fetch   │
+//!                                                              ▼    │  a direct channel
+//!                                                             StageHost h′ (wrote them)
+//! ```
+//!
+//! Druid numbers workers per stage; hosts are the threads that run them. Worker `w` of stage
+//! `s` runs on host [`host_of`]`(s, w, hosts)`, a rule every party computes, so a consumer
+//! knows which host to ask for an upstream worker's frames without a directory. A query uses
+//! `min(max worker count of its stages, the pool's capacity)` hosts: Druid's `maxNumTasks − 1`
+//! workers become that many Web Workers up to the pool's size, and beyond it several Druid
+//! workers share a host (each still reported under its own worker number).
+//!
+//! Frames stay where they were written: a consumer fetches them from the producing host over
+//! the host ↔ host channel ("pull", as Druid's workers fetch partitions from each other's
+//! `/channels` endpoint), and the controller fetches the final stage's frames the same way.
+//! Segments stay with the controller, which owns the segment store: a host reading a table
+//! input asks for each segment's bytes and for the datasource's columns.
+//!
+//! Natively, [`loopback`] wires a controller to `n` hosts through queues — every message
+//! serialised and parsed on the way, as in the browser — so the whole golden corpus runs over
+//! this protocol in `cargo test`.
+
+use crate::env::{Clock, Fetcher, Spawner};
+use crate::shuffle::ShuffleStore;
+use crate::store::SharedStore;
+use crate::transport::{EventSink, Transport, TransportFactory, WorkerSettings};
+use crate::worker::{run_work_order, WorkerContext, WorkerEvent, WorkerInputs};
+use futures::channel::oneshot;
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
+use msq_common::{
+    ErrorCategory, ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber,
+};
+use msq_exec::input::ParseException;
+use msq_exec::segment::{Segment, SegmentMeta};
+use msq_kernel::{ClusterByPartitions, ClusterByStatistics, WorkOrder};
+use msq_plan::{ColumnType, QueryDefinition};
+use serde::{Deserialize, Serialize};
+use std::cell::{Cell, RefCell};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::rc::{Rc, Weak};
+
+/// The host that runs worker `worker` of `stage` when a query has `hosts` hosts. Stages shift
+/// by their number so that single-worker stages do not all land on host 0.
+pub fn host_of(stage: StageNumber, worker: WorkerNumber, hosts: u32) -> u32 {
+    (stage.0 + worker.0) % hosts.max(1)
+}
+
+/// One message as it crosses a thread boundary: its JSON text and its bulk frames.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Wire {
+    /// The [`RemoteMessage`] as JSON.
+    pub text: String,
+    /// Bulk bytes (stage frames, segment files), in the order the message names them.
+    pub frames: Vec<Vec<u8>>,
+}
+
+impl Wire {
+    /// Encodes `message` with its frames.
+    pub fn new(message: &RemoteMessage, frames: Vec<Vec<u8>>) -> Self {
+        let text = serde_json::to_string(message).unwrap_or_else(|e| {
+            // Only a bug in a message type can get here; say so to whoever receives it.
+            format!(r#"{{"type":"unreadable","reason":"cannot encode a message: {e}"}}"#)
+        });
+        Self { text, frames }
+    }
+
+    /// Parses the message back.
+    ///
+    /// # Errors
+    /// `WorkerRpcFailed` naming what could not be read.
+    pub fn message(&self) -> Result<RemoteMessage> {
+        serde_json::from_str(&self.text).map_err(|e| {
+            MsqError::execution(
+                ErrorCode::WorkerRpcFailed,
+                format!("unreadable message between workers: {e}"),
+            )
+        })
+    }
+}
+
+/// An error as it travels between threads.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireError {
+    /// Whose fault.
+    pub category: ErrorCategory,
+    /// Druid's `errorCode`.
+    pub code: ErrorCode,
+    /// `errorMessage`.
+    pub message: String,
+}
+
+impl From<&MsqError> for WireError {
+    fn from(error: &MsqError) -> Self {
+        Self {
+            category: error.category(),
+            code: error.code(),
+            message: error.message().to_owned(),
+        }
+    }
+}
+
+impl From<WireError> for MsqError {
+    fn from(error: WireError) -> Self {
+        MsqError::new(error.category, error.code, error.message)
+    }
+}
+
+/// [`ParseException`] on the wire.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WireParseException {
+    source: String,
+    record: u64,
+    line: u64,
+    row: String,
+    reason: String,
+    message: String,
+}
+
+/// [`WorkerEvent`] on the wire; segment bytes travel as the wire's frames.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum WireEvent {
+    /// [`WorkerEvent::Counters`].
+    Counters {
+        /// The stage.
+        stage: StageNumber,
+        /// The worker.
+        worker: WorkerNumber,
+        /// Druid's counter snapshot JSON.
+        counters: msq_model::WorkerCounters,
+    },
+    /// [`WorkerEvent::ParseExceptions`].
+    ParseExceptions {
+        /// The stage.
+        stage: StageNumber,
+        /// The worker.
+        worker: WorkerNumber,
+        /// The rows.
+        exceptions: Vec<WireParseException>,
+    },
+    /// [`WorkerEvent::KeyStatistics`].
+    KeyStatistics {
+        /// The stage.
+        stage: StageNumber,
+        /// The worker.
+        worker: WorkerNumber,
+        /// The sample.
+        statistics: ClusterByStatistics,
+    },
+    /// [`WorkerEvent::Segments`]: one frame per segment, in this order.
+    Segments {
+        /// The stage.
+        stage: StageNumber,
+        /// The worker.
+        worker: WorkerNumber,
+        /// What the manifest will record of each.
+        metas: Vec<SegmentMeta>,
+    },
+    /// [`WorkerEvent::ResultsComplete`].
+    ResultsComplete {
+        /// The stage.
+        stage: StageNumber,
+        /// The worker.
+        worker: WorkerNumber,
+        /// Rows per output partition.
+        partition_sizes: Vec<u64>,
+    },
+    /// [`WorkerEvent::Failed`].
+    Failed {
+        /// The stage.
+        stage: StageNumber,
+        /// The worker.
+        worker: WorkerNumber,
+        /// Why.
+        error: WireError,
+    },
+}
+
+impl WireEvent {
+    /// Splits an event into its wire form and its frames.
+    pub fn encode(event: WorkerEvent) -> (Self, Vec<Vec<u8>>) {
+        let wire = match event {
+            WorkerEvent::Counters {
+                stage,
+                worker,
+                counters,
+            } => Self::Counters {
+                stage,
+                worker,
+                counters,
+            },
+            WorkerEvent::ParseExceptions {
+                stage,
+                worker,
+                exceptions,
+            } => Self::ParseExceptions {
+                stage,
+                worker,
+                exceptions: exceptions
+                    .into_iter()
+                    .map(|e| WireParseException {
+                        source: e.source,
+                        record: e.record,
+                        line: e.line,
+                        row: e.row,
+                        reason: e.reason,
+                        message: e.message,
+                    })
+                    .collect(),
+            },
+            WorkerEvent::KeyStatistics {
+                stage,
+                worker,
+                statistics,
+            } => Self::KeyStatistics {
+                stage,
+                worker,
+                statistics,
+            },
+            WorkerEvent::Segments {
+                stage,
+                worker,
+                segments,
+            } => {
+                let (metas, frames) = segments.into_iter().map(|s| (s.meta, s.bytes)).unzip();
+                return (
+                    Self::Segments {
+                        stage,
+                        worker,
+                        metas,
+                    },
+                    frames,
+                );
+            }
+            WorkerEvent::ResultsComplete {
+                stage,
+                worker,
+                partition_sizes,
+            } => Self::ResultsComplete {
+                stage,
+                worker,
+                partition_sizes,
+            },
+            WorkerEvent::Failed {
+                stage,
+                worker,
+                error,
+            } => Self::Failed {
+                stage,
+                worker,
+                error: WireError::from(&error),
+            },
+        };
+        (wire, Vec::new())
+    }
+
+    /// The event again, with its frames.
+    ///
+    /// # Errors
+    /// `WorkerRpcFailed` when a segments event does not carry one frame per segment.
+    pub fn decode(self, frames: Vec<Vec<u8>>) -> Result<WorkerEvent> {
+        Ok(match self {
+            Self::Counters {
+                stage,
+                worker,
+                counters,
+            } => WorkerEvent::Counters {
+                stage,
+                worker,
+                counters,
+            },
+            Self::ParseExceptions {
+                stage,
+                worker,
+                exceptions,
+            } => WorkerEvent::ParseExceptions {
+                stage,
+                worker,
+                exceptions: exceptions
+                    .into_iter()
+                    .map(|e| ParseException {
+                        source: e.source,
+                        record: e.record,
+                        line: e.line,
+                        row: e.row,
+                        reason: e.reason,
+                        message: e.message,
+                    })
+                    .collect(),
+            },
+            Self::KeyStatistics {
+                stage,
+                worker,
+                statistics,
+            } => WorkerEvent::KeyStatistics {
+                stage,
+                worker,
+                statistics,
+            },
+            Self::Segments {
+                stage,
+                worker,
+                metas,
+            } => {
+                if metas.len() != frames.len() {
+                    return Err(MsqError::execution(
+                        ErrorCode::WorkerRpcFailed,
+                        format!(
+                            "worker {} of stage {} sent {} segments with {} files",
+                            worker.0,
+                            stage.0,
+                            metas.len(),
+                            frames.len()
+                        ),
+                    ));
+                }
+                WorkerEvent::Segments {
+                    stage,
+                    worker,
+                    segments: metas
+                        .into_iter()
+                        .zip(frames)
+                        .map(|(meta, bytes)| Segment { meta, bytes })
+                        .collect(),
+                }
+            }
+            Self::ResultsComplete {
+                stage,
+                worker,
+                partition_sizes,
+            } => WorkerEvent::ResultsComplete {
+                stage,
+                worker,
+                partition_sizes,
+            },
+            Self::Failed {
+                stage,
+                worker,
+                error,
+            } => WorkerEvent::Failed {
+                stage,
+                worker,
+                error: error.into(),
+            },
+        })
+    }
+}
+
+/// Everything the controller and the hosts say to each other. Internally tagged by `type`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum RemoteMessage {
+    /// Controller → host: a query begins; its plan and settings.
+    Query {
+        /// The query's id (the controller's count).
+        query: u64,
+        /// The plan.
+        definition: Box<QueryDefinition>,
+        /// `maxFrameSize`.
+        max_frame_size: usize,
+        /// Version of the segments it writes.
+        segment_version: String,
+        /// How many hosts the query uses (for [`host_of`]).
+        hosts: u32,
+        /// The Druid task running the query (reported in `runningTasks`).
+        task_id: String,
+    },
+    /// Controller → host: run a work order.
+    Start {
+        /// The query.
+        query: u64,
+        /// The order.
+        order: Box<WorkOrder>,
+    },
+    /// Controller → host: a globally sorted stage's partition boundaries.
+    Boundaries {
+        /// The query.
+        query: u64,
+        /// The stage.
+        stage: StageNumber,
+        /// Its partitions.
+        partitions: ClusterByPartitions,
+    },
+    /// Controller → host: every consumer of the stage is done; drop its frames.
+    Clean {
+        /// The query.
+        query: u64,
+        /// The stage.
+        stage: StageNumber,
+    },
+    /// Controller → host: the query failed or was canceled.
+    Cancel {
+        /// The query.
+        query: u64,
+    },
+    /// Controller → host: the query is over; forget it.
+    End {
+        /// The query.
+        query: u64,
+    },
+    /// Anyone → host: the frames `worker` wrote to `partition` of `stage`; answered by
+    /// [`RemoteMessage::Frames`].
+    Fetch {
+        /// The query.
+        query: u64,
+        /// The asker's request id.
+        request: u64,
+        /// The stage.
+        stage: StageNumber,
+        /// The partition.
+        partition: PartitionNumber,
+        /// The worker that wrote them.
+        worker: WorkerNumber,
+    },
+    /// Answer to [`RemoteMessage::Fetch`] or [`RemoteMessage::ReadSegment`]: the bytes are
+    /// the wire's frames, unless `error` says why there are none.
+    Frames {
+        /// The request answered.
+        request: u64,
+        /// Why the bytes could not be given.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<WireError>,
+    },
+    /// Host → controller: a worker's event.
+    Event {
+        /// The query.
+        query: u64,
+        /// The event (segment files in the wire's frames).
+        event: WireEvent,
+    },
+    /// Host → controller: the bytes of a published segment; answered by `Frames`.
+    ReadSegment {
+        /// The asker's request id.
+        request: u64,
+        /// The datasource.
+        data_source: String,
+        /// The segment id.
+        id: String,
+    },
+    /// Host → controller: a datasource's columns; answered by `ColumnsAre`.
+    Columns {
+        /// The asker's request id.
+        request: u64,
+        /// The datasource.
+        data_source: String,
+    },
+    /// Controller → host: how are you? Answered by `Pong`.
+    Ping {
+        /// The asker's request id.
+        request: u64,
+    },
+    /// Answer to [`RemoteMessage::Ping`].
+    Pong {
+        /// The request answered.
+        request: u64,
+        /// The host's vital signs.
+        vitals: HostVitals,
+    },
+    /// Answer to [`RemoteMessage::Columns`].
+    ColumnsAre {
+        /// The request answered.
+        request: u64,
+        /// The columns, `__time` first.
+        columns: Vec<(String, ColumnType)>,
+        /// Why there are none.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        error: Option<WireError>,
+    },
+}
+
+/// What a host says about itself (`GET /druid/indexer/v1/workers`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HostVitals {
+    /// The host's number.
+    pub number: u32,
+    /// Its wasm linear memory (0 where the host cannot tell).
+    pub memory_bytes: u64,
+    /// Bytes of stage output it holds for consumers.
+    pub shuffle_bytes: u64,
+    /// Work orders running now.
+    pub running_work_orders: u32,
+    /// Work orders it has finished (succeeded or failed) since it started.
+    pub work_orders_run: u64,
+    /// Tasks with work orders running here.
+    pub running_tasks: Vec<String>,
+}
+
+fn rpc_error(message: impl Into<String>) -> MsqError {
+    MsqError::execution(ErrorCode::WorkerRpcFailed, message)
+}
+
+/// Answers waited for, by request id.
+struct Waiting<T> {
+    next: Cell<u64>,
+    senders: RefCell<HashMap<u64, oneshot::Sender<Result<T>>>>,
+}
+
+impl<T> Default for Waiting<T> {
+    fn default() -> Self {
+        Self {
+            next: Cell::new(0),
+            senders: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl<T: 'static> Waiting<T> {
+    /// A fresh request id and the future of its answer; `gone` words a dropped answer.
+    fn register(&self, gone: String) -> (u64, LocalBoxFuture<'static, Result<T>>) {
+        let request = self.next.get() + 1;
+        self.next.set(request);
+        let (tx, rx) = oneshot::channel();
+        self.senders.borrow_mut().insert(request, tx);
+        let answer = async move { rx.await.unwrap_or_else(|_| Err(rpc_error(gone))) };
+        (request, answer.boxed_local())
+    }
+
+    fn fail_all(&self, error: impl Fn() -> MsqError) {
+        let waiting: Vec<_> = self.senders.borrow_mut().drain().collect();
+        for (_, tx) in waiting {
+            let _ = tx.send(Err(error()));
+        }
+    }
+
+    fn answer(&self, request: u64, value: Result<T>) {
+        if let Some(tx) = self.senders.borrow_mut().remove(&request) {
+            // The asker may have stopped waiting (canceled); nothing to do then.
+            let _ = tx.send(value);
+        }
+    }
+}
+
+// ─── the host side ───────────────────────────────────────────────────────────────────────────
+
+/// Who sent a message to a host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sender {
+    /// The controller (the engine's thread).
+    Controller,
+    /// Another host.
+    Host(u32),
+}
+
+/// How a host reaches the others.
+pub trait HostLinks {
+    /// Sends to the controller.
+    fn to_controller(&self, wire: Wire);
+    /// Sends to host `host` over the direct channel between the two.
+    fn to_host(&self, host: u32, wire: Wire);
+    /// The size of this host's memory, for its vital signs (0 where unknown).
+    fn memory_bytes(&self) -> u64 {
+        0
+    }
+}
+
+/// One query as a host knows it.
+struct HostQuery {
+    task_id: String,
+    /// Work orders of this query running here.
+    running: Rc<Cell<u32>>,
+    context: WorkerContext,
+    boundaries: BTreeMap<(StageNumber, WorkerNumber), oneshot::Sender<ClusterByPartitions>>,
+}
+
+struct HostInner {
+    number: u32,
+    links: Rc<dyn HostLinks>,
+    fetcher: Rc<dyn Fetcher>,
+    clock: Rc<dyn Clock>,
+    spawner: Rc<dyn Spawner>,
+    queries: RefCell<HashMap<u64, HostQuery>>,
+    frames: Waiting<Vec<Vec<u8>>>,
+    columns: Waiting<Vec<(String, ColumnType)>>,
+    work_orders_run: Cell<u64>,
+}
+
+/// The worker side: runs the work orders the controller sends, keeps their output frames, and
+/// serves them to whoever fetches them.
+#[derive(Clone)]
+pub struct StageHost(Rc<HostInner>);
+
+impl std::fmt::Debug for StageHost {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageHost")
+            .field("number", &self.0.number)
+            .field("queries", &self.0.queries.borrow().len())
+            .finish()
+    }
+}
+
+impl StageHost {
+    /// Host number `number`, reaching the others through `links`, reading external input with
+    /// `fetcher`.
+    pub fn new(
+        number: u32,
+        links: Rc<dyn HostLinks>,
+        fetcher: Rc<dyn Fetcher>,
+        clock: Rc<dyn Clock>,
+        spawner: Rc<dyn Spawner>,
+    ) -> Self {
+        Self(Rc::new(HostInner {
+            number,
+            links,
+            fetcher,
+            clock,
+            spawner,
+            queries: RefCell::new(HashMap::new()),
+            frames: Waiting::default(),
+            columns: Waiting::default(),
+            work_orders_run: Cell::new(0),
+        }))
+    }
+
+    /// This host's number.
+    pub fn number(&self) -> u32 {
+        self.0.number
+    }
+
+    /// The host's vital signs.
+    pub fn vitals(&self) -> HostVitals {
+        let queries = self.0.queries.borrow();
+        HostVitals {
+            number: self.0.number,
+            memory_bytes: self.0.links.memory_bytes(),
+            shuffle_bytes: queries
+                .values()
+                .map(|q| q.context.shuffle.size_bytes() as u64)
+                .sum(),
+            running_work_orders: queries.values().map(|q| q.running.get()).sum(),
+            work_orders_run: self.0.work_orders_run.get(),
+            running_tasks: queries
+                .values()
+                .filter(|q| q.running.get() > 0)
+                .map(|q| q.task_id.clone())
+                .collect(),
+        }
+    }
+
+    /// Handles one message from `from`.
+    ///
+    /// # Errors
+    /// A message that cannot be read or that a host never receives (`WorkerRpcFailed`); the
+    /// caller logs it — a host cannot tell whom to fail.
+    pub fn receive(&self, from: Sender, wire: Wire) -> Result<()> {
+        let inner = &self.0;
+        match wire.message()? {
+            RemoteMessage::Query {
+                query,
+                definition,
+                max_frame_size,
+                segment_version,
+                hosts,
+                task_id,
+            } => {
+                let shuffle = ShuffleStore::new();
+                let links = inner.links.clone();
+                let events = EventSink::new(move |event| {
+                    let (event, frames) = WireEvent::encode(event);
+                    links.to_controller(Wire::new(&RemoteMessage::Event { query, event }, frames));
+                });
+                let context = WorkerContext {
+                    fetcher: inner.fetcher.clone(),
+                    inputs: Rc::new(HostInputs {
+                        host: Rc::downgrade(&self.0),
+                        query,
+                        hosts,
+                        shuffle: shuffle.clone(),
+                    }),
+                    shuffle,
+                    events,
+                    canceled: Rc::new(Cell::new(false)),
+                    max_frame_size,
+                    segment_version,
+                    clock: inner.clock.clone(),
+                    query: Rc::new(*definition),
+                };
+                inner.queries.borrow_mut().insert(
+                    query,
+                    HostQuery {
+                        task_id,
+                        running: Rc::new(Cell::new(0)),
+                        context,
+                        boundaries: BTreeMap::new(),
+                    },
+                );
+            }
+            RemoteMessage::Start { query, order } => {
+                let mut queries = inner.queries.borrow_mut();
+                // A query already ended (canceled while the order was on its way): drop it.
+                let Some(q) = queries.get_mut(&query) else {
+                    return Ok(());
+                };
+                let boundaries = order.stage_definition.needs_statistics().then(|| {
+                    let (tx, rx) = oneshot::channel();
+                    q.boundaries
+                        .insert((order.stage_number, order.worker_number), tx);
+                    rx
+                });
+                let context = q.context.clone();
+                let running = q.running.clone();
+                drop(queries);
+                running.set(running.get() + 1);
+                let host = Rc::downgrade(&self.0);
+                inner.spawner.spawn(Box::pin(async move {
+                    run_work_order(context, *order, boundaries).await;
+                    running.set(running.get().saturating_sub(1));
+                    if let Some(host) = host.upgrade() {
+                        host.work_orders_run.set(host.work_orders_run.get() + 1);
+                    }
+                }));
+            }
+            RemoteMessage::Boundaries {
+                query,
+                stage,
+                partitions,
+            } => {
+                if let Some(q) = inner.queries.borrow_mut().get_mut(&query) {
+                    let waiting: Vec<_> = q
+                        .boundaries
+                        .keys()
+                        .filter(|(s, _)| *s == stage)
+                        .copied()
+                        .collect();
+                    for key in waiting {
+                        if let Some(tx) = q.boundaries.remove(&key) {
+                            let _ = tx.send(partitions.clone());
+                        }
+                    }
+                }
+            }
+            RemoteMessage::Clean { query, stage } => {
+                if let Some(q) = inner.queries.borrow().get(&query) {
+                    q.context.shuffle.clean(stage);
+                }
+            }
+            RemoteMessage::Cancel { query } => {
+                if let Some(q) = inner.queries.borrow_mut().get_mut(&query) {
+                    q.context.canceled.set(true);
+                    // Dropping the senders wakes workers waiting for boundaries.
+                    q.boundaries.clear();
+                }
+            }
+            RemoteMessage::End { query } => {
+                if let Some(q) = inner.queries.borrow_mut().remove(&query) {
+                    q.context.canceled.set(true);
+                }
+            }
+            RemoteMessage::Fetch {
+                query,
+                request,
+                stage,
+                partition,
+                worker,
+            } => {
+                let (frames, error) = match inner.queries.borrow().get(&query) {
+                    Some(q) => (q.context.shuffle.get(stage, partition, worker), None),
+                    None => (
+                        Vec::new(),
+                        Some(WireError::from(&rpc_error(format!(
+                            "host {} no longer holds the output of query {query}",
+                            inner.number
+                        )))),
+                    ),
+                };
+                let reply = Wire::new(&RemoteMessage::Frames { request, error }, frames);
+                match from {
+                    Sender::Controller => inner.links.to_controller(reply),
+                    Sender::Host(host) => inner.links.to_host(host, reply),
+                }
+            }
+            RemoteMessage::Ping { request } => {
+                let pong = RemoteMessage::Pong {
+                    request,
+                    vitals: self.vitals(),
+                };
+                inner.links.to_controller(Wire::new(&pong, Vec::new()));
+            }
+            RemoteMessage::Frames { request, error } => {
+                let value = match error {
+                    Some(error) => Err(error.into()),
+                    None => Ok(wire.frames),
+                };
+                inner.frames.answer(request, value);
+            }
+            RemoteMessage::ColumnsAre {
+                request,
+                columns,
+                error,
+            } => {
+                let value = match error {
+                    Some(error) => Err(error.into()),
+                    None => Ok(columns),
+                };
+                inner.columns.answer(request, value);
+            }
+            other @ (RemoteMessage::Event { .. }
+            | RemoteMessage::ReadSegment { .. }
+            | RemoteMessage::Columns { .. }
+            | RemoteMessage::Pong { .. }) => {
+                return Err(rpc_error(format!(
+                    "host {} received a controller's message: {other:?}",
+                    inner.number
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// [`WorkerInputs`] of a host: its own frames locally, other hosts' frames over their
+/// channels, segments and columns from the controller.
+struct HostInputs {
+    host: Weak<HostInner>,
+    query: u64,
+    hosts: u32,
+    shuffle: ShuffleStore,
+}
+
+impl HostInputs {
+    fn host(&self) -> Result<Rc<HostInner>> {
+        self.host
+            .upgrade()
+            .ok_or_else(|| MsqError::canceled("the worker is shutting down"))
+    }
+}
+
+impl WorkerInputs for HostInputs {
+    fn stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
+        let host = match self.host() {
+            Ok(host) => host,
+            Err(e) => return futures::future::ready(Err(e)).boxed_local(),
+        };
+        let owner = host_of(stage, worker, self.hosts);
+        if owner == host.number {
+            let frames = self.shuffle.get(stage, partition, worker);
+            return futures::future::ready(Ok(frames)).boxed_local();
+        }
+        let (request, answer) = host.frames.register(format!(
+            "host {owner} stopped before sending partition {} of stage {} (worker {})",
+            partition.0, stage.0, worker.0
+        ));
+        let fetch = RemoteMessage::Fetch {
+            query: self.query,
+            request,
+            stage,
+            partition,
+            worker,
+        };
+        host.links.to_host(owner, Wire::new(&fetch, Vec::new()));
+        answer
+    }
+
+    fn datasource_columns(
+        &self,
+        data_source: &str,
+    ) -> LocalBoxFuture<'static, Result<Vec<(String, ColumnType)>>> {
+        let host = match self.host() {
+            Ok(host) => host,
+            Err(e) => return futures::future::ready(Err(e)).boxed_local(),
+        };
+        let (request, answer) = host.columns.register(format!(
+            "the controller did not answer for the columns of [{data_source}]"
+        ));
+        let ask = RemoteMessage::Columns {
+            request,
+            data_source: data_source.to_owned(),
+        };
+        host.links.to_controller(Wire::new(&ask, Vec::new()));
+        answer
+    }
+
+    fn segment_bytes(
+        &self,
+        data_source: &str,
+        id: &str,
+    ) -> LocalBoxFuture<'static, Result<Vec<u8>>> {
+        let host = match self.host() {
+            Ok(host) => host,
+            Err(e) => return futures::future::ready(Err(e)).boxed_local(),
+        };
+        let (request, answer) = host
+            .frames
+            .register(format!("the controller did not send segment [{id}]"));
+        let ask = RemoteMessage::ReadSegment {
+            request,
+            data_source: data_source.to_owned(),
+            id: id.to_owned(),
+        };
+        host.links.to_controller(Wire::new(&ask, Vec::new()));
+        let id = id.to_owned();
+        async move {
+            let mut frames = answer.await?;
+            match (frames.pop(), frames.is_empty()) {
+                (Some(bytes), true) => Ok(bytes),
+                _ => Err(rpc_error(format!(
+                    "segment [{id}] arrived as {} files",
+                    frames.len() + 1
+                ))),
+            }
+        }
+        .boxed_local()
+    }
+}
+
+// ─── the controller side ─────────────────────────────────────────────────────────────────────
+
+/// The hosts as the controller sees them (implemented by the browser glue over Web Workers,
+/// and by [`loopback`] natively).
+pub trait HostPool {
+    /// How many hosts the pool can run.
+    fn capacity(&self) -> u32;
+    /// Sends to host `host`.
+    fn send(&self, host: u32, wire: Wire);
+}
+
+struct HostsInner {
+    pool: Rc<dyn HostPool>,
+    store: SharedStore,
+    next_query: Cell<u64>,
+    queries: RefCell<HashMap<u64, Weak<RemoteTransport>>>,
+    frames: Waiting<Vec<Vec<u8>>>,
+    pings: Waiting<HostVitals>,
+}
+
+/// The controller's side: a [`TransportFactory`] whose workers run on a pool of hosts.
+#[derive(Clone)]
+pub struct RemoteHosts(Rc<HostsInner>);
+
+impl std::fmt::Debug for RemoteHosts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RemoteHosts")
+            .field("capacity", &self.0.pool.capacity())
+            .field("queries", &self.0.queries.borrow().len())
+            .finish()
+    }
+}
+
+impl RemoteHosts {
+    /// Workers on `pool`'s hosts; table inputs read from `store`.
+    pub fn new(pool: Rc<dyn HostPool>, store: SharedStore) -> Self {
+        Self(Rc::new(HostsInner {
+            pool,
+            store,
+            next_query: Cell::new(0),
+            queries: RefCell::new(HashMap::new()),
+            frames: Waiting::default(),
+            pings: Waiting::default(),
+        }))
+    }
+
+    /// Every host's vital signs (or why it did not answer), by host number.
+    pub fn vitals(&self) -> LocalBoxFuture<'static, Vec<Result<HostVitals>>> {
+        let answers: Vec<_> = (0..self.0.pool.capacity())
+            .map(|host| {
+                let (request, answer) = self
+                    .0
+                    .pings
+                    .register(format!("worker thread {host} did not answer"));
+                let ping = RemoteMessage::Ping { request };
+                self.0.pool.send(host, Wire::new(&ping, Vec::new()));
+                answer
+            })
+            .collect();
+        futures::future::join_all(answers).boxed_local()
+    }
+
+    fn transport(&self, query: u64) -> Option<Rc<RemoteTransport>> {
+        self.0.queries.borrow().get(&query).and_then(Weak::upgrade)
+    }
+
+    /// Handles one message from host `host`.
+    ///
+    /// # Errors
+    /// A message that cannot be read or that the controller never receives (`WorkerRpcFailed`);
+    /// the caller logs it.
+    pub fn receive(&self, host: u32, wire: Wire) -> Result<()> {
+        let inner = &self.0;
+        match wire.message()? {
+            RemoteMessage::Event { query, event } => {
+                // Events of a query that is over (late counters) are dropped.
+                if let Some(transport) = self.transport(query) {
+                    let event = event.decode(wire.frames)?;
+                    transport.deliver(event);
+                }
+            }
+            RemoteMessage::Pong { request, vitals } => inner.pings.answer(request, Ok(vitals)),
+            RemoteMessage::Frames { request, error } => {
+                let value = match error {
+                    Some(error) => Err(error.into()),
+                    None => Ok(wire.frames),
+                };
+                inner.frames.answer(request, value);
+            }
+            RemoteMessage::ReadSegment {
+                request,
+                data_source,
+                id,
+            } => {
+                let (frames, error) = match inner.store.segment_bytes(&data_source, &id) {
+                    Ok(bytes) => (vec![bytes], None),
+                    Err(e) => (Vec::new(), Some(WireError::from(&e))),
+                };
+                let reply = RemoteMessage::Frames { request, error };
+                inner.pool.send(host, Wire::new(&reply, frames));
+            }
+            RemoteMessage::Columns {
+                request,
+                data_source,
+            } => {
+                let (columns, error) = match inner.store.datasource_columns(&data_source) {
+                    Ok(columns) => (columns, None),
+                    Err(e) => (Vec::new(), Some(WireError::from(&e))),
+                };
+                let reply = RemoteMessage::ColumnsAre {
+                    request,
+                    columns,
+                    error,
+                };
+                inner.pool.send(host, Wire::new(&reply, Vec::new()));
+            }
+            other => {
+                return Err(rpc_error(format!(
+                    "the controller received a host's message: {other:?}"
+                )))
+            }
+        }
+        Ok(())
+    }
+
+    /// Host `host` died (its thread crashed or stopped answering). The pool is restarted
+    /// whole (the dead host's channels are gone, and with them every shuffle in flight), so
+    /// every work order still running fails with `WorkerFailed` naming the host, and every
+    /// fetch and ping in flight fails.
+    pub fn host_failed(&self, host: u32, reason: &str) {
+        let message = format!("worker thread {host} failed: {reason}");
+        let transports: Vec<_> = self
+            .0
+            .queries
+            .borrow()
+            .values()
+            .filter_map(Weak::upgrade)
+            .collect();
+        for transport in transports {
+            transport.lost(&message);
+        }
+        let error = || MsqError::execution(ErrorCode::WorkerFailed, message.clone());
+        self.0.frames.fail_all(error);
+        self.0.pings.fail_all(error);
+    }
+}
+
+impl TransportFactory for RemoteHosts {
+    fn worker_threads(&self) -> LocalBoxFuture<'static, Vec<Result<HostVitals>>> {
+        self.vitals()
+    }
+
+    fn connect(
+        &self,
+        query: Rc<QueryDefinition>,
+        events: EventSink,
+        settings: WorkerSettings,
+    ) -> Rc<dyn Transport> {
+        let id = self.0.next_query.get() + 1;
+        self.0.next_query.set(id);
+        let wanted = query
+            .stages
+            .iter()
+            .map(|s| s.max_worker_count)
+            .max()
+            .unwrap_or(1);
+        let hosts = wanted.clamp(1, self.0.pool.capacity().max(1));
+        let begin = RemoteMessage::Query {
+            query: id,
+            definition: Box::new((*query).clone()),
+            max_frame_size: settings.max_frame_size,
+            segment_version: settings.segment_version,
+            hosts,
+            task_id: settings.task_id,
+        };
+        let wire = Wire::new(&begin, Vec::new());
+        for host in 0..hosts {
+            self.0.pool.send(host, wire.clone());
+        }
+        let transport = Rc::new(RemoteTransport {
+            hosts: self.0.clone(),
+            query: id,
+            host_count: hosts,
+            events,
+            running: RefCell::new(BTreeSet::new()),
+        });
+        self.0
+            .queries
+            .borrow_mut()
+            .insert(id, Rc::downgrade(&transport));
+        transport
+    }
+}
+
+/// One query's transport over the hosts.
+struct RemoteTransport {
+    hosts: Rc<HostsInner>,
+    query: u64,
+    host_count: u32,
+    events: EventSink,
+    /// Work orders started and not yet complete or failed.
+    running: RefCell<BTreeSet<(StageNumber, WorkerNumber)>>,
+}
+
+impl RemoteTransport {
+    fn to_all(&self, message: &RemoteMessage) {
+        let wire = Wire::new(message, Vec::new());
+        for host in 0..self.host_count {
+            self.hosts.pool.send(host, wire.clone());
+        }
+    }
+
+    fn deliver(&self, event: WorkerEvent) {
+        match &event {
+            WorkerEvent::ResultsComplete { stage, worker, .. }
+            | WorkerEvent::Failed { stage, worker, .. } => {
+                self.running.borrow_mut().remove(&(*stage, *worker));
+            }
+            _ => {}
+        }
+        self.events.send(event);
+    }
+
+    fn lost(&self, message: &str) {
+        let lost: Vec<_> = self.running.borrow().iter().copied().collect();
+        for (stage, worker) in lost {
+            self.deliver(WorkerEvent::Failed {
+                stage,
+                worker,
+                error: MsqError::execution(
+                    ErrorCode::WorkerFailed,
+                    format!(
+                        "worker {} of stage {} was lost: {message}",
+                        worker.0, stage.0
+                    ),
+                ),
+            });
+        }
+    }
+}
+
+impl Drop for RemoteTransport {
+    fn drop(&mut self) {
+        self.to_all(&RemoteMessage::End { query: self.query });
+        self.hosts.queries.borrow_mut().remove(&self.query);
+    }
+}
+
+impl Transport for RemoteTransport {
+    fn start_work_order(&self, order: WorkOrder) {
+        let host = host_of(order.stage_number, order.worker_number, self.host_count);
+        self.running
+            .borrow_mut()
+            .insert((order.stage_number, order.worker_number));
+        let start = RemoteMessage::Start {
+            query: self.query,
+            order: Box::new(order),
+        };
+        self.hosts.pool.send(host, Wire::new(&start, Vec::new()));
+    }
+
+    fn post_partition_boundaries(&self, stage: StageNumber, partitions: &ClusterByPartitions) {
+        self.to_all(&RemoteMessage::Boundaries {
+            query: self.query,
+            stage,
+            partitions: partitions.clone(),
+        });
+    }
+
+    fn clean_stage(&self, stage: StageNumber) {
+        self.to_all(&RemoteMessage::Clean {
+            query: self.query,
+            stage,
+        });
+    }
+
+    fn fetch_partition(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'_, Result<Vec<Vec<u8>>>> {
+        let host = host_of(stage, worker, self.host_count);
+        let (request, answer) = self.hosts.frames.register(format!(
+            "worker thread {host} stopped before sending the results of stage {}",
+            stage.0
+        ));
+        let fetch = RemoteMessage::Fetch {
+            query: self.query,
+            request,
+            stage,
+            partition,
+            worker,
+        };
+        self.hosts.pool.send(host, Wire::new(&fetch, Vec::new()));
+        answer
+    }
+
+    fn cancel(&self) {
+        self.to_all(&RemoteMessage::Cancel { query: self.query });
+    }
+}
+
+pub mod loopback {
+    //! A controller and `n` hosts in one thread, joined by queues: every message is encoded,
+    //! queued and parsed as in the browser, and each receiver handles its messages in order on
+    //! its own pump future. Native tests and the golden corpus run over it.
+
+    use super::*;
+    use futures::channel::mpsc;
+    use futures::StreamExt;
+
+    type Queue = mpsc::UnboundedSender<(Sender, Wire)>;
+
+    /// The hosts' queues, the controller's queue.
+    struct Links {
+        hosts: Vec<Queue>,
+        controller: mpsc::UnboundedSender<(u32, Wire)>,
+        me: u32,
+    }
+
+    impl HostLinks for Links {
+        fn to_controller(&self, wire: Wire) {
+            let _ = self.controller.unbounded_send((self.me, wire));
+        }
+
+        fn to_host(&self, host: u32, wire: Wire) {
+            if let Some(queue) = self.hosts.get(host as usize) {
+                let _ = queue.unbounded_send((Sender::Host(self.me), wire));
+            }
+        }
+    }
+
+    struct Pool {
+        hosts: Vec<Queue>,
+    }
+
+    impl HostPool for Pool {
+        fn capacity(&self) -> u32 {
+            self.hosts.len() as u32
+        }
+
+        fn send(&self, host: u32, wire: Wire) {
+            if let Some(queue) = self.hosts.get(host as usize) {
+                let _ = queue.unbounded_send((Sender::Controller, wire));
+            }
+        }
+    }
+
+    /// A [`RemoteHosts`] over `n` [`StageHost`]s, all pumped by futures on `spawner`. Errors a
+    /// receiver reports (unreadable messages) panic: in tests they are bugs.
+    pub fn hosts(
+        n: u32,
+        store: SharedStore,
+        fetcher: Rc<dyn Fetcher>,
+        clock: Rc<dyn Clock>,
+        spawner: Rc<dyn Spawner>,
+    ) -> RemoteHosts {
+        let (controller_tx, mut controller_rx) = mpsc::unbounded::<(u32, Wire)>();
+        let mut queues = Vec::new();
+        let mut receivers = Vec::new();
+        for _ in 0..n.max(1) {
+            let (tx, rx) = mpsc::unbounded::<(Sender, Wire)>();
+            queues.push(tx);
+            receivers.push(rx);
+        }
+        for (number, mut rx) in receivers.into_iter().enumerate() {
+            let links = Rc::new(Links {
+                hosts: queues.clone(),
+                controller: controller_tx.clone(),
+                me: number as u32,
+            });
+            let host = StageHost::new(
+                number as u32,
+                links,
+                fetcher.clone(),
+                clock.clone(),
+                spawner.clone(),
+            );
+            spawner.spawn(Box::pin(async move {
+                while let Some((from, wire)) = rx.next().await {
+                    if let Err(e) = host.receive(from, wire) {
+                        panic!("host {number}: {e}");
+                    }
+                }
+            }));
+        }
+        let remote = RemoteHosts::new(Rc::new(Pool { hosts: queues }), store);
+        let controller = remote.clone();
+        spawner.spawn(Box::pin(async move {
+            while let Some((host, wire)) = controller_rx.next().await {
+                if let Err(e) = controller.receive(host, wire) {
+                    panic!("controller: {e}");
+                }
+            }
+        }));
+        remote
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosts_spread_stages_and_workers() {
+        assert_eq!(host_of(StageNumber(0), WorkerNumber(0), 2), 0);
+        assert_eq!(host_of(StageNumber(0), WorkerNumber(1), 2), 1);
+        assert_eq!(host_of(StageNumber(1), WorkerNumber(0), 2), 1);
+        assert_eq!(host_of(StageNumber(3), WorkerNumber(2), 1), 0);
+        assert_eq!(host_of(StageNumber(3), WorkerNumber(2), 0), 0);
+    }
+
+    #[test]
+    fn events_survive_the_wire_with_their_segment_files() {
+        let error = MsqError::execution(ErrorCode::TooManyWarnings, "too many");
+        let failed = WorkerEvent::Failed {
+            stage: StageNumber(1),
+            worker: WorkerNumber(0),
+            error: error.clone(),
+        };
+        let (event, frames) = WireEvent::encode(failed);
+        let wire = Wire::new(&RemoteMessage::Event { query: 7, event }, frames);
+        let RemoteMessage::Event { query, event } = wire.message().unwrap() else {
+            panic!("not an event")
+        };
+        assert_eq!(query, 7);
+        match event.decode(wire.frames).unwrap() {
+            WorkerEvent::Failed { error: back, .. } => assert_eq!(back, error),
+            other => panic!("{other:?}"),
+        }
+
+        let bad = WireEvent::Segments {
+            stage: StageNumber(0),
+            worker: WorkerNumber(0),
+            metas: Vec::new(),
+        };
+        let err = bad.decode(vec![vec![1, 2, 3]]).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::WorkerRpcFailed);
+        assert!(err.message().contains("0 segments with 1 files"));
+    }
+
+    #[test]
+    fn an_unreadable_message_names_the_problem() {
+        let wire = Wire {
+            text: r#"{"type":"explode"}"#.into(),
+            frames: Vec::new(),
+        };
+        let err = wire.message().unwrap_err();
+        assert_eq!(err.code(), ErrorCode::WorkerRpcFailed);
+        assert!(err.message().contains("explode"), "{}", err.message());
+    }
+}

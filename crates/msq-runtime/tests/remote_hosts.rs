@@ -1,0 +1,251 @@
+//! Workers on stage hosts (`msq_runtime::remote`, the browser's worker-pool protocol run
+//! natively over queues) give the same answers, counters and segments as workers beside the
+//! controller — with several workers per stage, so frames cross between hosts, globally sorted
+//! stages wait for boundaries, broadcast inputs are read by every worker, and table inputs are
+//! read from the controller's store.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use msq_runtime::env::ManualClock;
+use msq_runtime::fetch::MemoryFetcher;
+use msq_runtime::LocalCluster;
+use serde_json::{json, Map, Value};
+
+/// Four files of edits over three days: enough input files for four workers.
+fn files() -> Vec<(String, String)> {
+    let channels = ["#en", "#de", "#fr", "#ja", "#it"];
+    (0..4)
+        .map(|f| {
+            let rows: Vec<String> = (0..60)
+                .map(|i| {
+                    let n = f * 60 + i;
+                    json!({
+                        "ts": format!("2016-06-{:02}T{:02}:{:02}:00.000Z", 27 + n % 3, n % 24, n % 60),
+                        "channel": channels[(n * 7 % 5) as usize],
+                        "user": format!("u{}", n % 17),
+                        "added": n * 3 % 101,
+                    })
+                    .to_string()
+                })
+                .collect();
+            (format!("http://t/edits-{f}.json"), rows.join("\n"))
+        })
+        .collect()
+}
+
+fn extern_of_all() -> String {
+    let uris: Vec<String> = files().into_iter().map(|(u, _)| u).collect();
+    format!(
+        "TABLE(EXTERN('{}', '{{\"type\":\"json\"}}', '[{{\"name\":\"ts\",\"type\":\"string\"}},\
+         {{\"name\":\"channel\",\"type\":\"string\"}},{{\"name\":\"user\",\"type\":\"string\"}},\
+         {{\"name\":\"added\",\"type\":\"long\"}}]'))",
+        json!({"type": "http", "uris": uris})
+    )
+}
+
+fn cluster(hosts: Option<u32>) -> LocalCluster {
+    let mut fetcher = MemoryFetcher::new();
+    for (uri, text) in files() {
+        fetcher = fetcher.with_file(uri, text.into_bytes());
+    }
+    fetcher = fetcher.with_file(
+        "http://t/channels.json",
+        br##"{"channel":"#en","lang":"English"}
+{"channel":"#de","lang":"German"}
+{"channel":"#fr","lang":"French"}"##
+            .to_vec(),
+    );
+    let clock = ManualClock::new(1_700_000_000_000);
+    match hosts {
+        None => LocalCluster::new(fetcher, clock),
+        Some(n) => LocalCluster::with_hosts(fetcher, clock, n),
+    }
+}
+
+fn four_workers() -> Map<String, Value> {
+    json!({"maxNumTasks": 5}).as_object().cloned().unwrap()
+}
+
+/// What must not depend on where workers run: status, results, each stage's worker count and
+/// row counters.
+fn outcome(cluster: &mut LocalCluster, sql: &str) -> Value {
+    let report = cluster.run(sql, four_workers()).unwrap().to_value();
+    let payload = &report["multiStageQuery"]["payload"];
+    assert_eq!(payload["status"]["status"], "SUCCESS", "{sql}: {payload:#}");
+    let stages: Vec<Value> = payload["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let number = s["stageNumber"].to_string();
+            let rows: i64 = payload["counters"][&number]
+                .as_object()
+                .map(|workers| {
+                    workers
+                        .values()
+                        .filter_map(|w| w["output"]["rows"].as_array())
+                        .flatten()
+                        .filter_map(Value::as_i64)
+                        .sum()
+                })
+                .unwrap_or(0);
+            json!({"type": s["definition"]["processor"]["type"], "workers": s["workerCount"],
+                   "phase": s["phase"], "outputRows": rows})
+        })
+        .collect();
+    json!({"results": payload["results"]["results"], "stages": stages})
+}
+
+const QUERIES: &[&str] = &[
+    // Hash shuffle of a GROUP BY over four workers' scans, then a global sort.
+    "SELECT channel, COUNT(*) AS edits, SUM(added) AS added FROM edits GROUP BY 1 ORDER BY 2 DESC, 1",
+    // COUNT(DISTINCT): two aggregation levels.
+    "SELECT COUNT(DISTINCT \"user\") AS users FROM edits",
+    // Filter, two keys, ORDER BY … LIMIT.
+    "SELECT channel, \"user\", SUM(added) AS a FROM edits WHERE added > 20 GROUP BY 1, 2 ORDER BY 3 DESC, 1, 2 LIMIT 10",
+    // A plain scan with a limit.
+    "SELECT __time, channel, added FROM edits WHERE channel = '#fr' ORDER BY __time LIMIT 5",
+];
+
+#[test]
+fn hosts_answer_as_local_workers_do() {
+    let insert = format!(
+        "INSERT INTO edits SELECT TIME_PARSE(ts) AS __time, channel, \"user\", added FROM {} \
+         PARTITIONED BY DAY CLUSTERED BY channel",
+        extern_of_all()
+    );
+    let join = format!(
+        "SELECT e.channel, c.lang, COUNT(*) AS n FROM {} AS e \
+         INNER JOIN TABLE(EXTERN('{{\"type\":\"http\",\"uris\":[\"http://t/channels.json\"]}}', \
+         '{{\"type\":\"json\"}}', '[{{\"name\":\"channel\",\"type\":\"string\"}},{{\"name\":\"lang\",\"type\":\"string\"}}]')) AS c \
+         ON e.channel = c.channel GROUP BY 1, 2 ORDER BY 1",
+        extern_of_all()
+    );
+    let mut local = cluster(None);
+    let expected_insert = outcome(&mut local, &insert);
+    let mut expected: Vec<Value> = QUERIES.iter().map(|q| outcome(&mut local, q)).collect();
+    expected.push(outcome(&mut local, &join));
+    // The point: stages really ran on several workers.
+    assert_eq!(
+        expected_insert["stages"][0]["workers"], 4,
+        "{expected_insert:#}"
+    );
+    let local_manifest = local.engine().store().manifest("edits").unwrap().unwrap();
+
+    for hosts in [1, 2, 3] {
+        let mut remote = cluster(Some(hosts));
+        assert_eq!(
+            outcome(&mut remote, &insert),
+            expected_insert,
+            "{hosts} hosts"
+        );
+        let manifest = remote.engine().store().manifest("edits").unwrap().unwrap();
+        let rows = |m: &msq_exec::segment::DatasourceManifest| -> Vec<(String, usize)> {
+            m.segments
+                .iter()
+                .map(|s| (s.id.to_string(), s.num_rows))
+                .collect()
+        };
+        assert_eq!(rows(&manifest), rows(&local_manifest), "{hosts} hosts");
+        for (query, want) in QUERIES.iter().zip(&expected) {
+            assert_eq!(&outcome(&mut remote, query), want, "{hosts} hosts: {query}");
+        }
+        assert_eq!(&outcome(&mut remote, &join), &expected[QUERIES.len()]);
+    }
+}
+
+#[test]
+fn a_failure_on_a_host_fails_the_task_with_its_error() {
+    let mut remote = cluster(Some(2));
+    let sql = "SELECT COUNT(*) FROM TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"http://t/missing.json\"]}', \
+               '{\"type\":\"json\"}', '[{\"name\":\"x\",\"type\":\"string\"}]'))";
+    let report = remote.run(sql, four_workers()).unwrap().to_value();
+    let payload = &report["multiStageQuery"]["payload"];
+    assert_eq!(payload["status"]["status"], "FAILED");
+    let message = payload["status"]["errorReport"]["error"]["errorMessage"]
+        .as_str()
+        .unwrap();
+    assert!(message.contains("http://t/missing.json"), "{message}");
+}
+
+#[test]
+fn the_workers_endpoint_lists_each_host_and_what_it_ran() {
+    let mut remote = cluster(Some(2));
+    outcome(
+        &mut remote,
+        &format!(
+            "SELECT channel, COUNT(*) AS n FROM {} GROUP BY 1",
+            extern_of_all()
+        ),
+    );
+    let listing = remote.workers();
+    let workers = listing.as_array().unwrap();
+    assert_eq!(workers.len(), 2, "{listing:#}");
+    for (n, w) in workers.iter().enumerate() {
+        assert_eq!(w["worker"]["host"], format!("stage-worker-{n}"));
+        assert_eq!(w["acorn"]["state"], "ready");
+        assert_eq!(w["currCapacityUsed"], 0, "nothing runs now");
+    }
+    let run: u64 = workers
+        .iter()
+        .map(|w| w["acorn"]["workOrdersRun"].as_u64().unwrap())
+        .sum();
+    // groupByPreShuffle ×4 workers, groupByPostShuffle, and the final scan: all on the hosts.
+    assert!(run >= 3, "{listing:#}");
+    assert!(workers
+        .iter()
+        .all(|w| w["acorn"]["workOrdersRun"].as_u64().unwrap() > 0));
+
+    let mut local = cluster(None);
+    assert_eq!(
+        local.workers(),
+        json!([]),
+        "workers beside the controller are no threads"
+    );
+}
+
+#[test]
+fn one_large_file_is_split_across_workers_by_byte_ranges() {
+    // ~17 MiB of JSON lines: two parts of at least MIN_PART_BYTES (8 MiB).
+    let rows = 80_000u64;
+    let mut text = String::new();
+    for n in 0..rows {
+        text.push_str(
+            &json!({"ts": "2016-06-27T00:00:00.000Z", "channel": format!("#c{}", n % 7),
+                    "comment": "x".repeat((n % 300) as usize), "added": n})
+            .to_string(),
+        );
+        text.push('\n');
+    }
+    assert!(text.len() as u64 > 2 * msq_kernel::slicer::MIN_PART_BYTES);
+    let sql = "SELECT COUNT(*) AS n, SUM(added) AS added, COUNT(DISTINCT channel) AS channels \
+               FROM TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"http://t/big.json\"]}', '{\"type\":\"json\"}', \
+               '[{\"name\":\"channel\",\"type\":\"string\"},{\"name\":\"added\",\"type\":\"long\"}]'))";
+    for hosts in [None, Some(2)] {
+        let fetcher =
+            MemoryFetcher::new().with_file("http://t/big.json", text.clone().into_bytes());
+        let clock = ManualClock::new(1_700_000_000_000);
+        let mut cluster = match hosts {
+            None => LocalCluster::new(fetcher, clock),
+            Some(n) => LocalCluster::with_hosts(fetcher, clock, n),
+        };
+        let report = cluster.run(sql, four_workers()).unwrap().to_value();
+        let payload = &report["multiStageQuery"]["payload"];
+        assert_eq!(payload["status"]["status"], "SUCCESS", "{payload:#}");
+        assert_eq!(
+            payload["results"]["results"],
+            json!([[rows, rows * (rows - 1) / 2, 7]]),
+            "{hosts:?}"
+        );
+        // Stage 0 read the one file with two workers, each a part of it.
+        assert_eq!(payload["stages"][0]["workerCount"], 2, "{hosts:?}");
+        let per_worker: Vec<u64> = payload["counters"]["0"]
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|w| w["input0"]["rows"].as_array().unwrap()[0].as_u64().unwrap())
+            .collect();
+        assert_eq!(per_worker.len(), 2);
+        assert!(per_worker.iter().all(|r| *r > rows / 4), "{per_worker:?}");
+        assert_eq!(per_worker.iter().sum::<u64>(), rows);
+    }
+}
