@@ -106,14 +106,14 @@ await test('page loads with the Query view and no console errors', async () => {
   expect(title.includes('Acorn'), `title is ${title}`);
 });
 
-await test('workers ready equals maxNumTasks − 1, from real worker replies', async () => {
-  // The default context has maxNumTasks 3: a controller and two workers.
+await test('the Workers panel lists the engine\'s worker threads from their own replies', async () => {
+  // The engine starts its stage threads (nested Web Workers, at least two); the panel reads
+  // GET /druid/indexer/v1/workers, which asks each of them.
   await page.waitForFunction(
-    () => document.querySelectorAll('.worker-row[data-state="ready"]').length === 2
-      && document.querySelectorAll('.worker-row .check-ok').length === 2,
+    () => document.querySelectorAll('.worker-row[data-state="ready"]').length >= 2,
     null, { timeout: 30000 });
   const summary = await text('#workers-summary');
-  expect(/2 of 2 workers ready/.test(summary), `summary: ${summary}`);
+  expect(/\d+ of \d+ worker threads ready · maxNumTasks 3 asks for 2 workers/.test(summary), `summary: ${summary}`);
   const memory = await text('.worker-row[data-state="ready"] td:nth-child(3)');
   expect(/\d+(\.\d+)? (KiB|MiB)/.test(memory), `memory cell: ${memory}`);
 });
@@ -230,6 +230,19 @@ await test('the docs INSERT runs in the tab: SUCCESS, 24,433 rows into wikipedia
   expect((await rows.nth(1).innerText()).includes('segmentGenerator'), 'stage 1 is segmentGenerator');
   console.log(`    docs INSERT, click → SUCCESS pane: ${wall} ms (24,433 rows)`);
   await page.screenshot({ path: join(outDir, 'in-browser-insert-finished.png') });
+});
+
+await test('the INSERT\'s stages ran on two worker threads (scan on one, segmentGenerator on the other)', async () => {
+  const workers = await page.evaluate(() => window.acorn.request('GET', '/druid/indexer/v1/workers'));
+  expect(Array.isArray(workers) && workers.length >= 2, JSON.stringify(workers));
+  const done = workers.map((w) => w.acorn.workOrdersRun);
+  // Stage 0's worker runs on thread 0 and stage 1's on thread 1 (host_of = (stage + worker) % threads),
+  // so stage 1 read stage 0's frames over the threads' own MessageChannel.
+  expect(done[0] >= 1 && done[1] >= 1, `work orders per thread: ${JSON.stringify(done)}`);
+  expect(workers.every((w) => w.worker.host.startsWith('stage-worker-') && w.acorn.state === 'ready'), JSON.stringify(workers));
+  await page.waitForFunction(
+    () => [...document.querySelectorAll('.worker-row .worker-done')].filter((c) => Number(c.textContent) >= 1).length >= 2,
+    null, { timeout: 5000 });
 });
 
 await test('SELECT COUNT(*) FROM wikipedia answers 24433 with typed headers', async () => {

@@ -7,16 +7,36 @@
 With `--data DIR`, files of DIR are also served under `/data/` (same origin, so the page's
 cross-origin isolation headers do not get in the way of fetching them), and under `/slow/`
 trickled at SLOW_BYTES_PER_S: a long-running ingest for cancel tests without a large file.
+Files under `/data/` are served with `Accept-Ranges: bytes` and answer single-range
+`Range: bytes=a-b` requests with 206, as a static file server does (Acorn splits one large
+uncompressed file across workers by byte ranges).
 """
 import argparse
 import functools
 import http.server
 import os
+import re
 import shutil
 import time
 
 SLOW_BYTES_PER_S = 64 * 1024
 SLOW_CHUNK = 8 * 1024
+
+
+class Limited:
+    """The first `left` bytes of a file, for a 206 body."""
+
+    def __init__(self, source, left):
+        self.source, self.left = source, left
+
+    def read(self, n=-1):
+        n = self.left if n is None or n < 0 else min(n, self.left)
+        chunk = self.source.read(n) if n > 0 else b""
+        self.left -= len(chunk)
+        return chunk
+
+    def close(self):
+        self.source.close()
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -28,6 +48,8 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     }
 
     def end_headers(self):
+        if getattr(self, "ranges_served", False):
+            self.send_header("Accept-Ranges", "bytes")
         self.send_header("Cross-Origin-Opener-Policy", "same-origin")
         self.send_header("Cross-Origin-Embedder-Policy", "require-corp")
         self.send_header("Cache-Control", "no-store")
@@ -47,6 +69,31 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             outputfile.write(chunk)
             outputfile.flush()
             time.sleep(SLOW_CHUNK / SLOW_BYTES_PER_S)
+
+    def send_head(self):
+        path = self.translate_path(self.path)
+        self.ranges_served = self.path.startswith("/data/") and os.path.isfile(path)
+        wanted = self.headers.get("Range")
+        if not self.ranges_served or wanted is None:
+            return super().send_head()
+        match = re.fullmatch(r"bytes=(\d+)-(\d*)", wanted.strip())
+        size = os.path.getsize(path)
+        if not match or int(match.group(1)) >= size:
+            self.send_response(416)
+            self.send_header("Content-Range", f"bytes */{size}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        start = int(match.group(1))
+        end = min(int(match.group(2)) if match.group(2) else size - 1, size - 1)
+        source = open(path, "rb")
+        source.seek(start)
+        self.send_response(206)
+        self.send_header("Content-Type", self.guess_type(path))
+        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+        self.send_header("Content-Length", str(end - start + 1))
+        self.end_headers()
+        return Limited(source, end - start + 1)
 
     def translate_path(self, path):
         data = getattr(self.server, "data_dir", None)

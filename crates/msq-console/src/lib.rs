@@ -37,6 +37,8 @@
 //!   `Stages` numbers).
 //! - [`graph_layout`]: the layered left-to-right layout of the stage graph.
 //! - [`sql_tokens`]: the Druid SQL tokenizer behind the editor's highlighting.
+//! - [`worker_threads`]: the Workers panel's model: the engine's stage threads from
+//!   `GET /druid/indexer/v1/workers`.
 //! - [`format`]: numbers, sizes, durations and timestamps as text.
 
 pub mod api;
@@ -56,5 +58,6 @@ pub mod stage_view;
 pub mod tabs;
 pub mod views;
 pub mod workbench_state;
+pub mod worker_threads;
 
 pub use app::App;

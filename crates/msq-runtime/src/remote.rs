@@ -24,7 +24,8 @@
 //! the host ↔ host channel ("pull", as Druid's workers fetch partitions from each other's
 //! `/channels` endpoint), and the controller fetches the final stage's frames the same way.
 //! Segments stay with the controller, which owns the segment store: a host reading a table
-//! input asks for each segment's bytes and for the datasource's columns.
+//! input asks for each segment's bytes (and keeps them for later queries, up to
+//! [`SEGMENT_CACHE_BYTES`]) and for the datasource's columns.
 //!
 //! Natively, [`loopback`] wires a controller to `n` hosts through queues — every message
 //! serialised and parsed on the way, as in the browser — so the whole golden corpus runs over
@@ -586,6 +587,55 @@ struct HostInner {
     frames: Waiting<Vec<Vec<u8>>>,
     columns: Waiting<Vec<(String, ColumnType)>>,
     work_orders_run: Cell<u64>,
+    segments: RefCell<SegmentCache>,
+}
+
+/// Segment files a host has read, kept for later queries (a published segment never changes:
+/// a new version has a new id), oldest dropped first beyond [`SEGMENT_CACHE_BYTES`].
+/// A cached segment file: `(datasource, segment id)` and its bytes.
+type CachedSegment = ((String, String), Rc<Vec<u8>>);
+
+struct SegmentCache {
+    entries: std::collections::VecDeque<CachedSegment>,
+    bytes: usize,
+    limit: usize,
+}
+
+impl Default for SegmentCache {
+    fn default() -> Self {
+        Self {
+            entries: std::collections::VecDeque::new(),
+            bytes: 0,
+            limit: SEGMENT_CACHE_BYTES,
+        }
+    }
+}
+
+/// Bytes of segment files one host keeps.
+pub const SEGMENT_CACHE_BYTES: usize = 256 << 20;
+
+impl SegmentCache {
+    fn get(&self, data_source: &str, id: &str) -> Option<Rc<Vec<u8>>> {
+        self.entries
+            .iter()
+            .find(|((d, i), _)| d == data_source && i == id)
+            .map(|(_, bytes)| bytes.clone())
+    }
+
+    fn put(&mut self, data_source: &str, id: &str, bytes: Rc<Vec<u8>>) {
+        if bytes.len() > self.limit || self.get(data_source, id).is_some() {
+            return;
+        }
+        self.bytes += bytes.len();
+        self.entries
+            .push_back(((data_source.to_owned(), id.to_owned()), bytes));
+        while self.bytes > self.limit {
+            match self.entries.pop_front() {
+                Some((_, old)) => self.bytes -= old.len(),
+                None => break,
+            }
+        }
+    }
 }
 
 /// The worker side: runs the work orders the controller sends, keeps their output frames, and
@@ -622,6 +672,7 @@ impl StageHost {
             frames: Waiting::default(),
             columns: Waiting::default(),
             work_orders_run: Cell::new(0),
+            segments: RefCell::new(SegmentCache::default()),
         }))
     }
 
@@ -897,6 +948,9 @@ impl WorkerInputs for HostInputs {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
         };
+        if let Some(bytes) = host.segments.borrow().get(data_source, id) {
+            return futures::future::ready(Ok((*bytes).clone())).boxed_local();
+        }
         let (request, answer) = host
             .frames
             .register(format!("the controller did not send segment [{id}]"));
@@ -906,11 +960,18 @@ impl WorkerInputs for HostInputs {
             id: id.to_owned(),
         };
         host.links.to_controller(Wire::new(&ask, Vec::new()));
-        let id = id.to_owned();
+        let (data_source, id) = (data_source.to_owned(), id.to_owned());
+        let cache = Rc::downgrade(&host);
         async move {
             let mut frames = answer.await?;
             match (frames.pop(), frames.is_empty()) {
-                (Some(bytes), true) => Ok(bytes),
+                (Some(bytes), true) => {
+                    if let Some(host) = cache.upgrade() {
+                        let shared = Rc::new(bytes.clone());
+                        host.segments.borrow_mut().put(&data_source, &id, shared);
+                    }
+                    Ok(bytes)
+                }
                 _ => Err(rpc_error(format!(
                     "segment [{id}] arrived as {} files",
                     frames.len() + 1
@@ -1362,6 +1423,22 @@ mod tests {
         let err = bad.decode(vec![vec![1, 2, 3]]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::WorkerRpcFailed);
         assert!(err.message().contains("0 segments with 1 files"));
+    }
+
+    #[test]
+    fn the_segment_cache_drops_the_oldest_beyond_its_limit() {
+        let mut cache = SegmentCache {
+            limit: 10,
+            ..SegmentCache::default()
+        };
+        cache.put("ds", "a", Rc::new(vec![0; 4]));
+        cache.put("ds", "b", Rc::new(vec![0; 4]));
+        cache.put("ds", "huge", Rc::new(vec![0; 11]));
+        assert!(cache.get("ds", "huge").is_none(), "larger than the limit");
+        cache.put("ds", "c", Rc::new(vec![0; 4]));
+        assert!(cache.get("ds", "a").is_none(), "oldest dropped");
+        assert_eq!(cache.get("ds", "b").map(|b| b.len()), Some(4));
+        assert_eq!(cache.bytes, 8);
     }
 
     #[test]

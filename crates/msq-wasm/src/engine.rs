@@ -16,9 +16,10 @@
 //! strings to [`handle_message`]).
 //!
 //! The engine is created on the first request, over segments in the Origin Private File System
-//! (datasources survive a reload; memory where OPFS is missing). Its stage workers are futures
-//! inside the engine worker for now (`LocalTransport`): all heavy work is off the page's
-//! thread, but not yet spread over the pool.
+//! (datasources survive a reload; memory where OPFS is missing). Its stage work runs on a pool
+//! of stage hosts — nested Web Workers the engine worker starts ([`crate::hosts`]) — with
+//! shuffle frames moving host → host; where workers cannot start workers, stage work runs as
+//! futures inside the engine worker (`LocalTransport`), still off the page's thread.
 
 use crate::codec::describe;
 use futures::channel::oneshot;
@@ -74,15 +75,28 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
             .get_or_insert_with(|| {
                 let build: LocalBoxFuture<'static, Engine> = Box::pin(async {
                     let (store, storage) = open_store().await;
-                    Engine::new(
-                        EngineEnv::local(
-                            Rc::new(crate::fetch::HttpFetcher::new()),
-                            store,
-                            Rc::new(JsClock),
-                            Rc::new(LocalSpawner),
-                        )
-                        .with_storage(storage),
+                    let mut env = EngineEnv::local(
+                        Rc::new(crate::fetch::HttpFetcher::new()),
+                        store.clone(),
+                        Rc::new(JsClock),
+                        Rc::new(LocalSpawner),
                     )
+                    .with_storage(storage);
+                    let capacity = crate::hosts::host_capacity();
+                    match crate::hosts::WebWorkerHosts::start(
+                        crate::pool::WORKER_SCRIPT,
+                        capacity,
+                        store,
+                    ) {
+                        Ok(hosts) => env.transports = Rc::new(hosts),
+                        Err(e) => web_sys::console::warn_1(
+                            &format!(
+                                "acorn engine: {e}; stage work runs inside the engine's worker"
+                            )
+                            .into(),
+                        ),
+                    }
+                    Engine::new(env)
                 });
                 build.shared()
             })

@@ -19,8 +19,8 @@
 //!   go to the page's local files, [`crate::local_files`]) plus
 //!   [`HttpFetcher::open_range`] for one `Range: bytes=a-b` slice of a file.
 //! - [`content_length_and_ranges`]: a `HEAD` request telling a file's size and whether its
-//!   server serves byte ranges (to split one large uncompressed file across workers; not wired
-//!   into the engine yet).
+//!   server serves byte ranges ([`Fetcher::probe`]: the controller splits one large
+//!   uncompressed file across workers, `msq_runtime::split`).
 //! - private helpers: URL resolution against the global scope's location, the `fetch` call on
 //!   whatever global scope runs (`Window` or `WorkerGlobalScope`), status checks and the body
 //!   reader that turns `read()` results into stream items ([`readable_stream`], shared with
@@ -151,6 +151,32 @@ impl Fetcher for HttpFetcher {
         let (base_dir, filter) = (base_dir.to_string(), filter.to_string());
         async move { crate::local_files::list_paths(&base_dir, &filter).await }.boxed_local()
     }
+
+    /// A `HEAD` ([`content_length_and_ranges`]): the size when the server serves byte ranges
+    /// of the file as stored (no `Content-Encoding`, whose ranges would count encoded bytes).
+    /// Local files are read whole.
+    fn probe(&self, uri: &str) -> LocalBoxFuture<'_, Option<u64>> {
+        let uri = uri.to_string();
+        async move {
+            if crate::local_files::is_local(&uri) {
+                return None;
+            }
+            match content_length_and_ranges(&uri).await {
+                Ok((Some(size), true)) => Some(size),
+                _ => None,
+            }
+        }
+        .boxed_local()
+    }
+
+    fn open_range(
+        &self,
+        uri: &str,
+        start: u64,
+        end_inclusive: u64,
+    ) -> LocalBoxFuture<'_, Result<ByteStream>> {
+        HttpFetcher::open_range(self, uri, start, end_inclusive)
+    }
 }
 
 /// The size of `uri` (`Content-Length`) and whether its server serves byte ranges
@@ -167,10 +193,13 @@ pub async fn content_length_and_ranges(uri: &str) -> Result<(Option<u64>, bool)>
     let response = send(uri, "HEAD", None).await?;
     check_ok(uri, &response)?;
     let length = header(uri, &response, "content-length")?.and_then(|v| v.trim().parse().ok());
-    let ranges = header(uri, &response, "accept-ranges")?.is_some_and(|v| {
-        v.split(',')
-            .any(|unit| unit.trim().eq_ignore_ascii_case("bytes"))
-    });
+    let encoded = header(uri, &response, "content-encoding")?
+        .is_some_and(|v| !v.trim().is_empty() && !v.trim().eq_ignore_ascii_case("identity"));
+    let ranges = !encoded
+        && header(uri, &response, "accept-ranges")?.is_some_and(|v| {
+            v.split(',')
+                .any(|unit| unit.trim().eq_ignore_ascii_case("bytes"))
+        });
     Ok((length, ranges))
 }
 

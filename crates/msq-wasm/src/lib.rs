@@ -24,6 +24,9 @@
 //!   System (a synchronous mirror over an ordered write-behind journal).
 //! - [`engine`]: the engine in a Web Worker ([`engine::handle_message`], worker side) and the
 //!   page's [`engine::EngineClient`]: Druid's endpoints as JSON messages.
+//! - [`hosts`]: stage work across Web Workers — the engine worker's stage hosts
+//!   ([`hosts::WebWorkerHosts`]) and the host side in each (shuffle frames go host → host over
+//!   `MessageChannel`s).
 //! - [`bridge`]: Druid's endpoints for page scripts: the Service Worker relay (`web/sw.js`)
 //!   and `window.acorn`.
 //! - [`pool`]: [`pool::WorkerPool`], the page's pool of dedicated workers and their live state
@@ -35,6 +38,7 @@ pub mod bridge;
 pub mod codec;
 pub mod engine;
 pub mod fetch;
+pub mod hosts;
 pub mod local_files;
 pub mod opfs;
 pub mod pool;

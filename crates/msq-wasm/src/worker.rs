@@ -84,6 +84,11 @@ pub fn run() {
             crate::engine::handle_message(&text);
             return;
         }
+        // Stage work from the engine worker (this worker is one of its stage hosts).
+        if crate::hosts::is_host_message(&data) {
+            crate::hosts::handle_host_message(&data);
+            return;
+        }
         let reply = match decode::<ToWorker>(&data) {
             Ok(packet) => HANDLER.with(|h| h.borrow_mut().handle(packet, &BrowserEnv)),
             Err(e) => HANDLER.with(|h| {
