@@ -131,8 +131,9 @@ impl fmt::Display for ErrorCode {
     }
 }
 
-/// An error of the engine, the model or the console's clients.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+/// An error of the engine, the model or the console's clients. Serialisable, so a worker on
+/// another thread can hand it to the controller as it is.
+#[derive(Debug, Clone, PartialEq, thiserror::Error, Serialize, Deserialize)]
 #[error("{code}: {message}")]
 pub struct MsqError {
     category: ErrorCategory,

@@ -39,12 +39,8 @@ use crate::worker::{run_work_order, WorkerContext, WorkerEvent, WorkerInputs};
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
-use msq_common::{
-    ErrorCategory, ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber,
-};
-use msq_exec::input::ParseException;
-use msq_exec::segment::{Segment, SegmentMeta};
-use msq_kernel::{ClusterByPartitions, ClusterByStatistics, WorkOrder};
+use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
+use msq_kernel::{ClusterByPartitions, WorkOrder};
 use msq_plan::{ColumnType, QueryDefinition};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
@@ -90,274 +86,52 @@ impl Wire {
     }
 }
 
-/// An error as it travels between threads.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireError {
-    /// Whose fault.
-    pub category: ErrorCategory,
-    /// Druid's `errorCode`.
-    pub code: ErrorCode,
-    /// `errorMessage`.
-    pub message: String,
+/// Moves the bytes of a segments event's segments into frames (in order), leaving the event
+/// with their metadata only; every other event has no frames.
+pub fn take_event_frames(mut event: WorkerEvent) -> (WorkerEvent, Vec<Vec<u8>>) {
+    let frames = match &mut event {
+        WorkerEvent::Segments { segments, .. } => segments
+            .iter_mut()
+            .map(|s| std::mem::take(&mut s.bytes))
+            .collect(),
+        _ => Vec::new(),
+    };
+    (event, frames)
 }
 
-impl From<&MsqError> for WireError {
-    fn from(error: &MsqError) -> Self {
-        Self {
-            category: error.category(),
-            code: error.code(),
-            message: error.message().to_owned(),
+/// Puts the frames of [`take_event_frames`] back into the event's segments.
+///
+/// # Errors
+/// `WorkerRpcFailed` when a segments event does not come with one frame per segment.
+pub fn restore_event_frames(mut event: WorkerEvent, frames: Vec<Vec<u8>>) -> Result<WorkerEvent> {
+    match &mut event {
+        WorkerEvent::Segments {
+            stage,
+            worker,
+            segments,
+        } => {
+            if segments.len() != frames.len() {
+                return Err(rpc_error(format!(
+                    "worker {} of stage {} sent {} segments with {} files",
+                    worker.0,
+                    stage.0,
+                    segments.len(),
+                    frames.len()
+                )));
+            }
+            for (segment, bytes) in segments.iter_mut().zip(frames) {
+                segment.bytes = bytes;
+            }
         }
+        _ if !frames.is_empty() => {
+            return Err(rpc_error(format!(
+                "an event without segments came with {} files",
+                frames.len()
+            )))
+        }
+        _ => {}
     }
-}
-
-impl From<WireError> for MsqError {
-    fn from(error: WireError) -> Self {
-        MsqError::new(error.category, error.code, error.message)
-    }
-}
-
-/// [`ParseException`] on the wire.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct WireParseException {
-    source: String,
-    record: u64,
-    line: u64,
-    row: String,
-    reason: String,
-    message: String,
-}
-
-/// [`WorkerEvent`] on the wire; segment bytes travel as the wire's frames.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
-pub enum WireEvent {
-    /// [`WorkerEvent::Counters`].
-    Counters {
-        /// The stage.
-        stage: StageNumber,
-        /// The worker.
-        worker: WorkerNumber,
-        /// Druid's counter snapshot JSON.
-        counters: msq_model::WorkerCounters,
-    },
-    /// [`WorkerEvent::ParseExceptions`].
-    ParseExceptions {
-        /// The stage.
-        stage: StageNumber,
-        /// The worker.
-        worker: WorkerNumber,
-        /// The rows.
-        exceptions: Vec<WireParseException>,
-    },
-    /// [`WorkerEvent::KeyStatistics`].
-    KeyStatistics {
-        /// The stage.
-        stage: StageNumber,
-        /// The worker.
-        worker: WorkerNumber,
-        /// The sample.
-        statistics: ClusterByStatistics,
-    },
-    /// [`WorkerEvent::Segments`]: one frame per segment, in this order.
-    Segments {
-        /// The stage.
-        stage: StageNumber,
-        /// The worker.
-        worker: WorkerNumber,
-        /// What the manifest will record of each.
-        metas: Vec<SegmentMeta>,
-    },
-    /// [`WorkerEvent::ResultsComplete`].
-    ResultsComplete {
-        /// The stage.
-        stage: StageNumber,
-        /// The worker.
-        worker: WorkerNumber,
-        /// Rows per output partition.
-        partition_sizes: Vec<u64>,
-    },
-    /// [`WorkerEvent::Failed`].
-    Failed {
-        /// The stage.
-        stage: StageNumber,
-        /// The worker.
-        worker: WorkerNumber,
-        /// Why.
-        error: WireError,
-    },
-}
-
-impl WireEvent {
-    /// Splits an event into its wire form and its frames.
-    pub fn encode(event: WorkerEvent) -> (Self, Vec<Vec<u8>>) {
-        let wire = match event {
-            WorkerEvent::Counters {
-                stage,
-                worker,
-                counters,
-            } => Self::Counters {
-                stage,
-                worker,
-                counters,
-            },
-            WorkerEvent::ParseExceptions {
-                stage,
-                worker,
-                exceptions,
-            } => Self::ParseExceptions {
-                stage,
-                worker,
-                exceptions: exceptions
-                    .into_iter()
-                    .map(|e| WireParseException {
-                        source: e.source,
-                        record: e.record,
-                        line: e.line,
-                        row: e.row,
-                        reason: e.reason,
-                        message: e.message,
-                    })
-                    .collect(),
-            },
-            WorkerEvent::KeyStatistics {
-                stage,
-                worker,
-                statistics,
-            } => Self::KeyStatistics {
-                stage,
-                worker,
-                statistics,
-            },
-            WorkerEvent::Segments {
-                stage,
-                worker,
-                segments,
-            } => {
-                let (metas, frames) = segments.into_iter().map(|s| (s.meta, s.bytes)).unzip();
-                return (
-                    Self::Segments {
-                        stage,
-                        worker,
-                        metas,
-                    },
-                    frames,
-                );
-            }
-            WorkerEvent::ResultsComplete {
-                stage,
-                worker,
-                partition_sizes,
-            } => Self::ResultsComplete {
-                stage,
-                worker,
-                partition_sizes,
-            },
-            WorkerEvent::Failed {
-                stage,
-                worker,
-                error,
-            } => Self::Failed {
-                stage,
-                worker,
-                error: WireError::from(&error),
-            },
-        };
-        (wire, Vec::new())
-    }
-
-    /// The event again, with its frames.
-    ///
-    /// # Errors
-    /// `WorkerRpcFailed` when a segments event does not carry one frame per segment.
-    pub fn decode(self, frames: Vec<Vec<u8>>) -> Result<WorkerEvent> {
-        Ok(match self {
-            Self::Counters {
-                stage,
-                worker,
-                counters,
-            } => WorkerEvent::Counters {
-                stage,
-                worker,
-                counters,
-            },
-            Self::ParseExceptions {
-                stage,
-                worker,
-                exceptions,
-            } => WorkerEvent::ParseExceptions {
-                stage,
-                worker,
-                exceptions: exceptions
-                    .into_iter()
-                    .map(|e| ParseException {
-                        source: e.source,
-                        record: e.record,
-                        line: e.line,
-                        row: e.row,
-                        reason: e.reason,
-                        message: e.message,
-                    })
-                    .collect(),
-            },
-            Self::KeyStatistics {
-                stage,
-                worker,
-                statistics,
-            } => WorkerEvent::KeyStatistics {
-                stage,
-                worker,
-                statistics,
-            },
-            Self::Segments {
-                stage,
-                worker,
-                metas,
-            } => {
-                if metas.len() != frames.len() {
-                    return Err(MsqError::execution(
-                        ErrorCode::WorkerRpcFailed,
-                        format!(
-                            "worker {} of stage {} sent {} segments with {} files",
-                            worker.0,
-                            stage.0,
-                            metas.len(),
-                            frames.len()
-                        ),
-                    ));
-                }
-                WorkerEvent::Segments {
-                    stage,
-                    worker,
-                    segments: metas
-                        .into_iter()
-                        .zip(frames)
-                        .map(|(meta, bytes)| Segment { meta, bytes })
-                        .collect(),
-                }
-            }
-            Self::ResultsComplete {
-                stage,
-                worker,
-                partition_sizes,
-            } => WorkerEvent::ResultsComplete {
-                stage,
-                worker,
-                partition_sizes,
-            },
-            Self::Failed {
-                stage,
-                worker,
-                error,
-            } => WorkerEvent::Failed {
-                stage,
-                worker,
-                error: error.into(),
-            },
-        })
-    }
+    Ok(event)
 }
 
 /// Everything the controller and the hosts say to each other. Internally tagged by `type`.
@@ -433,14 +207,14 @@ pub enum RemoteMessage {
         request: u64,
         /// Why the bytes could not be given.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<WireError>,
+        error: Option<MsqError>,
     },
     /// Host → controller: a worker's event.
     Event {
         /// The query.
         query: u64,
         /// The event (segment files in the wire's frames).
-        event: WireEvent,
+        event: WorkerEvent,
     },
     /// Host → controller: the bytes of a published segment; answered by `Frames`.
     ReadSegment {
@@ -478,7 +252,7 @@ pub enum RemoteMessage {
         columns: Vec<(String, ColumnType)>,
         /// Why there are none.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        error: Option<WireError>,
+        error: Option<MsqError>,
     },
 }
 
@@ -720,7 +494,7 @@ impl StageHost {
                 let shuffle = ShuffleStore::new();
                 let links = inner.links.clone();
                 let events = EventSink::new(move |event| {
-                    let (event, frames) = WireEvent::encode(event);
+                    let (event, frames) = take_event_frames(event);
                     links.to_controller(Wire::new(&RemoteMessage::Event { query, event }, frames));
                 });
                 let context = WorkerContext {
@@ -821,10 +595,10 @@ impl StageHost {
                     Some(q) => (q.context.shuffle.get(stage, partition, worker), None),
                     None => (
                         Vec::new(),
-                        Some(WireError::from(&rpc_error(format!(
+                        Some(rpc_error(format!(
                             "host {} no longer holds the output of query {query}",
                             inner.number
-                        )))),
+                        ))),
                     ),
                 };
                 let reply = Wire::new(&RemoteMessage::Frames { request, error }, frames);
@@ -842,7 +616,7 @@ impl StageHost {
             }
             RemoteMessage::Frames { request, error } => {
                 let value = match error {
-                    Some(error) => Err(error.into()),
+                    Some(error) => Err(error),
                     None => Ok(wire.frames),
                 };
                 inner.frames.answer(request, value);
@@ -853,7 +627,7 @@ impl StageHost {
                 error,
             } => {
                 let value = match error {
-                    Some(error) => Err(error.into()),
+                    Some(error) => Err(error),
                     None => Ok(columns),
                 };
                 inner.columns.answer(request, value);
@@ -1059,14 +833,14 @@ impl RemoteHosts {
             RemoteMessage::Event { query, event } => {
                 // Events of a query that is over (late counters) are dropped.
                 if let Some(transport) = self.transport(query) {
-                    let event = event.decode(wire.frames)?;
+                    let event = restore_event_frames(event, wire.frames)?;
                     transport.deliver(event);
                 }
             }
             RemoteMessage::Pong { request, vitals } => inner.pings.answer(request, Ok(vitals)),
             RemoteMessage::Frames { request, error } => {
                 let value = match error {
-                    Some(error) => Err(error.into()),
+                    Some(error) => Err(error),
                     None => Ok(wire.frames),
                 };
                 inner.frames.answer(request, value);
@@ -1078,7 +852,7 @@ impl RemoteHosts {
             } => {
                 let (frames, error) = match inner.store.segment_bytes(&data_source, &id) {
                     Ok(bytes) => (vec![bytes], None),
-                    Err(e) => (Vec::new(), Some(WireError::from(&e))),
+                    Err(e) => (Vec::new(), Some(e)),
                 };
                 let reply = RemoteMessage::Frames { request, error };
                 inner.pool.send(host, Wire::new(&reply, frames));
@@ -1089,7 +863,7 @@ impl RemoteHosts {
             } => {
                 let (columns, error) = match inner.store.datasource_columns(&data_source) {
                     Ok(columns) => (columns, None),
-                    Err(e) => (Vec::new(), Some(WireError::from(&e))),
+                    Err(e) => (Vec::new(), Some(e)),
                 };
                 let reply = RemoteMessage::ColumnsAre {
                     request,
@@ -1404,23 +1178,20 @@ mod tests {
             worker: WorkerNumber(0),
             error: error.clone(),
         };
-        let (event, frames) = WireEvent::encode(failed);
+        let (event, frames) = take_event_frames(failed.clone());
         let wire = Wire::new(&RemoteMessage::Event { query: 7, event }, frames);
         let RemoteMessage::Event { query, event } = wire.message().unwrap() else {
             panic!("not an event")
         };
         assert_eq!(query, 7);
-        match event.decode(wire.frames).unwrap() {
-            WorkerEvent::Failed { error: back, .. } => assert_eq!(back, error),
-            other => panic!("{other:?}"),
-        }
+        assert_eq!(restore_event_frames(event, wire.frames).unwrap(), failed);
 
-        let bad = WireEvent::Segments {
+        let bad = WorkerEvent::Segments {
             stage: StageNumber(0),
             worker: WorkerNumber(0),
-            metas: Vec::new(),
+            segments: Vec::new(),
         };
-        let err = bad.decode(vec![vec![1, 2, 3]]).unwrap_err();
+        let err = restore_event_frames(bad, vec![vec![1, 2, 3]]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::WorkerRpcFailed);
         assert!(err.message().contains("0 segments with 1 files"));
     }

@@ -50,8 +50,14 @@ use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
 
-/// What a worker tells the controller.
-#[derive(Debug)]
+/// What a worker tells the controller. Serialisable (a segment without its bytes, see
+/// [`Segment`]) for workers on other threads ([`crate::remote`]).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(
+    tag = "kind",
+    rename_all = "camelCase",
+    rename_all_fields = "camelCase"
+)]
 pub enum WorkerEvent {
     /// A fresh snapshot of the worker's counters for the stage.
     Counters {

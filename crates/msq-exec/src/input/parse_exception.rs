@@ -22,7 +22,7 @@ use serde_json::json;
 pub const MAX_ROW_TEXT_IN_MESSAGE: usize = 4096;
 
 /// One unparsable row.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ParseException {
     /// The file or URI the row came from (`Path:` in the message).
     pub source: String,

@@ -86,12 +86,14 @@ pub struct SegmentMeta {
     pub columns: Vec<(String, DruidType)>,
 }
 
-/// A written segment: its metadata and its IPC file bytes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A written segment: its metadata and its IPC file bytes. Serialised, it is only its
+/// metadata: the bytes travel beside it (in a `postMessage` transfer list between workers).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Segment {
     /// What the manifest records.
     pub meta: SegmentMeta,
     /// The Arrow IPC file.
+    #[serde(skip)]
     pub bytes: Vec<u8>,
 }
 
