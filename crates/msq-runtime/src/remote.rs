@@ -311,6 +311,11 @@ impl<T: 'static> Waiting<T> {
         }
     }
 
+    /// Answers `request` with `value`, or with `error` when the answer carries one.
+    fn settle(&self, request: u64, error: Option<MsqError>, value: T) {
+        self.answer(request, error.map_or(Ok(value), Err));
+    }
+
     fn answer(&self, request: u64, value: Result<T>) {
         if let Some(tx) = self.senders.borrow_mut().remove(&request) {
             // The asker may have stopped waiting (canceled); nothing to do then.
@@ -615,23 +620,13 @@ impl StageHost {
                 inner.links.to_controller(Wire::new(&pong, Vec::new()));
             }
             RemoteMessage::Frames { request, error } => {
-                let value = match error {
-                    Some(error) => Err(error),
-                    None => Ok(wire.frames),
-                };
-                inner.frames.answer(request, value);
+                inner.frames.settle(request, error, wire.frames);
             }
             RemoteMessage::ColumnsAre {
                 request,
                 columns,
                 error,
-            } => {
-                let value = match error {
-                    Some(error) => Err(error),
-                    None => Ok(columns),
-                };
-                inner.columns.answer(request, value);
-            }
+            } => inner.columns.settle(request, error, columns),
             other @ (RemoteMessage::Event { .. }
             | RemoteMessage::ReadSegment { .. }
             | RemoteMessage::Columns { .. }
@@ -839,11 +834,7 @@ impl RemoteHosts {
             }
             RemoteMessage::Pong { request, vitals } => inner.pings.answer(request, Ok(vitals)),
             RemoteMessage::Frames { request, error } => {
-                let value = match error {
-                    Some(error) => Err(error),
-                    None => Ok(wire.frames),
-                };
-                inner.frames.answer(request, value);
+                inner.frames.settle(request, error, wire.frames);
             }
             RemoteMessage::ReadSegment {
                 request,
