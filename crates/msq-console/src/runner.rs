@@ -49,7 +49,7 @@ pub fn in_browser_engine() -> Result<msq_wasm::engine::EngineClient, String> {
         if let Some(client) = cell.borrow().as_ref() {
             return Ok(client.clone());
         }
-        let client = msq_wasm::engine::EngineClient::start(msq_wasm::pool::WORKER_SCRIPT)?;
+        let client = msq_wasm::engine::EngineClient::start(msq_wasm::hosts::WORKER_SCRIPT)?;
         *cell.borrow_mut() = Some(client.clone());
         msq_wasm::bridge::install_window_api(client.clone());
         msq_wasm::bridge::serve_service_worker(client.clone());

@@ -760,6 +760,11 @@ pub trait HostPool {
     fn capacity(&self) -> u32;
     /// Sends to host `host`.
     fn send(&self, host: u32, wire: Wire);
+    /// Why the pool can run nothing (its threads keep failing to start), if so: work orders
+    /// then fail at once instead of waiting for a host that will never answer.
+    fn broken(&self) -> Option<String> {
+        None
+    }
 }
 
 struct HostsInner {
@@ -799,6 +804,12 @@ impl RemoteHosts {
 
     /// Every host's vital signs (or why it did not answer), by host number.
     pub fn vitals(&self) -> LocalBoxFuture<'static, Vec<Result<HostVitals>>> {
+        if let Some(reason) = self.0.pool.broken() {
+            let failed = (0..self.0.pool.capacity())
+                .map(|_| Err(MsqError::execution(ErrorCode::WorkerFailed, reason.clone())))
+                .collect();
+            return futures::future::ready(failed).boxed_local();
+        }
         let answers: Vec<_> = (0..self.0.pool.capacity())
             .map(|host| {
                 let (request, answer) = self
@@ -1001,6 +1012,13 @@ impl Transport for RemoteTransport {
         self.running
             .borrow_mut()
             .insert((order.stage_number, order.worker_number));
+        if let Some(reason) = self.hosts.pool.broken() {
+            return self.deliver(WorkerEvent::Failed {
+                stage: order.stage_number,
+                worker: order.worker_number,
+                error: MsqError::execution(ErrorCode::WorkerFailed, reason),
+            });
+        }
         let start = RemoteMessage::Start {
             query: self.query,
             order: Box::new(order),

@@ -84,7 +84,7 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
                     .with_storage(storage);
                     let capacity = crate::hosts::host_capacity();
                     match crate::hosts::WebWorkerHosts::start(
-                        crate::pool::WORKER_SCRIPT,
+                        crate::hosts::WORKER_SCRIPT,
                         capacity,
                         store,
                     ) {
@@ -203,7 +203,7 @@ impl std::fmt::Debug for EngineClient {
 
 impl EngineClient {
     /// Starts the engine worker from `script_url` (the worker binary's loader,
-    /// [`crate::pool::WORKER_SCRIPT`]).
+    /// [`crate::hosts::WORKER_SCRIPT`]).
     ///
     /// # Errors
     /// When the browser refuses to create the worker.

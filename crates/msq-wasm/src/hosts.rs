@@ -32,6 +32,10 @@ use web_sys::{
     DedicatedWorkerGlobalScope, ErrorEvent, MessageChannel, MessageEvent, MessagePort, Worker,
 };
 
+/// URL of the worker loader shim trunk writes next to the page (`filehash = false`): the
+/// engine's worker and its stage hosts all run this one binary.
+pub const WORKER_SCRIPT: &str = "./msq-worker_loader.js";
+
 /// Key of a remote message's JSON text.
 const REMOTE: &str = "acornRemote";
 /// Key of a remote message's frames.
@@ -40,6 +44,10 @@ const FRAMES: &str = "frames";
 const SETUP: &str = "acornHost";
 /// Key of the setup message's ports, by host number (`null` at the host's own number).
 const PORTS: &str = "ports";
+
+/// Failures in a row (no worker of the pool said hello in between) after which the pool stops
+/// restarting: a worker script that cannot load would otherwise restart forever.
+pub const MAX_FAILED_STARTS: u32 = 3;
 
 /// Most hosts an engine starts, whatever `maxNumTasks` asks: beyond the cores, more threads
 /// only add memory (Druid workers beyond this share hosts; see `msq_runtime::remote`).
@@ -131,6 +139,10 @@ pub struct WebWorkerHosts {
     /// Where host messages go (set once, right after creation: the controller side needs the
     /// pool and the pool needs it; both live as long as the engine worker).
     receiver: RefCell<Option<RemoteHosts>>,
+    /// Failures since a worker last said hello.
+    failures: std::cell::Cell<u32>,
+    /// Why the pool gave up restarting ([`MAX_FAILED_STARTS`]).
+    dead: RefCell<Option<String>>,
 }
 
 impl std::fmt::Debug for WebWorkerHosts {
@@ -161,6 +173,8 @@ impl WebWorkerHosts {
                 generation: 0,
             }),
             receiver: RefCell::new(None),
+            failures: std::cell::Cell::new(0),
+            dead: RefCell::new(None),
         });
         pool.spawn_all()?;
         let remote = RemoteHosts::new(pool.clone(), store);
@@ -261,6 +275,7 @@ impl WebWorkerHosts {
         // A pool packet: the worker's Hello (it listens now) or a panic's Fault.
         match decode::<FromWorker>(data).map(|p| p.envelope.message) {
             Ok(FromWorker::Hello(_)) => {
+                self.failures.set(0);
                 let (worker, setup, queued) = {
                     let mut state = self.state.borrow_mut();
                     let Some(slot) = state.slots.get_mut(number as usize) else {
@@ -301,6 +316,20 @@ impl WebWorkerHosts {
         if let Some(receiver) = receiver {
             receiver.host_failed(number, reason);
         }
+        let failures = self.failures.get() + 1;
+        self.failures.set(failures);
+        if failures >= MAX_FAILED_STARTS {
+            let mut state = self.state.borrow_mut();
+            for slot in state.slots.drain(..) {
+                slot.worker.terminate();
+            }
+            state.generation += 1;
+            *self.dead.borrow_mut() = Some(format!(
+                "the stage workers failed {failures} times in a row and are not restarted; the \
+                 last failure: worker {number}: {reason}"
+            ));
+            return;
+        }
         // Its peers' channels are dead too: later queries get a fresh pool.
         if let Err(e) = self.spawn_all() {
             web_sys::console::error_1(
@@ -313,6 +342,10 @@ impl WebWorkerHosts {
 impl HostPool for WebWorkerHosts {
     fn capacity(&self) -> u32 {
         self.capacity
+    }
+
+    fn broken(&self) -> Option<String> {
+        self.dead.borrow().clone()
     }
 
     fn send(&self, host: u32, wire: Wire) {

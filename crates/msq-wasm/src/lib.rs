@@ -2,20 +2,23 @@
 //! `js-sys` or `gloo` (rule 2 of `../shared/design/style-and-layout.md`; CI fails if a crate
 //! left of this one depends on them).
 //!
-//! It moves [`msq_protocol`] packets across the Web Worker boundary and nothing more: every
-//! decision a worker makes lives in [`msq_protocol::WorkerHandler`], which is tested natively.
+//! One worker binary plays two roles: the **engine** (the first worker the page starts; Druid's
+//! endpoints arrive as JSON strings) and a **stage host** (the workers the engine starts; work
+//! orders, events and frames arrive as `{acornRemote, frames}` messages). Every decision lives
+//! in natively tested crates (`msq_runtime::api`, `msq_runtime::remote`); this crate only moves
+//! messages and bytes.
 //!
 //! ```text
-//!   msq-console (page, main thread)          msq-worker (one per Web Worker)
-//!   ──────────────────────────────           ─────────────────────────────────
-//!   pool::WorkerPool ── codec::encode ──►    worker::run: codec::decode
-//!        ▲                postMessage(       └─► WorkerHandler::handle
-//!        │                  {envelope,        ┌── codec::encode
-//!        └──── codec::decode ◄── frame}, [frame])
+//!   page (main thread)        engine worker                      stage hosts (nested workers)
+//!   ──────────────────        ─────────────────────────────      ───────────────────────────
+//!   EngineClient ── JSON ───▶ engine::handle_message             hosts::handle_host_message
+//!   bridge (window.acorn,      └─ Engine (controller, OPFS) ─▶   StageHost ◀── MessageChannel ──▶
+//!     Service Worker relay)       hosts::WebWorkerHosts ◀──────   (frames host → host)
 //! ```
 //!
 //! # Layout
-//! - [`codec`]: `Packet` ⇄ `{envelope, frame}` JS objects; frames go in the transfer list.
+//! - [`codec`]: `Packet` ⇄ `{envelope, frame}` JS objects (a worker's hello and a panic's
+//!   fault); frames go in the transfer list.
 //! - [`fetch`]: [`fetch::HttpFetcher`], the engine's `Fetcher` over the browser's `fetch`
 //!   (streamed bodies, Druid-style errors naming the URL, byte ranges).
 //! - [`local_files`]: the page's local files (`<opfs>/files/`), what Druid's `local` input
@@ -29,8 +32,6 @@
 //!   `MessageChannel`s).
 //! - [`bridge`]: Druid's endpoints for page scripts: the Service Worker relay (`web/sw.js`)
 //!   and `window.acorn`.
-//! - [`pool`]: [`pool::WorkerPool`], the page's pool of dedicated workers and their live state
-//!   ([`pool::PoolSnapshot`]), built from real replies: handshake, memory, a transfer check.
 //! - [`worker`]: [`worker::run`], the entry point of the worker binary.
 #![deny(missing_docs)]
 
@@ -41,5 +42,4 @@ pub mod fetch;
 pub mod hosts;
 pub mod local_files;
 pub mod opfs;
-pub mod pool;
 pub mod worker;
