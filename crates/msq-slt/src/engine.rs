@@ -89,6 +89,20 @@ pub fn default_engine() -> Option<Box<dyn SqlEngine>> {
     }
 }
 
+/// As [`default_engine`], with workers on `hosts` stage hosts reached only through
+/// `msq_runtime::remote` ([`ClusterEngine::with_hosts`]); `None` on targets without one.
+pub fn remote_engine(hosts: u32) -> Option<Box<dyn SqlEngine>> {
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        Some(Box::new(ClusterEngine::with_hosts(hosts)))
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        let _ = hosts;
+        None
+    }
+}
+
 /// The URL prefix the corpus uses for files under `tests/data`.
 pub const TEST_DATA_URL: &str = "http://acorn.test/data/";
 

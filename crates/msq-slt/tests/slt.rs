@@ -6,7 +6,6 @@
 //! Without an engine (until `msq-runtime` provides one) it checks that every file parses and
 //! skips the run. Ends with `N records passed, M failed`; exits non-zero on any failure.
 
-use msq_slt::engine::ClusterEngine;
 use msq_slt::runner::{run_script, RunOptions};
 use msq_slt::SqlEngine;
 use std::path::{Path, PathBuf};
@@ -105,7 +104,12 @@ fn main() -> ExitCode {
             None => unreachable_engine(),
         }
     };
-    let remote = || -> Box<dyn SqlEngine> { Box::new(ClusterEngine::with_hosts(REMOTE_HOSTS)) };
+    let remote = || -> Box<dyn SqlEngine> {
+        match msq_slt::engine::remote_engine(REMOTE_HOSTS) {
+            Some(e) => e,
+            None => unreachable_engine(),
+        }
+    };
     let modes: [(&str, &EngineFactory); 2] = [("local workers", &local), ("remote hosts", &remote)];
     for (mode, factory) in modes {
         let (passed_before, failed_before) = (passed, failed);
