@@ -112,6 +112,31 @@ pub fn is_compressed(name: &str) -> bool {
     COMPRESSED.iter().any(|ext| path.ends_with(ext))
 }
 
+/// The files of `input` that may be cut into byte ranges for a stage of `max_workers` workers
+/// — those the controller asks the server about ([`ExternalInputSpecSlicer::ranged_files`]):
+/// uncompressed files of a line-based external input with fewer files than workers.
+pub fn range_candidates(input: &InputSpec, max_workers: usize) -> Vec<String> {
+    let InputSpec::External {
+        input_source,
+        input_format,
+        ..
+    } = input
+    else {
+        return Vec::new();
+    };
+    if !line_splittable(input_format) {
+        return Vec::new();
+    }
+    match ExternalInputSpecSlicer::split_by_file(input_source) {
+        Some(files) if files.len() < max_workers => files
+            .into_iter()
+            .map(|(name, _)| name)
+            .filter(|name| !is_compressed(name))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
 /// Slices `external` inputs by file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExternalInputSpecSlicer {
@@ -552,6 +577,11 @@ mod tests {
             &json!({"type": "csv", "skipHeaderRows": 1})
         ));
         assert!(!line_splittable(&json!({"type": "parquet"})));
+        assert_eq!(range_candidates(&http(1), 4), vec!["http://h/0.csv"]);
+        assert!(
+            range_candidates(&http(4), 4).is_empty(),
+            "a file per worker already"
+        );
     }
 
     #[test]

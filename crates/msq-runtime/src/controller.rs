@@ -208,27 +208,9 @@ impl ControllerRun {
         let mut sizes = BTreeMap::new();
         for stage in &self.query.stages {
             for input in &stage.inputs {
-                let InputSpec::External {
-                    input_source,
-                    input_format,
-                    ..
-                } = input
-                else {
-                    continue;
-                };
-                if !msq_kernel::slicer::line_splittable(input_format) {
-                    continue;
-                }
-                let Some(files) =
-                    msq_kernel::slicer::ExternalInputSpecSlicer::split_by_file(input_source)
-                else {
-                    continue;
-                };
-                if files.len() >= stage.max_worker_count as usize {
-                    continue;
-                }
-                for (name, _) in files {
-                    if msq_kernel::slicer::is_compressed(&name) || sizes.contains_key(&name) {
+                let max_workers = stage.max_worker_count as usize;
+                for name in msq_kernel::slicer::range_candidates(input, max_workers) {
+                    if sizes.contains_key(&name) {
                         continue;
                     }
                     if let Some(size) = self.env.fetcher.probe(&name).await {

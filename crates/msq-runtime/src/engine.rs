@@ -118,6 +118,9 @@ impl ApiError {
     }
 }
 
+/// The version `GET /status` and the worker list report.
+const VERSION: &str = concat!("acorn-", env!("CARGO_PKG_VERSION"));
+
 /// What an engine runs on.
 #[derive(Clone)]
 pub struct EngineEnv {
@@ -226,7 +229,7 @@ impl Engine {
     /// Druid's `GET /status` body (`version`, `modules`) plus `storage` (`kind`, `note`).
     pub fn server_status(&self) -> Value {
         serde_json::json!({
-            "version": concat!("acorn-", env!("CARGO_PKG_VERSION")),
+            "version": VERSION,
             "modules": [],
             "storage": {"kind": self.env.storage.kind, "note": self.env.storage.note},
         })
@@ -242,40 +245,39 @@ impl Engine {
             .into_iter()
             .enumerate()
             .map(|(number, vitals)| {
-                let host = format!("stage-worker-{number}");
-                let worker = serde_json::json!({
-                    "scheme": "webworker",
-                    "host": host,
-                    "ip": "127.0.0.1",
-                    "capacity": 1,
-                    "version": concat!("acorn-", env!("CARGO_PKG_VERSION")),
-                    "category": "_default_worker_category",
-                });
-                match vitals {
-                    Ok(v) => serde_json::json!({
-                        "worker": worker,
-                        "currCapacityUsed": v.running_work_orders,
-                        "currParallelIndexCapacityUsed": 0,
-                        "availabilityGroups": [],
-                        "runningTasks": v.running_tasks,
-                        "blacklistedUntil": null,
-                        "acorn": {
+                let (used, tasks, acorn) = match vitals {
+                    Ok(v) => (
+                        v.running_work_orders,
+                        v.running_tasks,
+                        serde_json::json!({
                             "state": "ready",
                             "memoryBytes": v.memory_bytes,
                             "shuffleBytes": v.shuffle_bytes,
                             "workOrdersRun": v.work_orders_run,
-                        },
-                    }),
-                    Err(e) => serde_json::json!({
-                        "worker": worker,
-                        "currCapacityUsed": 0,
-                        "currParallelIndexCapacityUsed": 0,
-                        "availabilityGroups": [],
-                        "runningTasks": [],
-                        "blacklistedUntil": null,
-                        "acorn": {"state": "failed", "error": e.message()},
-                    }),
-                }
+                        }),
+                    ),
+                    Err(e) => (
+                        0,
+                        Vec::new(),
+                        serde_json::json!({"state": "failed", "error": e.message()}),
+                    ),
+                };
+                serde_json::json!({
+                    "worker": {
+                        "scheme": "webworker",
+                        "host": format!("stage-worker-{number}"),
+                        "ip": "127.0.0.1",
+                        "capacity": 1,
+                        "version": VERSION,
+                        "category": "_default_worker_category",
+                    },
+                    "currCapacityUsed": used,
+                    "currParallelIndexCapacityUsed": 0,
+                    "availabilityGroups": [],
+                    "runningTasks": tasks,
+                    "blacklistedUntil": null,
+                    "acorn": acorn,
+                })
             })
             .collect();
         Value::Array(entries)
