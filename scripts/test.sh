@@ -19,6 +19,8 @@ if [ -z "${SKIP_SETUP:-}" ]; then
 fi
 export PATH="$ROOT/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 export CARGO_TERM_COLOR=never
+# A fresh CI clone builds everything once: incremental caches would only add gigabytes to target/.
+if [ -n "${CI:-}" ]; then export CARGO_INCREMENTAL=0; fi
 
 passed=0
 failed=0
