@@ -25,6 +25,7 @@
 
 use crate::types::ColumnType;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::fmt;
 
 /// The SQL type of an expression or column (see the module table for its Arrow form).
@@ -398,6 +399,43 @@ impl ScalarExpr {
     /// A constant.
     pub fn literal(value: Literal) -> Self {
         ScalarExpr::Literal(value)
+    }
+
+    /// Adds the positions of every column the expression reads to `out`.
+    pub fn collect_columns(&self, out: &mut BTreeSet<usize>) {
+        match self {
+            ScalarExpr::Column { index, .. } => {
+                out.insert(*index);
+            }
+            ScalarExpr::Literal(_) => {}
+            ScalarExpr::Cast { expr, .. }
+            | ScalarExpr::Not(expr)
+            | ScalarExpr::Negative(expr)
+            | ScalarExpr::IsNull { expr, .. }
+            | ScalarExpr::Like { expr, .. } => expr.collect_columns(out),
+            ScalarExpr::Binary { left, right, .. } => {
+                left.collect_columns(out);
+                right.collect_columns(out);
+            }
+            ScalarExpr::InList { expr, list, .. } => {
+                expr.collect_columns(out);
+                list.iter().for_each(|e| e.collect_columns(out));
+            }
+            ScalarExpr::Case {
+                branches,
+                otherwise,
+                ..
+            } => {
+                for (condition, value) in branches {
+                    condition.collect_columns(out);
+                    value.collect_columns(out);
+                }
+                if let Some(e) = otherwise {
+                    e.collect_columns(out);
+                }
+            }
+            ScalarExpr::Function { args, .. } => args.iter().for_each(|e| e.collect_columns(out)),
+        }
     }
 }
 

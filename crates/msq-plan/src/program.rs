@@ -21,6 +21,7 @@
 
 use crate::expr::{NamedAggregate, NamedExpr, ScalarExpr, SortKey};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 
 /// The steps a stage's workers apply to its rows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -45,6 +46,46 @@ impl Program {
     /// Whether the program does nothing (rows pass through unchanged).
     pub fn is_empty(&self) -> bool {
         self.steps.is_empty()
+    }
+
+    /// The positions of the streaming input's columns the program reads, or `None` when its
+    /// output carries input columns through (so every column is needed).
+    ///
+    /// Workers use this to decode only those columns of a datasource's segments (a column
+    /// store's projection pushdown; Druid's scan and groupBy engines likewise read only the
+    /// columns their query names). Filters, sorts and limits keep the input's schema, so the
+    /// walk goes on through them; a projection or a raw-row aggregate ends it (later steps
+    /// read their output, not the input). A join passes the left rows through whole, and a
+    /// `Final` aggregate reads partial states by position, so those need everything.
+    pub fn input_columns(&self) -> Option<BTreeSet<usize>> {
+        let mut used = BTreeSet::new();
+        for step in &self.steps {
+            match step {
+                Step::Filter(predicate) => predicate.collect_columns(&mut used),
+                Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut used)),
+                Step::Limit { .. } => {}
+                Step::Project(exprs) => {
+                    exprs.iter().for_each(|e| e.expr.collect_columns(&mut used));
+                    return Some(used);
+                }
+                Step::Aggregate(aggregate) if aggregate.mode != AggregateMode::Final => {
+                    for key in &aggregate.group_by {
+                        key.expr.collect_columns(&mut used);
+                    }
+                    for named in &aggregate.aggregates {
+                        let call = &named.aggregate;
+                        call.args.iter().for_each(|e| e.collect_columns(&mut used));
+                        if let Some(filter) = &call.filter {
+                            filter.collect_columns(&mut used);
+                        }
+                    }
+                    return Some(used);
+                }
+                Step::Aggregate(_) | Step::Join(_) => return None,
+            }
+        }
+        // The rows leave with every input column.
+        None
     }
 }
 
@@ -131,4 +172,127 @@ pub struct AggregateStep {
     pub group_by: Vec<NamedExpr>,
     /// The aggregates.
     pub aggregates: Vec<NamedAggregate>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::expr::{
+        AggregateExpr, AggregateFunction, BinaryOp, Literal, NamedAggregate, SqlType,
+    };
+
+    fn col(index: usize) -> ScalarExpr {
+        ScalarExpr::column(index, format!("c{index}"), SqlType::Bigint)
+    }
+
+    fn gt(left: ScalarExpr, value: i64) -> ScalarExpr {
+        ScalarExpr::Binary {
+            op: BinaryOp::Gt,
+            left: Box::new(left),
+            right: Box::new(ScalarExpr::literal(Literal::Long(value))),
+            ty: SqlType::Boolean,
+        }
+    }
+
+    fn set(items: &[usize]) -> Option<BTreeSet<usize>> {
+        Some(items.iter().copied().collect())
+    }
+
+    fn aggregate(mode: AggregateMode) -> Step {
+        Step::Aggregate(AggregateStep {
+            mode,
+            group_by: vec![NamedExpr::new("k", col(4))],
+            aggregates: vec![NamedAggregate {
+                name: "s".into(),
+                aggregate: AggregateExpr {
+                    func: AggregateFunction::Sum,
+                    args: vec![col(7)],
+                    filter: Some(gt(col(9), 0)),
+                    ty: SqlType::Bigint,
+                },
+            }],
+        })
+    }
+
+    #[test]
+    fn filters_and_sorts_accumulate_until_a_projection() {
+        let program = Program::new(vec![
+            Step::Filter(gt(col(3), 1)),
+            Step::Sort(vec![SortKey {
+                expr: col(5),
+                descending: false,
+                nulls_first: true,
+            }]),
+            Step::Limit {
+                offset: 0,
+                limit: Some(10),
+            },
+            Step::Project(vec![
+                NamedExpr::new("a", col(0)),
+                NamedExpr::new("b", col(3)),
+            ]),
+            // Reads the projection's output, not the input.
+            Step::Filter(gt(col(1), 5)),
+        ]);
+        assert_eq!(program.input_columns(), set(&[0, 3, 5]));
+    }
+
+    #[test]
+    fn raw_row_aggregates_read_keys_arguments_and_filters() {
+        let program = Program::new(vec![
+            Step::Filter(gt(col(1), 0)),
+            aggregate(AggregateMode::Partial),
+        ]);
+        assert_eq!(program.input_columns(), set(&[1, 4, 7, 9]));
+        let single = Program::new(vec![aggregate(AggregateMode::Single)]);
+        assert_eq!(single.input_columns(), set(&[4, 7, 9]));
+    }
+
+    #[test]
+    fn pass_through_programs_need_every_column() {
+        assert_eq!(Program::default().input_columns(), None);
+        assert_eq!(
+            Program::new(vec![Step::Filter(gt(col(2), 0))]).input_columns(),
+            None
+        );
+        assert_eq!(
+            Program::new(vec![aggregate(AggregateMode::Final)]).input_columns(),
+            None
+        );
+        let join = Step::Join(JoinStep {
+            kind: JoinKind::Inner,
+            broadcast_input: 1,
+            left_keys: vec![col(0)],
+            right_keys: vec![col(0)],
+            condition: None,
+        });
+        let program = Program::new(vec![join, Step::Project(vec![NamedExpr::new("a", col(0))])]);
+        assert_eq!(program.input_columns(), None);
+    }
+
+    #[test]
+    fn every_expression_kind_reports_its_columns() {
+        let expr = ScalarExpr::Case {
+            branches: vec![(
+                ScalarExpr::InList {
+                    expr: Box::new(col(1)),
+                    list: vec![col(2)],
+                    negated: false,
+                },
+                ScalarExpr::Cast {
+                    expr: Box::new(ScalarExpr::Not(Box::new(col(3)))),
+                    to: SqlType::Varchar,
+                },
+            )],
+            otherwise: Some(Box::new(ScalarExpr::Function {
+                func: crate::expr::ScalarFunction::Abs,
+                args: vec![ScalarExpr::Negative(Box::new(col(4)))],
+                ty: SqlType::Bigint,
+            })),
+            ty: SqlType::Varchar,
+        };
+        let mut out = BTreeSet::new();
+        expr.collect_columns(&mut out);
+        assert_eq!(Some(out), set(&[1, 2, 3, 4]));
+    }
 }

@@ -36,6 +36,7 @@ use crate::shuffle::ShuffleStore;
 use crate::store::SharedStore;
 use crate::transport::{EventSink, Transport, TransportFactory, WorkerSettings};
 use crate::worker::{run_work_order, WorkerContext, WorkerEvent, WorkerInputs};
+use arrow_buffer::Buffer;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
@@ -372,7 +373,7 @@ struct HostInner {
 /// Segment files a host has read, kept for later queries (a published segment never changes:
 /// a new version has a new id), oldest dropped first beyond [`SEGMENT_CACHE_BYTES`].
 /// A cached segment file: `(datasource, segment id)` and its bytes.
-type CachedSegment = ((String, String), Rc<Vec<u8>>);
+type CachedSegment = ((String, String), Buffer);
 
 struct SegmentCache {
     entries: std::collections::VecDeque<CachedSegment>,
@@ -394,14 +395,14 @@ impl Default for SegmentCache {
 pub const SEGMENT_CACHE_BYTES: usize = 256 << 20;
 
 impl SegmentCache {
-    fn get(&self, data_source: &str, id: &str) -> Option<Rc<Vec<u8>>> {
+    fn get(&self, data_source: &str, id: &str) -> Option<Buffer> {
         self.entries
             .iter()
             .find(|((d, i), _)| d == data_source && i == id)
             .map(|(_, bytes)| bytes.clone())
     }
 
-    fn put(&mut self, data_source: &str, id: &str, bytes: Rc<Vec<u8>>) {
+    fn put(&mut self, data_source: &str, id: &str, bytes: Buffer) {
         if bytes.len() > self.limit || self.get(data_source, id).is_some() {
             return;
         }
@@ -712,13 +713,13 @@ impl WorkerInputs for HostInputs {
         &self,
         data_source: &str,
         id: &str,
-    ) -> LocalBoxFuture<'static, Result<Vec<u8>>> {
+    ) -> LocalBoxFuture<'static, Result<Buffer>> {
         let host = match self.host() {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
         };
         if let Some(bytes) = host.segments.borrow().get(data_source, id) {
-            return futures::future::ready(Ok((*bytes).clone())).boxed_local();
+            return futures::future::ready(Ok(bytes)).boxed_local();
         }
         let (request, answer) = host
             .frames
@@ -735,9 +736,11 @@ impl WorkerInputs for HostInputs {
             let mut frames = answer.await?;
             match (frames.pop(), frames.is_empty()) {
                 (Some(bytes), true) => {
+                    let bytes = Buffer::from_vec(bytes);
                     if let Some(host) = cache.upgrade() {
-                        let shared = Rc::new(bytes.clone());
-                        host.segments.borrow_mut().put(&data_source, &id, shared);
+                        host.segments
+                            .borrow_mut()
+                            .put(&data_source, &id, bytes.clone());
                     }
                     Ok(bytes)
                 }
@@ -1211,11 +1214,11 @@ mod tests {
             limit: 10,
             ..SegmentCache::default()
         };
-        cache.put("ds", "a", Rc::new(vec![0; 4]));
-        cache.put("ds", "b", Rc::new(vec![0; 4]));
-        cache.put("ds", "huge", Rc::new(vec![0; 11]));
+        cache.put("ds", "a", Buffer::from_vec(vec![0u8; 4]));
+        cache.put("ds", "b", Buffer::from_vec(vec![0u8; 4]));
+        cache.put("ds", "huge", Buffer::from_vec(vec![0u8; 11]));
         assert!(cache.get("ds", "huge").is_none(), "larger than the limit");
-        cache.put("ds", "c", Rc::new(vec![0; 4]));
+        cache.put("ds", "c", Buffer::from_vec(vec![0u8; 4]));
         assert!(cache.get("ds", "a").is_none(), "oldest dropped");
         assert_eq!(cache.get("ds", "b").map(|b| b.len()), Some(4));
         assert_eq!(cache.bytes, 8);

@@ -23,7 +23,8 @@ use crate::shuffle::{arrow_error, KeyEncoder, Partitioner, ShuffleStore};
 use crate::store::SharedStore;
 use crate::transport::EventSink;
 use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, DictionaryArray, NullArray, RecordBatch};
+use arrow_buffer::Buffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
@@ -45,7 +46,7 @@ use msq_plan::{
 const LIVE_COUNTERS_EVERY_MS: i64 = 100;
 use msq_sql::{DruidType, Granularity};
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -134,12 +135,10 @@ pub trait WorkerInputs {
         data_source: &str,
     ) -> LocalBoxFuture<'static, Result<Vec<(String, ColumnType)>>>;
 
-    /// The bytes of published segment `id` of `data_source`.
-    fn segment_bytes(
-        &self,
-        data_source: &str,
-        id: &str,
-    ) -> LocalBoxFuture<'static, Result<Vec<u8>>>;
+    /// The bytes of published segment `id` of `data_source` (an Arrow [`Buffer`], so a kept
+    /// segment is shared, not copied, and its columns decode as slices of it).
+    fn segment_bytes(&self, data_source: &str, id: &str)
+        -> LocalBoxFuture<'static, Result<Buffer>>;
 }
 
 /// [`WorkerInputs`] of workers sharing one thread with their query's shuffle store and the
@@ -173,8 +172,9 @@ impl WorkerInputs for LocalInputs {
         &self,
         data_source: &str,
         id: &str,
-    ) -> LocalBoxFuture<'static, Result<Vec<u8>>> {
-        futures::future::ready(self.store.segment_bytes(data_source, id)).boxed_local()
+    ) -> LocalBoxFuture<'static, Result<Buffer>> {
+        let bytes = self.store.segment_bytes(data_source, id);
+        futures::future::ready(bytes.map(Buffer::from_vec)).boxed_local()
     }
 }
 
@@ -343,12 +343,14 @@ impl WorkRun {
 
         let mut output = OutputCollector::new(definition, self.context.max_frame_size)?;
         let mut executor: Option<ProgramExecutor> = None;
+        // The streaming inputs' columns the program reads (a table input decodes only those).
+        let needed = program.input_columns();
         let mut broadcast = Some(broadcast);
         for (number, slice) in order.input_slices.iter().enumerate() {
             if definition.is_broadcast(number) {
                 continue;
             }
-            let batches = self.read_whole_input(number, slice).await?;
+            let batches = self.read_input(number, slice, needed.as_ref()).await?;
             for batch in batches {
                 self.check_canceled()?;
                 if executor.is_none() {
@@ -432,6 +434,20 @@ impl WorkRun {
         number: usize,
         slice: &InputSlice,
     ) -> Result<Vec<RecordBatch>> {
+        self.read_input(number, slice, None).await
+    }
+
+    /// Reads all of one input slice as batches (counted in `input<number>`). `needed`: the
+    /// columns (positions in the input's signature) the stage's program reads, when it says
+    /// ([`Program::input_columns`]); a datasource's segments then decode only those, and the
+    /// other positions hold [`NullArray`]s, which cost nothing and which the program never
+    /// reads. Other inputs arrive whole.
+    async fn read_input(
+        &mut self,
+        number: usize,
+        slice: &InputSlice,
+        needed: Option<&BTreeSet<usize>>,
+    ) -> Result<Vec<RecordBatch>> {
         match slice {
             InputSlice::Nil => Ok(Vec::new()),
             InputSlice::External {
@@ -483,6 +499,13 @@ impl WorkRun {
                 data_source,
                 segments,
             } => {
+                let columns = self.context.inputs.datasource_columns(data_source).await?;
+                let names: Option<HashSet<&str>> = needed.map(|needed| {
+                    needed
+                        .iter()
+                        .filter_map(|&i| columns.get(i).map(|(name, _)| name.as_str()))
+                        .collect()
+                });
                 let mut batches = Vec::new();
                 for descriptor in segments {
                     self.check_canceled()?;
@@ -491,7 +514,8 @@ impl WorkRun {
                         .inputs
                         .segment_bytes(data_source, &descriptor.id)
                         .await?;
-                    let decoded = msq_exec::segment::decode_segment(&bytes)?;
+                    let decoded =
+                        msq_exec::segment::decode_segment_columns(&bytes, names.as_ref())?;
                     let rows: usize = decoded.iter().map(RecordBatch::num_rows).sum();
                     self.counters
                         .input(number as u32)
@@ -500,8 +524,7 @@ impl WorkRun {
                         batches.push(plain_strings(&batch)?);
                     }
                 }
-                let columns = self.context.inputs.datasource_columns(data_source).await?;
-                let batches = align_to_columns(batches, &columns)?;
+                let batches = align_to_columns(batches, &columns, needed)?;
                 self.send_counters();
                 Ok(batches)
             }
@@ -1008,12 +1031,25 @@ fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
 }
 
 /// Batches of segments with different column sets (appends with new columns) projected onto
-/// the datasource's column list; missing columns are null.
+/// the datasource's column list; missing columns are null. Positions outside `needed` (when
+/// given) are [`NullArray`]s of type `Null`: the program never reads them.
 fn align_to_columns(
     batches: Vec<RecordBatch>,
     columns: &[(String, ColumnType)],
+    needed: Option<&BTreeSet<usize>>,
 ) -> Result<Vec<RecordBatch>> {
-    let schema = schema_of_signature(columns);
+    let full = schema_of_signature(columns);
+    let is_needed = |i: usize| needed.is_none_or(|n| n.contains(&i));
+    let schema = Arc::new(Schema::new(
+        full.fields()
+            .iter()
+            .enumerate()
+            .map(|(i, field)| match is_needed(i) {
+                true => field.as_ref().clone(),
+                false => Field::new(field.name(), DataType::Null, true),
+            })
+            .collect::<Vec<_>>(),
+    ));
     batches
         .into_iter()
         .map(|batch| {
@@ -1021,8 +1057,12 @@ fn align_to_columns(
                 .fields()
                 .iter()
                 .zip(columns)
+                .enumerate()
                 .map(
-                    |(field, (_, ty))| match batch.schema().index_of(field.name()) {
+                    |(i, (field, (_, ty)))| match batch.schema().index_of(field.name()) {
+                        _ if !is_needed(i) => {
+                            Ok(Arc::new(NullArray::new(batch.num_rows())) as ArrayRef)
+                        }
                         // Segments written at different times may disagree on a column's type
                         // (e.g. FLOAT, then DOUBLE after a REPLACE): read them as the
                         // datasource's type.

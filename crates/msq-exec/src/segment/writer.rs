@@ -15,7 +15,7 @@
 //! CLUSTERED BY order inside equal times is the caller's business and is kept as given), every
 //! `__time` must be non-null and inside the chunk's interval.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -23,9 +23,12 @@ use arrow_array::types::Int32Type;
 use arrow_array::{
     Array, ArrayRef, DictionaryArray, Int32Array, Int64Array, RecordBatch, StringArray,
 };
-use arrow_ipc::reader::FileReader;
+use arrow_buffer::Buffer;
+use arrow_ipc::convert::try_fb_to_schema;
+use arrow_ipc::reader::{read_footer_length, FileDecoder};
 use arrow_ipc::writer::FileWriter;
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use arrow_ipc::{root_as_footer, Block};
+use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use msq_common::{exec_err, internal_err, msq_ensure, MsqError, Result};
 use msq_sql::DruidType;
 use serde::{Deserialize, Serialize};
@@ -456,12 +459,98 @@ fn dictionary_encode(
 /// # Errors
 /// An internal error when the bytes are not a valid Arrow IPC file.
 pub fn decode_segment(bytes: &[u8]) -> Result<Vec<RecordBatch>> {
+    decode_segment_columns(&Buffer::from(bytes), None)
+}
+
+/// Decodes the record batches of a segment's IPC file, keeping only the columns named in
+/// `columns` (all when `None`; names the segment lacks are ignored), in the file's order.
+/// When none of the names is in the file, the first column is read, for the row counts.
+///
+/// The arrays are slices of `file` wherever its buffers are aligned (the IPC writer pads every
+/// buffer to 64 bytes), so reading a segment a worker keeps in memory copies no column data;
+/// the columns left out are not decoded at all. This is the column store's half of projection
+/// pushdown (the plan's half is `msq_plan::Program::input_columns`).
+///
+/// # Errors
+/// An internal error naming the problem when the bytes are not a valid Arrow IPC file.
+pub fn decode_segment_columns(
+    file: &Buffer,
+    columns: Option<&HashSet<&str>>,
+) -> Result<Vec<RecordBatch>> {
     let read_err =
-        |e| MsqError::internal(format!("reading a segment of {} bytes: {e}", bytes.len()));
-    let reader = FileReader::try_new(std::io::Cursor::new(bytes), None).map_err(read_err)?;
-    reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(read_err)
+        |e: String| MsqError::internal(format!("reading a segment of {} bytes: {e}", file.len()));
+    let arrow_err = |e: ArrowError| read_err(e.to_string());
+    // The file ends with the footer, its length (4 bytes) and the magic "ARROW1" (6 bytes).
+    let trailer_start = file
+        .len()
+        .checked_sub(10)
+        .ok_or_else(|| read_err("too short for an Arrow IPC file".into()))?;
+    let trailer: [u8; 10] = file[trailer_start..]
+        .try_into()
+        .map_err(|_| read_err("no IPC trailer".into()))?;
+    let footer_len = read_footer_length(trailer).map_err(arrow_err)?;
+    let footer_start = trailer_start
+        .checked_sub(footer_len)
+        .ok_or_else(|| read_err(format!("footer of {footer_len} bytes overruns the file")))?;
+    let footer = root_as_footer(&file[footer_start..trailer_start])
+        .map_err(|e| read_err(format!("unreadable footer: {e}")))?;
+    let ipc_schema = footer
+        .schema()
+        .ok_or_else(|| read_err("the footer has no schema".into()))?;
+    let schema = Arc::new(try_fb_to_schema(ipc_schema).map_err(arrow_err)?);
+
+    let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
+    if let Some(names) = columns {
+        let projection = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .filter(|(_, field)| names.contains(field.name().as_str()))
+            .map(|(i, _)| i)
+            .collect::<Vec<_>>();
+        // A batch of no columns has no row count in IPC: `COUNT(*)` still reads one column.
+        let projection = match projection.is_empty() && !schema.fields().is_empty() {
+            true => vec![0],
+            false => projection,
+        };
+        decoder = decoder.with_projection(projection);
+    }
+    let block_bytes = |block: &Block| -> Result<Buffer> {
+        let start = usize::try_from(block.offset()).ok();
+        let len = usize::try_from(block.metaDataLength())
+            .ok()
+            .zip(usize::try_from(block.bodyLength()).ok())
+            .map(|(meta, body)| meta + body);
+        match start.zip(len) {
+            Some((start, len))
+                if start
+                    .checked_add(len)
+                    .is_some_and(|end| end <= footer_start) =>
+            {
+                Ok(file.slice_with_length(start, len))
+            }
+            _ => Err(read_err(format!(
+                "a block at {} of {} bytes lies outside the file",
+                block.offset(),
+                block.bodyLength()
+            ))),
+        }
+    };
+    for block in footer.dictionaries().iter().flatten() {
+        decoder
+            .read_dictionary(block, &block_bytes(block)?)
+            .map_err(arrow_err)?;
+    }
+    let mut batches = Vec::new();
+    for block in footer.recordBatches().iter().flatten() {
+        if let Some(batch) = decoder
+            .read_record_batch(block, &block_bytes(block)?)
+            .map_err(arrow_err)?
+        {
+            batches.push(batch);
+        }
+    }
+    Ok(batches)
 }
 
 /// The `__time` values of a batch, for tests and verification.
@@ -635,6 +724,82 @@ mod tests {
         assert_eq!(all, [Some("x"), Some("y"), Some("z"), Some("x")]);
         let tail = decode_segment(&segments[1].bytes).unwrap();
         assert_eq!(strings(tail[0].column(1)).unwrap(), [None]);
+    }
+
+    #[test]
+    fn a_projected_read_decodes_only_the_named_columns_without_copying() {
+        let a = batch(vec![1, 2], vec![Some("x"), Some("y")]);
+        let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 10)
+            .unwrap()
+            .write(&[a, b])
+            .unwrap();
+        let file = Buffer::from_vec(segments[0].bytes.clone());
+        let wanted: HashSet<&str> = ["added", "page", "not-in-this-segment"].into();
+        let back = decode_segment_columns(&file, Some(&wanted)).unwrap();
+        assert_eq!(back.len(), 2);
+        let schema = back[0].schema();
+        let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(
+            names,
+            ["page", "added"],
+            "the file's order, __time left out"
+        );
+        let pages: Vec<_> = back
+            .iter()
+            .flat_map(|b| strings(b.column(0)).unwrap())
+            .collect();
+        assert_eq!(pages, [Some("x"), Some("y"), Some("z"), Some("x"), None]);
+        // The added values point into the file's buffer.
+        let added = back[1].column(1).to_data();
+        let range = file.as_ptr() as usize..file.as_ptr() as usize + file.len();
+        assert!(range.contains(&(added.buffers()[0].as_ptr() as usize)));
+        // No column named still gives the rows (COUNT(*) reads none).
+        let none = decode_segment_columns(&file, Some(&HashSet::new())).unwrap();
+        let rows: usize = none.iter().map(RecordBatch::num_rows).sum();
+        assert_eq!((rows, none[0].num_columns()), (5, 1));
+        let everything = decode_segment_columns(&file, None).unwrap();
+        assert_eq!(everything[0].num_columns(), 3);
+    }
+
+    #[test]
+    fn damaged_segment_files_are_errors_not_panics() {
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 10)
+            .unwrap()
+            .write(&[batch(vec![1, 2, 3], vec![Some("a"), None, Some("b")])])
+            .unwrap();
+        let bytes = &segments[0].bytes;
+        for cut in [
+            0,
+            5,
+            9,
+            10,
+            bytes.len() / 2,
+            bytes.len() - 11,
+            bytes.len() - 1,
+        ] {
+            let err = decode_segment(&bytes[..cut]).unwrap_err();
+            assert!(
+                err.message().contains("reading a segment"),
+                "{}",
+                err.message()
+            );
+        }
+        // A footer length that points before the file's start.
+        let mut bad = bytes.clone();
+        let at = bad.len() - 10;
+        let too_long = (bad.len() as i32 * 2).to_le_bytes();
+        bad[at..at + 4].copy_from_slice(&too_long);
+        assert!(decode_segment(&bad).is_err());
+        // A scrambled footer fails the flatbuffer verifier.
+        let mut flipped = bytes.clone();
+        let trailer = flipped.len() - 10;
+        let footer_len = i32::from_le_bytes(flipped[trailer..trailer + 4].try_into().unwrap());
+        for byte in &mut flipped[trailer - footer_len as usize..trailer] {
+            *byte ^= 0x5a;
+        }
+        let err = decode_segment(&flipped).unwrap_err();
+        assert!(err.message().contains("footer"), "{}", err.message());
     }
 
     #[test]
