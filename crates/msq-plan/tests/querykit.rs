@@ -767,8 +767,40 @@ fn aggregate_functions_and_types() {
             SqlType::Double
         ]
     );
+    // Exact COUNT(DISTINCT): Druid's GROUP BY of a GROUP BY, four stages.
     let p = plan_with(
-        "SELECT COUNT(DISTINCT dim1) FROM foo",
+        "SELECT COUNT(DISTINCT dim1), COUNT(*) FROM foo",
+        json!({"useApproximateCountDistinct": false}),
+    )
+    .unwrap();
+    assert_eq!(
+        self::types(&p),
+        [
+            "groupByPreShuffle",
+            "groupByPostShuffle",
+            "groupByPreShuffle",
+            "groupByPostShuffle"
+        ]
+    );
+    let Step::Aggregate(inner) = &program(&p.query.stages[0]).steps[0] else {
+        panic!()
+    };
+    assert_eq!(
+        inner.group_by[0].expr,
+        ScalarExpr::column(1, "dim1", SqlType::Varchar)
+    );
+    assert_eq!(
+        inner.aggregates[0].aggregate.func,
+        AggregateFunction::CountStar
+    );
+    let Step::Aggregate(outer) = &program(&p.query.stages[2]).steps[0] else {
+        panic!()
+    };
+    let funcs: Vec<_> = outer.aggregates.iter().map(|a| a.aggregate.func).collect();
+    assert_eq!(funcs, [AggregateFunction::Count, AggregateFunction::Sum]);
+    // Shapes the rewrite does not cover keep the one-stage set-valued plan.
+    let p = plan_with(
+        "SELECT COUNT(DISTINCT dim1), COUNT(DISTINCT dim2) FROM foo",
         json!({"useApproximateCountDistinct": false}),
     )
     .unwrap();
@@ -1380,7 +1412,7 @@ fn select_distinct_is_a_group_by_over_the_select_list() {
     // Over aggregated rows: the aggregation, then a GROUP BY on its output.
     let p = plan("SELECT DISTINCT COUNT(*) AS c FROM foo GROUP BY dim2 ORDER BY c");
     assert_eq!(
-        types(&p),
+        self::types(&p),
         [
             "groupByPreShuffle",
             "groupByPostShuffle",

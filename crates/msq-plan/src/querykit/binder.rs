@@ -63,7 +63,7 @@ impl Scope {
 }
 
 /// Aggregate-mode state: the group keys and the aggregates found so far.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct AggState {
     /// Group keys, bound over the pre-aggregation scope (output positions `0..k`).
     pub keys: Vec<NamedExpr>,

@@ -6,6 +6,7 @@
 //!    SELECT            scan ─(mix)──────────────────────────────▶ (final)
 //!    … ORDER BY/LIMIT  scan ─(maxCount by order keys, 1)──▶ limit / scan (drops hidden keys)
 //!    GROUP BY          groupByPreShuffle ─(maxCount by keys, aggregate)─▶ groupByPostShuffle
+//!    COUNT(DISTINCT x) the same twice: by keys and x, then by keys (see `distinct`)
 //!    FROM (subquery)   one stage chain per subquery/CTE, read as InputSpec::Stage
 //!    SELECT DISTINCT   a GROUP BY over the select list (after the aggregation, if any)
 //!    JOIN              right side listed in Program::broadcast_inputs, Step::Join
@@ -23,6 +24,7 @@
 //! - [`binder`] — name resolution and typing of expressions ([`binder::Binder`]).
 //! - `ingest` — INSERT/REPLACE: output checks, `__bucket`, `segmentGenerator`.
 //! - `subquery` — scalar, `IN` and `EXISTS` subqueries in expressions as broadcast joins.
+//! - `distinct` — exact `COUNT(DISTINCT x)` as a GROUP BY of a GROUP BY.
 //!
 //! Tables resolve as: CTE, then datasource ([`Catalog::datasource`]), then
 //! [`Catalog::inline_table`] (an external input); `INFORMATION_SCHEMA.*`/`sys.*` names only
@@ -43,6 +45,7 @@
 //! aggregators in `metricsSpec`.
 
 pub mod binder;
+mod distinct;
 mod ingest;
 mod subquery;
 
@@ -55,6 +58,7 @@ use crate::shuffle::{ClusterBy, KeyColumn, ShuffleSpec};
 use crate::stage::StageDefinition;
 use crate::types::ColumnType;
 use binder::{at, contains_aggregate, AggState, Binder, Scope};
+use distinct::DistinctSplit;
 use msq_common::{ErrorCategory, ErrorCode, MsqError, Result, StageNumber};
 use msq_sql::sqlparser::ast::{
     self, BinaryOperator, Distinct, Expr, GroupByExpr, JoinConstraint, JoinOperator, LimitClause,
@@ -219,6 +223,49 @@ pub(crate) struct Draft {
 pub(crate) enum DraftKind {
     Scan,
     GroupByPost,
+}
+
+/// The part of a GROUP BY bound over its aggregation's output (keys, then final aggregate
+/// values): what its post-shuffle stage computes after the final aggregation.
+struct GroupByPost {
+    /// Output columns (visible, then hidden sort columns).
+    columns: Vec<(String, SqlType)>,
+    visible: usize,
+    sort: Vec<KeyColumn>,
+    having: Option<ScalarExpr>,
+    outputs: Vec<NamedExpr>,
+}
+
+impl GroupByPost {
+    /// The post-shuffle draft reading stage `pre`: `steps` (the final aggregation and what
+    /// follows it), then the select list.
+    fn draft(
+        self,
+        pre: u32,
+        mut steps: Vec<Step>,
+        query_json: Json,
+        max_workers: u32,
+        state: &AggState,
+    ) -> Draft {
+        steps.push(Step::Project(self.outputs));
+        Draft {
+            inputs: vec![InputSpec::Stage {
+                stage: StageNumber(pre),
+            }],
+            kind: DraftKind::GroupByPost,
+            program: Program::new(steps),
+            query_json,
+            columns: self.columns,
+            visible: self.visible,
+            sort: self.sort,
+            // A global aggregate's one row comes from one worker.
+            max_workers: if state.keys.is_empty() {
+                1
+            } else {
+                max_workers
+            },
+        }
+    }
 }
 
 /// A finished sub-plan: its last stage and its visible columns.
@@ -1426,22 +1473,124 @@ impl<'a> Planner<'a> {
         let visible = outputs.len();
         let sort = order_keys(order_by, &items, &mut outputs, &mut b)?;
         let state = b.agg.take().unwrap_or_default();
-        // Pre-shuffle stage.
-        let mut pre_sig: Vec<(String, ColumnType)> = state
+        let columns: Vec<(String, SqlType)> = outputs
+            .iter()
+            .map(|o| (o.name.clone(), o.expr.sql_type()))
+            .collect();
+        let mut post = GroupByPost {
+            columns,
+            visible,
+            sort,
+            having,
+            outputs,
+        };
+        // A rollup ingest keeps its single-stage plan: its metrics name the query's own
+        // aggregators, which the segments must be able to combine.
+        let split = if b.finalize {
+            DistinctSplit::of(&state)
+        } else {
+            None
+        };
+        if let Some(split) = split {
+            return self.plan_distinct_split(split, inputs, program, sel, post);
+        }
+        let group_json = self.group_by_json(&state, sel.selection.as_ref(), sel.having.as_ref());
+        let pre = self.push_group_by_pre(inputs, program, &state, group_json.clone());
+        let mut steps = vec![Step::Aggregate(AggregateStep {
+            mode: AggregateMode::Final,
+            group_by: state.keys.clone(),
+            aggregates: state.aggs.clone(),
+        })];
+        steps.extend(post.having.take().map(Step::Filter));
+        Ok(post.draft(pre, steps, group_json, self.max_workers, &state))
+    }
+
+    /// The stages of a GROUP BY with exact distinct counts ([`DistinctSplit`]): the inner
+    /// GROUP BY (keys and the distinct value) as a finished stage pair, then the outer one over
+    /// its output, whose post-shuffle stage is the draft returned.
+    fn plan_distinct_split(
+        &mut self,
+        split: DistinctSplit,
+        inputs: Vec<InputSpec>,
+        program: Program,
+        sel: &Select,
+        mut post: GroupByPost,
+    ) -> Result<Draft> {
+        let inner_json = self.group_by_json(&split.inner, sel.selection.as_ref(), None);
+        let inner_pre = self.push_group_by_pre(inputs, program, &split.inner, inner_json.clone());
+        let inner_columns: Vec<(String, SqlType)> = split
+            .inner
+            .keys
+            .iter()
+            .map(|k| (k.name.clone(), k.expr.sql_type()))
+            .chain(
+                split
+                    .inner
+                    .aggs
+                    .iter()
+                    .map(|a| (a.name.clone(), a.aggregate.ty.clone())),
+            )
+            .collect();
+        let inner = Draft {
+            inputs: vec![InputSpec::Stage {
+                stage: StageNumber(inner_pre),
+            }],
+            kind: DraftKind::GroupByPost,
+            program: Program::new(vec![Step::Aggregate(AggregateStep {
+                mode: AggregateMode::Final,
+                group_by: split.inner.keys.clone(),
+                aggregates: split.inner.aggs.clone(),
+            })]),
+            query_json: inner_json,
+            visible: inner_columns.len(),
+            columns: inner_columns,
+            sort: Vec::new(),
+            max_workers: self.max_workers,
+        };
+        let inner = self.close(inner, LimitSpec::default())?;
+
+        let outer_json = self.group_by_json(&split.outer, None, sel.having.as_ref());
+        let outer_input = vec![InputSpec::Stage {
+            stage: StageNumber(inner.stage),
+        }];
+        let outer_pre = self.push_group_by_pre(
+            outer_input,
+            Program::default(),
+            &split.outer,
+            outer_json.clone(),
+        );
+        let mut steps = vec![Step::Aggregate(AggregateStep {
+            mode: AggregateMode::Final,
+            group_by: split.outer.keys.clone(),
+            aggregates: split.outer.aggs.clone(),
+        })];
+        steps.extend(split.zero_counts().map(Step::Project));
+        steps.extend(post.having.take().map(Step::Filter));
+        Ok(post.draft(outer_pre, steps, outer_json, self.max_workers, &split.outer))
+    }
+
+    /// Pushes the `groupByPreShuffle` stage of a GROUP BY: `program` (the rows' filters and
+    /// joins) then the partial aggregation, shuffled by the keys (mixed when there are none).
+    fn push_group_by_pre(
+        &mut self,
+        inputs: Vec<InputSpec>,
+        mut program: Program,
+        state: &AggState,
+        group_json: Json,
+    ) -> u32 {
+        let mut signature: Vec<(String, ColumnType)> = state
             .keys
             .iter()
             .map(|k| (k.name.clone(), k.expr.sql_type().column_type()))
             .collect();
         for a in &state.aggs {
-            pre_sig.extend(partial_state_signature(a));
+            signature.extend(partial_state_signature(a));
         }
-        let step = AggregateStep {
+        program.steps.push(Step::Aggregate(AggregateStep {
             mode: AggregateMode::Partial,
             group_by: state.keys.clone(),
             aggregates: state.aggs.clone(),
-        };
-        program.steps.push(Step::Aggregate(step));
-        let group_json = self.group_by_json(&state, sel);
+        }));
         let shuffle = if state.keys.is_empty() {
             ShuffleSpec::Mix
         } else {
@@ -1457,49 +1606,22 @@ impl<'a> Planner<'a> {
                 aggregate: true,
             }
         };
-        let pre = self.push_stage(
+        self.push_stage(
             inputs,
-            ProcessorSpec::GroupByPreShuffle(
-                QueryProcessor::new(group_json.clone()).with_program(program),
-            ),
-            pre_sig,
+            ProcessorSpec::GroupByPreShuffle(QueryProcessor::new(group_json).with_program(program)),
+            signature,
             Some(shuffle),
             self.max_workers,
-        );
-        // Post-shuffle stage.
-        let mut steps = vec![Step::Aggregate(AggregateStep {
-            mode: AggregateMode::Final,
-            group_by: state.keys.clone(),
-            aggregates: state.aggs.clone(),
-        })];
-        if let Some(h) = having {
-            steps.push(Step::Filter(h));
-        }
-        let columns: Vec<(String, SqlType)> = outputs
-            .iter()
-            .map(|o| (o.name.clone(), o.expr.sql_type()))
-            .collect();
-        steps.push(Step::Project(outputs));
-        Ok(Draft {
-            inputs: vec![InputSpec::Stage {
-                stage: StageNumber(pre),
-            }],
-            kind: DraftKind::GroupByPost,
-            program: Program::new(steps),
-            query_json: group_json,
-            columns,
-            visible,
-            sort,
-            max_workers: if state.keys.is_empty() {
-                1
-            } else {
-                self.max_workers
-            },
-        })
+        )
     }
 
     /// Druid's groupBy query JSON (display only).
-    fn group_by_json(&self, state: &AggState, sel: &Select) -> Json {
+    fn group_by_json(
+        &self,
+        state: &AggState,
+        filter: Option<&Expr>,
+        having: Option<&Expr>,
+    ) -> Json {
         let dimensions: Vec<Json> = state
             .keys
             .iter()
@@ -1523,13 +1645,13 @@ impl<'a> Planner<'a> {
             "context": self.req.context.clone(),
         });
         if let Some(obj) = q.as_object_mut() {
-            if let Some(f) = &sel.selection {
+            if let Some(f) = filter {
                 obj.insert(
                     "filter".into(),
                     json!({"type": "expression", "expression": f.to_string()}),
                 );
             }
-            if let Some(h) = &sel.having {
+            if let Some(h) = having {
                 obj.insert(
                     "having".into(),
                     json!({"type": "expression", "expression": h.to_string()}),
