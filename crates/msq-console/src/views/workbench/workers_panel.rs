@@ -142,10 +142,11 @@ pub fn WorkersPanel(
             <table class="data-table workers-table">
                 <thead>
                     <tr>
-                        <th>"Thread"</th>
+                        // Short headers: six columns fit the side panel without scrolling.
+                        <th title="Worker thread">"#"</th>
                         <th>"State"</th>
                         <th class="num">"Memory"</th>
-                        <th class="num" title="Work orders running now (currCapacityUsed)">"Running"</th>
+                        <th class="num" title="Work orders running now (currCapacityUsed)">"Run"</th>
                         <th class="num" title="Work orders finished since the thread started">"Done"</th>
                         <th class="num" title="Stage output held for its consumers">"Shuffle"</th>
                     </tr>
