@@ -87,6 +87,42 @@ impl Program {
         // The rows leave with every input column.
         None
     }
+
+    /// Input columns whose only use is as a bare group key of the program's raw-row
+    /// aggregation, before any projection: a table read may hand those over as the segments
+    /// store them (dictionary-encoded strings), since no expression ever evaluates them and
+    /// the aggregation groups by the dictionary (`msq-exec`'s aggregate operator).
+    pub fn bare_key_columns(&self) -> BTreeSet<usize> {
+        let mut other = BTreeSet::new();
+        for step in &self.steps {
+            match step {
+                Step::Filter(predicate) => predicate.collect_columns(&mut other),
+                Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut other)),
+                Step::Limit { .. } => {}
+                Step::Aggregate(aggregate) if aggregate.mode != AggregateMode::Final => {
+                    let mut keys = BTreeSet::new();
+                    for key in &aggregate.group_by {
+                        match &key.expr {
+                            ScalarExpr::Column { index, .. } => {
+                                keys.insert(*index);
+                            }
+                            expr => expr.collect_columns(&mut other),
+                        }
+                    }
+                    for named in &aggregate.aggregates {
+                        let call = &named.aggregate;
+                        call.args.iter().for_each(|e| e.collect_columns(&mut other));
+                        if let Some(filter) = &call.filter {
+                            filter.collect_columns(&mut other);
+                        }
+                    }
+                    return keys.difference(&other).copied().collect();
+                }
+                Step::Project(_) | Step::Aggregate(_) | Step::Join(_) => break,
+            }
+        }
+        BTreeSet::new()
+    }
 }
 
 /// One step of a [`Program`].
@@ -246,6 +282,28 @@ mod tests {
         assert_eq!(program.input_columns(), set(&[1, 4, 7, 9]));
         let single = Program::new(vec![aggregate(AggregateMode::Single)]);
         assert_eq!(single.input_columns(), set(&[4, 7, 9]));
+    }
+
+    #[test]
+    fn bare_keys_not_read_elsewhere_may_stay_encoded() {
+        let mut grouped = aggregate(AggregateMode::Partial);
+        if let Step::Aggregate(step) = &mut grouped {
+            step.group_by.push(NamedExpr::new("k2", col(5)));
+            step.group_by.push(NamedExpr::new("k3", col(1)));
+            step.group_by.push(NamedExpr::new("k4", gt(col(6), 1)));
+        }
+        // Keys 4, 5 and 1 are bare; 1 is also filtered on, 6 is inside an expression, 7 and 9
+        // are aggregate inputs.
+        let program = Program::new(vec![Step::Filter(gt(col(1), 0)), grouped]);
+        assert_eq!(program.bare_key_columns(), set(&[4, 5]).unwrap());
+        let projected = Program::new(vec![
+            Step::Project(vec![NamedExpr::new("a", col(4))]),
+            aggregate(AggregateMode::Partial),
+        ]);
+        assert!(projected.bare_key_columns().is_empty());
+        assert!(Program::new(vec![aggregate(AggregateMode::Final)])
+            .bare_key_columns()
+            .is_empty());
     }
 
     #[test]

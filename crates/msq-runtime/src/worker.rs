@@ -343,14 +343,19 @@ impl WorkRun {
 
         let mut output = OutputCollector::new(definition, self.context.max_frame_size)?;
         let mut executor: Option<ProgramExecutor> = None;
-        // The streaming inputs' columns the program reads (a table input decodes only those).
+        // The streaming inputs' columns the program reads (a table input decodes only those),
+        // and those it only groups by (a table input keeps their dictionaries).
         let needed = program.input_columns();
+        let read = ColumnUse {
+            needed: needed.as_ref(),
+            encoded: program.bare_key_columns(),
+        };
         let mut broadcast = Some(broadcast);
         for (number, slice) in order.input_slices.iter().enumerate() {
             if definition.is_broadcast(number) {
                 continue;
             }
-            let batches = self.read_input(number, slice, needed.as_ref()).await?;
+            let batches = self.read_input(number, slice, &read).await?;
             for batch in batches {
                 self.check_canceled()?;
                 if executor.is_none() {
@@ -434,20 +439,18 @@ impl WorkRun {
         number: usize,
         slice: &InputSlice,
     ) -> Result<Vec<RecordBatch>> {
-        self.read_input(number, slice, None).await
+        self.read_input(number, slice, &ColumnUse::default()).await
     }
 
-    /// Reads all of one input slice as batches (counted in `input<number>`). `needed`: the
-    /// columns (positions in the input's signature) the stage's program reads, when it says
-    /// ([`Program::input_columns`]); a datasource's segments then decode only those, and the
-    /// other positions hold [`NullArray`]s, which cost nothing and which the program never
-    /// reads. Other inputs arrive whole.
+    /// Reads all of one input slice as batches (counted in `input<number>`), a datasource's
+    /// segments as `read` allows (see [`ColumnUse`]); other inputs arrive whole.
     async fn read_input(
         &mut self,
         number: usize,
         slice: &InputSlice,
-        needed: Option<&BTreeSet<usize>>,
+        read: &ColumnUse<'_>,
     ) -> Result<Vec<RecordBatch>> {
+        let needed = read.needed;
         match slice {
             InputSlice::Nil => Ok(Vec::new()),
             InputSlice::External {
@@ -520,11 +523,16 @@ impl WorkRun {
                     self.counters
                         .input(number as u32)
                         .add_file(rows as u64, bytes.len() as u64);
+                    let encoded: HashSet<&str> = read
+                        .encoded
+                        .iter()
+                        .filter_map(|&i| columns.get(i).map(|(name, _)| name.as_str()))
+                        .collect();
                     for batch in decoded {
-                        batches.push(plain_strings(&batch)?);
+                        batches.push(plain_strings(&batch, &encoded)?);
                     }
                 }
-                let batches = align_to_columns(batches, &columns, needed)?;
+                let batches = align_to_columns(batches, &columns, read)?;
                 self.send_counters();
                 Ok(batches)
             }
@@ -1008,12 +1016,27 @@ pub fn schema_of_signature(signature: &[(String, ColumnType)]) -> SchemaRef {
     ))
 }
 
-/// Dictionary-encoded string columns (as segments store them) as plain `Utf8`.
-fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
+/// How a stage's program uses the columns of a table input (positions in the datasource's
+/// column list): the segments then decode only what is read and leave encoded what is only
+/// grouped by.
+#[derive(Debug, Default)]
+struct ColumnUse<'a> {
+    /// The columns the program reads ([`Program::input_columns`]); all when `None`. The
+    /// others hold [`NullArray`]s, which cost nothing and which the program never reads.
+    needed: Option<&'a BTreeSet<usize>>,
+    /// Columns only grouped by ([`Program::bare_key_columns`]): kept as the segments' string
+    /// dictionaries, which the aggregation groups by directly.
+    encoded: BTreeSet<usize>,
+}
+
+/// Dictionary-encoded string columns (as segments store them) as plain `Utf8`, but for the
+/// columns named in `keep`.
+fn plain_strings(batch: &RecordBatch, keep: &HashSet<&str>) -> Result<RecordBatch> {
     let mut fields = Vec::with_capacity(batch.num_columns());
     let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
     for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        match column.as_any().downcast_ref::<DictionaryArray<Int32Type>>() {
+        let dictionary = column.as_any().downcast_ref::<DictionaryArray<Int32Type>>();
+        match dictionary.filter(|_| !keep.contains(field.name().as_str())) {
             Some(dictionary) => {
                 let plain =
                     arrow_select::take::take(dictionary.values().as_ref(), dictionary.keys(), None)
@@ -1031,56 +1054,54 @@ fn plain_strings(batch: &RecordBatch) -> Result<RecordBatch> {
 }
 
 /// Batches of segments with different column sets (appends with new columns) projected onto
-/// the datasource's column list; missing columns are null. Positions outside `needed` (when
-/// given) are [`NullArray`]s of type `Null`: the program never reads them.
+/// the datasource's column list; missing columns are null. Positions `read` leaves out are
+/// [`NullArray`]s of type `Null`; columns it keeps encoded stay `Dictionary<Int32, Utf8>` where
+/// a segment has them so (their type then differs between batches, which the aggregation that
+/// alone reads them accepts).
 fn align_to_columns(
     batches: Vec<RecordBatch>,
     columns: &[(String, ColumnType)],
-    needed: Option<&BTreeSet<usize>>,
+    read: &ColumnUse<'_>,
 ) -> Result<Vec<RecordBatch>> {
     let full = schema_of_signature(columns);
-    let is_needed = |i: usize| needed.is_none_or(|n| n.contains(&i));
-    let schema = Arc::new(Schema::new(
-        full.fields()
-            .iter()
-            .enumerate()
-            .map(|(i, field)| match is_needed(i) {
-                true => field.as_ref().clone(),
-                false => Field::new(field.name(), DataType::Null, true),
-            })
-            .collect::<Vec<_>>(),
-    ));
+    let is_needed = |i: usize| read.needed.is_none_or(|n| n.contains(&i));
     batches
         .into_iter()
         .map(|batch| {
-            let arrays = schema
+            let rows = batch.num_rows();
+            let arrays = full
                 .fields()
                 .iter()
                 .zip(columns)
                 .enumerate()
-                .map(
-                    |(i, (field, (_, ty)))| match batch.schema().index_of(field.name()) {
-                        _ if !is_needed(i) => {
-                            Ok(Arc::new(NullArray::new(batch.num_rows())) as ArrayRef)
+                .map(|(i, (field, (_, ty)))| {
+                    let column = batch.column_by_name(field.name());
+                    match column {
+                        _ if !is_needed(i) => Ok(Arc::new(NullArray::new(rows)) as ArrayRef),
+                        Some(c)
+                            if read.encoded.contains(&i)
+                                && matches!(c.data_type(), DataType::Dictionary(..)) =>
+                        {
+                            Ok(c.clone())
                         }
                         // Segments written at different times may disagree on a column's type
                         // (e.g. FLOAT, then DOUBLE after a REPLACE): read them as the
                         // datasource's type.
-                        Ok(i) if batch.column(i).data_type() != field.data_type() => {
-                            msq_exec::expr::cast_array(
-                                batch.column(i),
-                                &SqlType::from_column_type(ty),
-                            )
+                        Some(c) if c.data_type() != field.data_type() => {
+                            msq_exec::expr::cast_array(c, &SqlType::from_column_type(ty))
                         }
-                        Ok(i) => Ok(batch.column(i).clone()),
-                        Err(_) => Ok(arrow_array::new_null_array(
-                            field.data_type(),
-                            batch.num_rows(),
-                        )),
-                    },
-                )
+                        Some(c) => Ok(c.clone()),
+                        None => Ok(arrow_array::new_null_array(field.data_type(), rows)),
+                    }
+                })
                 .collect::<Result<Vec<_>>>()?;
-            RecordBatch::try_new(schema.clone(), arrays).map_err(arrow_error)
+            let fields: Vec<Field> = full
+                .fields()
+                .iter()
+                .zip(&arrays)
+                .map(|(field, array)| Field::new(field.name(), array.data_type().clone(), true))
+                .collect();
+            RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).map_err(arrow_error)
         })
         .collect()
 }

@@ -4,7 +4,9 @@
 //! Group keys are encoded with arrow-row's [`RowConverter`] and looked up in a byte-keyed hash
 //! map that hands out dense group indexes in first-seen order; each aggregate keeps columnar
 //! per-group state (`Vec`s indexed by group), so the hot loop allocates nothing per row (only
-//! on a new group, or a new distinct value).
+//! on a new group, or a new distinct value). A single key that is a bare column arriving as a
+//! `Dictionary<Int32, Utf8>` (a segment's string column, kept encoded by the table read) is
+//! grouped through its dictionary: one lookup per distinct value, one array index per row.
 //!
 //! # Partial state columns
 //! What a `Partial` step emits per aggregate named `name` (and a `Final` step reads back, by
@@ -47,16 +49,18 @@ use super::{arrow_err, ByteHasher, ByteMap};
 use crate::expr::{arrow_type, cast_array, evaluate, evaluate_predicate};
 use arrow_array::builder::{BinaryBuilder, BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
-use arrow_array::types::{Float64Type, Int64Type};
+use arrow_array::types::{Float64Type, Int32Type, Int64Type};
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, RecordBatch,
     RecordBatchOptions, StringArray,
 };
 use arrow_buffer::NullBuffer;
-use arrow_row::{RowConverter, Rows, SortField};
+use arrow_row::{Row, RowConverter, Rows, SortField};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use msq_common::{internal_err, MsqError, Result};
-use msq_plan::{AggregateFunction, AggregateMode, AggregateStep, NamedAggregate, SqlType};
+use msq_plan::{
+    AggregateFunction, AggregateMode, AggregateStep, NamedAggregate, ScalarExpr, SqlType,
+};
 use std::cmp::Ordering;
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
@@ -972,6 +976,86 @@ struct AggState {
 }
 
 /// The operator of one [`AggregateStep`].
+/// The group index of each key row seen so far, handing out the next index to a new key.
+struct GroupTable<'a> {
+    map: &'a mut ByteMap<usize>,
+    rows: &'a mut Rows,
+    count: &'a mut usize,
+}
+
+impl GroupTable<'_> {
+    fn group_of(&mut self, row: Row<'_>) -> usize {
+        let bytes = row.as_ref();
+        if let Some(&g) = self.map.get(bytes) {
+            return g;
+        }
+        let g = *self.count;
+        self.map.insert(bytes.into(), g);
+        self.rows.push(row);
+        *self.count += 1;
+        g
+    }
+}
+
+/// The column a group key names, when the key is a bare column reference and the batch holds
+/// that column dictionary-encoded (as segments store strings and table reads may keep them).
+fn dictionary_key(expr: &ScalarExpr, batch: &RecordBatch) -> Option<ArrayRef> {
+    let ScalarExpr::Column { index, .. } = expr else {
+        return None;
+    };
+    let column = batch.columns().get(*index)?;
+    matches!(column.data_type(), DataType::Dictionary(key, value)
+        if **key == DataType::Int32 && **value == DataType::Utf8)
+    .then(|| column.clone())
+}
+
+/// A `Dictionary<Int32, Utf8>` array as a plain `Utf8` array.
+fn plain_dictionary(array: &ArrayRef) -> Result<ArrayRef> {
+    let dictionary = array.as_dictionary::<Int32Type>();
+    arrow_select::take::take(dictionary.values().as_ref(), dictionary.keys(), None)
+        .map_err(arrow_err)
+}
+
+/// Groups the rows of a single dictionary-encoded key: each dictionary value is encoded and
+/// looked up once, the first time a row uses it (values no row uses make no group), and each
+/// row then costs one array index — instead of encoding and hashing every row's string.
+fn group_dictionary(
+    converter: &RowConverter,
+    key: &ArrayRef,
+    table: &mut GroupTable<'_>,
+    groups: &mut Vec<usize>,
+) -> Result<()> {
+    let dictionary = key.as_dictionary::<Int32Type>();
+    let values = converter
+        .convert_columns(std::slice::from_ref(dictionary.values()))
+        .map_err(arrow_err)?;
+    let mut value_groups: Vec<Option<usize>> = vec![None; values.num_rows()];
+    let mut null_group = None;
+    for key in dictionary.keys() {
+        let g = match key {
+            Some(k) => {
+                let k = usize::try_from(k)
+                    .ok()
+                    .filter(|&k| k < value_groups.len())
+                    .ok_or_else(|| {
+                        MsqError::internal(format!("dictionary key {k} out of range"))
+                    })?;
+                *value_groups[k].get_or_insert_with(|| table.group_of(values.row(k)))
+            }
+            None => match null_group {
+                Some(g) => g,
+                None => {
+                    let null = arrow_array::new_null_array(dictionary.values().data_type(), 1);
+                    let row = converter.convert_columns(&[null]).map_err(arrow_err)?;
+                    *null_group.insert(table.group_of(row.row(0)))
+                }
+            },
+        };
+        groups.push(g);
+    }
+    Ok(())
+}
+
 pub(crate) struct AggregateOp {
     step: AggregateStep,
     key_types: Vec<DataType>,
@@ -1068,6 +1152,14 @@ impl AggregateOp {
         for (i, (g, t)) in self.step.group_by.iter().zip(&self.key_types).enumerate() {
             let a = if self.step.mode == AggregateMode::Final {
                 batch.column(i).clone()
+            } else if let Some(dictionary) = dictionary_key(&g.expr, batch) {
+                // A string column kept dictionary-encoded (a segment's own encoding): grouped
+                // through its dictionary when it is the only key, else made plain here.
+                if self.key_types.len() == 1 {
+                    keys.push(dictionary);
+                    continue;
+                }
+                plain_dictionary(&dictionary)?
             } else {
                 evaluate(&g.expr, batch)?
             };
@@ -1110,20 +1202,19 @@ impl AggregateOp {
         };
         match (&self.converter, &mut self.group_rows) {
             (Some(converter), Some(group_rows)) => {
-                let rows = converter.convert_columns(&keys).map_err(arrow_err)?;
-                for row in rows.iter() {
-                    let bytes = row.as_ref();
-                    let g = match self.map.get(bytes) {
-                        Some(&g) => g,
-                        None => {
-                            let g = self.num_groups;
-                            self.map.insert(bytes.into(), g);
-                            group_rows.push(row);
-                            self.num_groups += 1;
-                            g
-                        }
-                    };
-                    groups.push(g);
+                let mut table = GroupTable {
+                    map: &mut self.map,
+                    rows: group_rows,
+                    count: &mut self.num_groups,
+                };
+                match keys.as_slice() {
+                    [key] if matches!(key.data_type(), DataType::Dictionary(..)) => {
+                        group_dictionary(converter, key, &mut table, &mut groups)?;
+                    }
+                    _ => {
+                        let rows = converter.convert_columns(&keys).map_err(arrow_err)?;
+                        groups.extend(rows.iter().map(|row| table.group_of(row)));
+                    }
                 }
             }
             _ => {
