@@ -343,13 +343,7 @@ impl WorkRun {
 
         let mut output = OutputCollector::new(definition, self.context.max_frame_size)?;
         let mut executor: Option<ProgramExecutor> = None;
-        // The streaming inputs' columns the program reads (a table input decodes only those),
-        // and those it only groups by (a table input keeps their dictionaries).
-        let needed = program.input_columns();
-        let read = ColumnUse {
-            needed: needed.as_ref(),
-            encoded: program.bare_key_columns(),
-        };
+        let read = ColumnUse::of(&program);
         let mut broadcast = Some(broadcast);
         for (number, slice) in order.input_slices.iter().enumerate() {
             if definition.is_broadcast(number) {
@@ -448,9 +442,8 @@ impl WorkRun {
         &mut self,
         number: usize,
         slice: &InputSlice,
-        read: &ColumnUse<'_>,
+        read: &ColumnUse,
     ) -> Result<Vec<RecordBatch>> {
-        let needed = read.needed;
         match slice {
             InputSlice::Nil => Ok(Vec::new()),
             InputSlice::External {
@@ -503,12 +496,14 @@ impl WorkRun {
                 segments,
             } => {
                 let columns = self.context.inputs.datasource_columns(data_source).await?;
-                let names: Option<HashSet<&str>> = needed.map(|needed| {
-                    needed
+                let names_of = |positions: &BTreeSet<usize>| -> HashSet<&str> {
+                    positions
                         .iter()
                         .filter_map(|&i| columns.get(i).map(|(name, _)| name.as_str()))
                         .collect()
-                });
+                };
+                let names = read.needed.as_ref().map(names_of);
+                let encoded = names_of(&read.encoded);
                 let mut batches = Vec::new();
                 for descriptor in segments {
                     self.check_canceled()?;
@@ -523,11 +518,6 @@ impl WorkRun {
                     self.counters
                         .input(number as u32)
                         .add_file(rows as u64, bytes.len() as u64);
-                    let encoded: HashSet<&str> = read
-                        .encoded
-                        .iter()
-                        .filter_map(|&i| columns.get(i).map(|(name, _)| name.as_str()))
-                        .collect();
                     for batch in decoded {
                         batches.push(plain_strings(&batch, &encoded)?);
                     }
@@ -1020,13 +1010,23 @@ pub fn schema_of_signature(signature: &[(String, ColumnType)]) -> SchemaRef {
 /// column list): the segments then decode only what is read and leave encoded what is only
 /// grouped by.
 #[derive(Debug, Default)]
-struct ColumnUse<'a> {
+struct ColumnUse {
     /// The columns the program reads ([`Program::input_columns`]); all when `None`. The
     /// others hold [`NullArray`]s, which cost nothing and which the program never reads.
-    needed: Option<&'a BTreeSet<usize>>,
+    needed: Option<BTreeSet<usize>>,
     /// Columns only grouped by ([`Program::bare_key_columns`]): kept as the segments' string
     /// dictionaries, which the aggregation groups by directly.
     encoded: BTreeSet<usize>,
+}
+
+impl ColumnUse {
+    /// How `program` uses its streaming input's columns.
+    fn of(program: &Program) -> Self {
+        Self {
+            needed: program.input_columns(),
+            encoded: program.bare_key_columns(),
+        }
+    }
 }
 
 /// Dictionary-encoded string columns (as segments store them) as plain `Utf8`, but for the
@@ -1061,10 +1061,10 @@ fn plain_strings(batch: &RecordBatch, keep: &HashSet<&str>) -> Result<RecordBatc
 fn align_to_columns(
     batches: Vec<RecordBatch>,
     columns: &[(String, ColumnType)],
-    read: &ColumnUse<'_>,
+    read: &ColumnUse,
 ) -> Result<Vec<RecordBatch>> {
     let full = schema_of_signature(columns);
-    let is_needed = |i: usize| read.needed.is_none_or(|n| n.contains(&i));
+    let is_needed = |i: usize| read.needed.as_ref().is_none_or(|n| n.contains(&i));
     batches
         .into_iter()
         .map(|batch| {
