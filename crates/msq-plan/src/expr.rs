@@ -494,6 +494,16 @@ pub struct AggregateExpr {
     pub ty: SqlType,
 }
 
+impl AggregateExpr {
+    /// Adds the positions of every column the call reads (its arguments and filter) to `out`.
+    pub fn collect_columns(&self, out: &mut BTreeSet<usize>) {
+        self.args.iter().for_each(|e| e.collect_columns(out));
+        if let Some(filter) = &self.filter {
+            filter.collect_columns(out);
+        }
+    }
+}
+
 /// An expression with the output column name it produces.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NamedExpr {

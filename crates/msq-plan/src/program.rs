@@ -58,34 +58,20 @@ impl Program {
     /// read their output, not the input). A join passes the left rows through whole, and a
     /// `Final` aggregate reads partial states by position, so those need everything.
     pub fn input_columns(&self) -> Option<BTreeSet<usize>> {
-        let mut used = BTreeSet::new();
-        for step in &self.steps {
-            match step {
-                Step::Filter(predicate) => predicate.collect_columns(&mut used),
-                Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut used)),
-                Step::Limit { .. } => {}
-                Step::Project(exprs) => {
-                    exprs.iter().for_each(|e| e.expr.collect_columns(&mut used));
-                    return Some(used);
+        let (mut used, first) = self.leading_reads();
+        match first? {
+            Step::Project(exprs) => exprs.iter().for_each(|e| e.expr.collect_columns(&mut used)),
+            Step::Aggregate(aggregate) if aggregate.mode != AggregateMode::Final => {
+                for key in &aggregate.group_by {
+                    key.expr.collect_columns(&mut used);
                 }
-                Step::Aggregate(aggregate) if aggregate.mode != AggregateMode::Final => {
-                    for key in &aggregate.group_by {
-                        key.expr.collect_columns(&mut used);
-                    }
-                    for named in &aggregate.aggregates {
-                        let call = &named.aggregate;
-                        call.args.iter().for_each(|e| e.collect_columns(&mut used));
-                        if let Some(filter) = &call.filter {
-                            filter.collect_columns(&mut used);
-                        }
-                    }
-                    return Some(used);
+                for named in &aggregate.aggregates {
+                    named.aggregate.collect_columns(&mut used);
                 }
-                Step::Aggregate(_) | Step::Join(_) => return None,
             }
+            _ => return None,
         }
-        // The rows leave with every input column.
-        None
+        Some(used)
     }
 
     /// Input columns whose only use is as a bare group key of the program's raw-row
@@ -93,35 +79,41 @@ impl Program {
     /// store them (dictionary-encoded strings), since no expression ever evaluates them and
     /// the aggregation groups by the dictionary (`msq-exec`'s aggregate operator).
     pub fn bare_key_columns(&self) -> BTreeSet<usize> {
-        let mut other = BTreeSet::new();
-        for step in &self.steps {
-            match step {
-                Step::Filter(predicate) => predicate.collect_columns(&mut other),
-                Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut other)),
-                Step::Limit { .. } => {}
-                Step::Aggregate(aggregate) if aggregate.mode != AggregateMode::Final => {
-                    let mut keys = BTreeSet::new();
-                    for key in &aggregate.group_by {
-                        match &key.expr {
-                            ScalarExpr::Column { index, .. } => {
-                                keys.insert(*index);
-                            }
-                            expr => expr.collect_columns(&mut other),
-                        }
-                    }
-                    for named in &aggregate.aggregates {
-                        let call = &named.aggregate;
-                        call.args.iter().for_each(|e| e.collect_columns(&mut other));
-                        if let Some(filter) = &call.filter {
-                            filter.collect_columns(&mut other);
-                        }
-                    }
-                    return keys.difference(&other).copied().collect();
+        let (mut other, first) = self.leading_reads();
+        let Some(Step::Aggregate(aggregate)) = first else {
+            return BTreeSet::new();
+        };
+        if aggregate.mode == AggregateMode::Final {
+            return BTreeSet::new();
+        }
+        let mut keys = BTreeSet::new();
+        for key in &aggregate.group_by {
+            match &key.expr {
+                ScalarExpr::Column { index, .. } => {
+                    keys.insert(*index);
                 }
-                Step::Project(_) | Step::Aggregate(_) | Step::Join(_) => break,
+                expr => expr.collect_columns(&mut other),
             }
         }
-        BTreeSet::new()
+        for named in &aggregate.aggregates {
+            named.aggregate.collect_columns(&mut other);
+        }
+        keys.difference(&other).copied().collect()
+    }
+
+    /// The input columns the leading filters and sorts read (steps that keep the input's
+    /// schema), and the first step that does not keep it (`None` when there is none).
+    fn leading_reads(&self) -> (BTreeSet<usize>, Option<&Step>) {
+        let mut used = BTreeSet::new();
+        for step in &self.steps {
+            match step {
+                Step::Filter(predicate) => predicate.collect_columns(&mut used),
+                Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut used)),
+                Step::Limit { .. } => {}
+                other => return (used, Some(other)),
+            }
+        }
+        (used, None)
     }
 }
 

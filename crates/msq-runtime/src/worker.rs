@@ -22,8 +22,7 @@ use crate::env::{Clock, Fetcher};
 use crate::shuffle::{arrow_error, KeyEncoder, Partitioner, ShuffleStore};
 use crate::store::SharedStore;
 use crate::transport::EventSink;
-use arrow_array::types::Int32Type;
-use arrow_array::{Array, ArrayRef, DictionaryArray, NullArray, RecordBatch};
+use arrow_array::{Array, ArrayRef, NullArray, RecordBatch};
 use arrow_buffer::Buffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::channel::oneshot;
@@ -503,7 +502,6 @@ impl WorkRun {
                         .collect()
                 };
                 let names = read.needed.as_ref().map(names_of);
-                let encoded = names_of(&read.encoded);
                 let mut batches = Vec::new();
                 for descriptor in segments {
                     self.check_canceled()?;
@@ -518,9 +516,7 @@ impl WorkRun {
                     self.counters
                         .input(number as u32)
                         .add_file(rows as u64, bytes.len() as u64);
-                    for batch in decoded {
-                        batches.push(plain_strings(&batch, &encoded)?);
-                    }
+                    batches.extend(decoded);
                 }
                 let batches = align_to_columns(batches, &columns, read)?;
                 self.send_counters();
@@ -1029,35 +1025,12 @@ impl ColumnUse {
     }
 }
 
-/// Dictionary-encoded string columns (as segments store them) as plain `Utf8`, but for the
-/// columns named in `keep`.
-fn plain_strings(batch: &RecordBatch, keep: &HashSet<&str>) -> Result<RecordBatch> {
-    let mut fields = Vec::with_capacity(batch.num_columns());
-    let mut columns: Vec<ArrayRef> = Vec::with_capacity(batch.num_columns());
-    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
-        let dictionary = column.as_any().downcast_ref::<DictionaryArray<Int32Type>>();
-        match dictionary.filter(|_| !keep.contains(field.name().as_str())) {
-            Some(dictionary) => {
-                let plain =
-                    arrow_select::take::take(dictionary.values().as_ref(), dictionary.keys(), None)
-                        .map_err(arrow_error)?;
-                fields.push(Field::new(field.name(), plain.data_type().clone(), true));
-                columns.push(plain);
-            }
-            None => {
-                fields.push(field.as_ref().clone().with_nullable(true));
-                columns.push(column.clone());
-            }
-        }
-    }
-    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_error)
-}
-
 /// Batches of segments with different column sets (appends with new columns) projected onto
-/// the datasource's column list; missing columns are null. Positions `read` leaves out are
-/// [`NullArray`]s of type `Null`; columns it keeps encoded stay `Dictionary<Int32, Utf8>` where
-/// a segment has them so (their type then differs between batches, which the aggregation that
-/// alone reads them accepts).
+/// the datasource's column list, each column in the datasource's Arrow type: missing columns
+/// are null, dictionary-encoded strings (as segments store them) become plain `Utf8`. Positions
+/// `read` leaves out are [`NullArray`]s of type `Null`; columns it keeps encoded stay
+/// `Dictionary<Int32, Utf8>` where a segment has them so (their type then differs between
+/// batches, which the aggregation that alone reads them accepts).
 fn align_to_columns(
     batches: Vec<RecordBatch>,
     columns: &[(String, ColumnType)],
@@ -1084,9 +1057,9 @@ fn align_to_columns(
                         {
                             Ok(c.clone())
                         }
-                        // Segments written at different times may disagree on a column's type
-                        // (e.g. FLOAT, then DOUBLE after a REPLACE): read them as the
-                        // datasource's type.
+                        // A dictionary, or segments written at different times that disagree
+                        // on a column's type (e.g. FLOAT, then DOUBLE after a REPLACE): read
+                        // as the datasource's type.
                         Some(c) if c.data_type() != field.data_type() => {
                             msq_exec::expr::cast_array(c, &SqlType::from_column_type(ty))
                         }

@@ -1009,13 +1009,6 @@ fn dictionary_key(expr: &ScalarExpr, batch: &RecordBatch) -> Option<ArrayRef> {
     .then(|| column.clone())
 }
 
-/// A `Dictionary<Int32, Utf8>` array as a plain `Utf8` array.
-fn plain_dictionary(array: &ArrayRef) -> Result<ArrayRef> {
-    let dictionary = array.as_dictionary::<Int32Type>();
-    arrow_select::take::take(dictionary.values().as_ref(), dictionary.keys(), None)
-        .map_err(arrow_err)
-}
-
 /// Groups the rows of a single dictionary-encoded key: each dictionary value is encoded and
 /// looked up once, the first time a row uses it (values no row uses make no group), and each
 /// row then costs one array index — instead of encoding and hashing every row's string.
@@ -1152,14 +1145,13 @@ impl AggregateOp {
         for (i, (g, t)) in self.step.group_by.iter().zip(&self.key_types).enumerate() {
             let a = if self.step.mode == AggregateMode::Final {
                 batch.column(i).clone()
-            } else if let Some(dictionary) = dictionary_key(&g.expr, batch) {
-                // A string column kept dictionary-encoded (a segment's own encoding): grouped
-                // through its dictionary when it is the only key, else made plain here.
-                if self.key_types.len() == 1 {
-                    keys.push(dictionary);
-                    continue;
-                }
-                plain_dictionary(&dictionary)?
+            } else if let Some(dictionary) =
+                dictionary_key(&g.expr, batch).filter(|_| self.key_types.len() == 1)
+            {
+                // A string column kept dictionary-encoded (a segment's own encoding) as the only
+                // key: grouped through its dictionary. With other keys, `evaluate` makes it plain.
+                keys.push(dictionary);
+                continue;
             } else {
                 evaluate(&g.expr, batch)?
             };

@@ -15,6 +15,7 @@ use crate::expr::{
     AggregateExpr, AggregateFunction, BinaryOp, Literal, NamedAggregate, NamedExpr, ScalarExpr,
     ScalarFunction, SqlType, TimeUnit, TrimWhere,
 };
+use crate::program::{AggregateMode, AggregateStep, Step};
 use msq_common::{MsqError, Result};
 use msq_sql::sqlparser::ast::{
     self, BinaryOperator, CeilFloorKind, DataType, DuplicateTreatment, Expr, Function, FunctionArg,
@@ -69,6 +70,17 @@ pub struct AggState {
     pub keys: Vec<NamedExpr>,
     /// Aggregates (output positions `k..`).
     pub aggs: Vec<NamedAggregate>,
+}
+
+impl AggState {
+    /// The aggregation step of these keys and aggregates in `mode`.
+    pub fn step(&self, mode: AggregateMode) -> Step {
+        Step::Aggregate(AggregateStep {
+            mode,
+            group_by: self.keys.clone(),
+            aggregates: self.aggs.clone(),
+        })
+    }
 }
 
 /// Binds expressions over a [`Scope`].

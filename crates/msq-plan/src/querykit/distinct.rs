@@ -129,11 +129,10 @@ impl DistinctSplit {
         if self.counts.is_empty() {
             return None;
         }
+        // The outer keys read positions 0..k under their own names: the same expressions
+        // read the aggregation's key outputs.
         let k = self.outer.keys.len();
-        let keys = self.outer.keys.iter().enumerate().map(|(i, key)| {
-            let column = ScalarExpr::column(i, key.name.clone(), key.expr.sql_type());
-            NamedExpr::new(key.name.clone(), column)
-        });
+        let keys = self.outer.keys.iter().cloned();
         let aggs = self.outer.aggs.iter().enumerate().map(|(j, agg)| {
             let ty = agg.aggregate.ty.clone();
             let column = ScalarExpr::column(k + j, agg.name.clone(), ty.clone());

@@ -52,7 +52,7 @@ mod subquery;
 use crate::expr::{NamedExpr, ScalarExpr, SqlType};
 use crate::input::InputSpec;
 use crate::processor::{LimitProcessor, ProcessorSpec, QueryProcessor};
-use crate::program::{AggregateMode, AggregateStep, JoinKind, JoinStep, Program, Step};
+use crate::program::{AggregateMode, JoinKind, JoinStep, Program, Step};
 use crate::query::QueryDefinition;
 use crate::shuffle::{ClusterBy, KeyColumn, ShuffleSpec};
 use crate::stage::StageDefinition;
@@ -237,16 +237,19 @@ struct GroupByPost {
 }
 
 impl GroupByPost {
-    /// The post-shuffle draft reading stage `pre`: `steps` (the final aggregation and what
-    /// follows it), then the select list.
+    /// The post-shuffle draft reading stage `pre`: the final aggregation of `state`, then
+    /// `adjust` (a projection of its output, when given), HAVING and the select list.
     fn draft(
         self,
         pre: u32,
-        mut steps: Vec<Step>,
+        state: &AggState,
+        adjust: Option<Vec<NamedExpr>>,
         query_json: Json,
         max_workers: u32,
-        state: &AggState,
     ) -> Draft {
+        let mut steps = vec![state.step(AggregateMode::Final)];
+        steps.extend(adjust.map(Step::Project));
+        steps.extend(self.having.map(Step::Filter));
         steps.push(Step::Project(self.outputs));
         Draft {
             inputs: vec![InputSpec::Stage {
@@ -1477,7 +1480,7 @@ impl<'a> Planner<'a> {
             .iter()
             .map(|o| (o.name.clone(), o.expr.sql_type()))
             .collect();
-        let mut post = GroupByPost {
+        let post = GroupByPost {
             columns,
             visible,
             sort,
@@ -1496,13 +1499,7 @@ impl<'a> Planner<'a> {
         }
         let group_json = self.group_by_json(&state, sel.selection.as_ref(), sel.having.as_ref());
         let pre = self.push_group_by_pre(inputs, program, &state, group_json.clone());
-        let mut steps = vec![Step::Aggregate(AggregateStep {
-            mode: AggregateMode::Final,
-            group_by: state.keys.clone(),
-            aggregates: state.aggs.clone(),
-        })];
-        steps.extend(post.having.take().map(Step::Filter));
-        Ok(post.draft(pre, steps, group_json, self.max_workers, &state))
+        Ok(post.draft(pre, &state, None, group_json, self.max_workers))
     }
 
     /// The stages of a GROUP BY with exact distinct counts ([`DistinctSplit`]): the inner
@@ -1514,7 +1511,7 @@ impl<'a> Planner<'a> {
         inputs: Vec<InputSpec>,
         program: Program,
         sel: &Select,
-        mut post: GroupByPost,
+        post: GroupByPost,
     ) -> Result<Draft> {
         let inner_json = self.group_by_json(&split.inner, sel.selection.as_ref(), None);
         let inner_pre = self.push_group_by_pre(inputs, program, &split.inner, inner_json.clone());
@@ -1536,11 +1533,7 @@ impl<'a> Planner<'a> {
                 stage: StageNumber(inner_pre),
             }],
             kind: DraftKind::GroupByPost,
-            program: Program::new(vec![Step::Aggregate(AggregateStep {
-                mode: AggregateMode::Final,
-                group_by: split.inner.keys.clone(),
-                aggregates: split.inner.aggs.clone(),
-            })]),
+            program: Program::new(vec![split.inner.step(AggregateMode::Final)]),
             query_json: inner_json,
             visible: inner_columns.len(),
             columns: inner_columns,
@@ -1559,14 +1552,14 @@ impl<'a> Planner<'a> {
             &split.outer,
             outer_json.clone(),
         );
-        let mut steps = vec![Step::Aggregate(AggregateStep {
-            mode: AggregateMode::Final,
-            group_by: split.outer.keys.clone(),
-            aggregates: split.outer.aggs.clone(),
-        })];
-        steps.extend(split.zero_counts().map(Step::Project));
-        steps.extend(post.having.take().map(Step::Filter));
-        Ok(post.draft(outer_pre, steps, outer_json, self.max_workers, &split.outer))
+        let zero_counts = split.zero_counts();
+        Ok(post.draft(
+            outer_pre,
+            &split.outer,
+            zero_counts,
+            outer_json,
+            self.max_workers,
+        ))
     }
 
     /// Pushes the `groupByPreShuffle` stage of a GROUP BY: `program` (the rows' filters and
@@ -1586,11 +1579,7 @@ impl<'a> Planner<'a> {
         for a in &state.aggs {
             signature.extend(partial_state_signature(a));
         }
-        program.steps.push(Step::Aggregate(AggregateStep {
-            mode: AggregateMode::Partial,
-            group_by: state.keys.clone(),
-            aggregates: state.aggs.clone(),
-        }));
+        program.steps.push(state.step(AggregateMode::Partial));
         let shuffle = if state.keys.is_empty() {
             ShuffleSpec::Mix
         } else {
