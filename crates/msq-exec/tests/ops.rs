@@ -466,14 +466,27 @@ fn sort_is_stable_with_null_ordering() {
         i64s(&out, "added"),
         vec![Some(20), Some(10), Some(3), Some(1), None, Some(5)]
     );
-    // The runtime's sort_batches: by __time desc, nulls first.
+    // The runtime's sort_batches: by __time desc, nulls first, gathered across batches.
     let sorted = sort_batches(&schema(), &input(), &[(3, true, true)]).unwrap();
     assert_eq!(
-        i64s(&sorted, "__time"),
+        sorted.len(),
+        1,
+        "rows out of order are gathered into one batch"
+    );
+    let sorted = &sorted[0];
+    assert_eq!(
+        i64s(sorted, "__time"),
         vec![Some(50), Some(30), Some(20), Some(10), Some(10), Some(5)]
     );
-    assert_eq!(i64s(&sorted, "added")[3..5], [Some(10), None]);
+    assert_eq!(i64s(sorted, "added")[3..5], [Some(10), None]);
     assert!(sort_batches(&schema(), &input(), &[(9, false, false)]).is_err());
+    // Input already in key order comes back as it is: the same batches, no value copied.
+    let again = sort_batches(&schema(), std::slice::from_ref(sorted), &[(3, true, true)]).unwrap();
+    assert_eq!(again.len(), 1);
+    assert!(Arc::ptr_eq(again[0].column(0), sorted.column(0)));
+    let halves = [sorted.slice(0, 2), sorted.slice(2, 4)];
+    let again = sort_batches(&schema(), &halves, &[(3, true, true)]).unwrap();
+    assert_eq!(again, halves, "ordered batches are kept, not concatenated");
 }
 
 #[test]

@@ -484,7 +484,7 @@ impl ControllerRun {
             match (sort_keys, batches.first()) {
                 (Some(keys), Some(first)) => {
                     let schema = first.schema();
-                    out.push(msq_exec::ops::sort_batches(&schema, &batches, &keys)?);
+                    out.extend(msq_exec::ops::sort_batches(&schema, &batches, &keys)?);
                 }
                 _ => out.extend(batches),
             }

@@ -163,20 +163,61 @@ impl Partitioner {
                     .collect()
             }
         };
-        let mut by_partition: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
-        for (row, p) in assign.into_iter().enumerate() {
-            by_partition.entry(p).or_default().push(row as u32);
-        }
-        if by_partition.len() == 1 {
-            if let Some((&p, _)) = by_partition.iter().next() {
-                return Ok(vec![(PartitionNumber(p), batch.clone())]);
-            }
-        }
-        by_partition
+        Ok(split_rows(batch, &assign)?
             .into_iter()
-            .map(|(p, rows)| Ok((PartitionNumber(p), take_rows(batch, rows)?)))
-            .collect()
+            .map(|(p, rows)| (PartitionNumber(p), rows))
+            .collect())
     }
+}
+
+/// Splits the rows of `batch` by `key_of_row` (one key per row) into `(key, rows)` pieces in
+/// key order, each keeping the rows' order.
+///
+/// A key whose rows are one contiguous run (every key, when the batch is sorted by it) is a
+/// zero-copy slice of `batch`; the rows of any other key are gathered with `take`.
+///
+/// # Errors
+/// An internal error when `key_of_row` is not one key per row, or from arrow's `take`.
+pub fn split_rows<K: Ord + Copy>(
+    batch: &RecordBatch,
+    key_of_row: &[K],
+) -> Result<Vec<(K, RecordBatch)>> {
+    if key_of_row.len() != batch.num_rows() {
+        return Err(MsqError::internal(format!(
+            "{} row keys for a batch of {} rows",
+            key_of_row.len(),
+            batch.num_rows()
+        )));
+    }
+    // Runs of equal keys: (key, start, len).
+    let mut runs: Vec<(K, usize, usize)> = Vec::new();
+    for (row, &key) in key_of_row.iter().enumerate() {
+        match runs.last_mut() {
+            Some((last, _, len)) if *last == key => *len += 1,
+            _ => runs.push((key, row, 1)),
+        }
+    }
+    let mut by_key: BTreeMap<K, Vec<(usize, usize)>> = BTreeMap::new();
+    for &(key, start, len) in &runs {
+        by_key.entry(key).or_default().push((start, len));
+    }
+    by_key
+        .into_iter()
+        .map(|(key, runs)| {
+            let rows = match runs.as_slice() {
+                [(_, len)] if *len == batch.num_rows() => batch.clone(),
+                [(start, len)] => batch.slice(*start, *len),
+                _ => {
+                    let indices = runs
+                        .iter()
+                        .flat_map(|&(start, len)| start as u32..(start + len) as u32)
+                        .collect();
+                    take_rows(batch, indices)?
+                }
+            };
+            Ok((key, rows))
+        })
+        .collect()
 }
 
 /// The rows of `batch` at `indices`, in that order.
@@ -338,6 +379,41 @@ mod tests {
         // Equal keys land together: the two b = 1 rows share a partition.
         let with_two = pieces.iter().filter(|(_, b)| b.num_rows() >= 2).count();
         assert!(with_two >= 1);
+    }
+
+    #[test]
+    fn split_rows_slices_runs_and_gathers_scattered_keys() {
+        let batch = batch();
+        let values = |b: &RecordBatch| -> Vec<Option<i64>> {
+            b.column(0)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .unwrap()
+                .iter()
+                .collect()
+        };
+        // Keys in runs: every piece is a slice sharing the batch's buffers.
+        let pieces = split_rows(&batch, &[5, 5, 7, 7]).unwrap();
+        assert_eq!(pieces.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [5, 7]);
+        assert_eq!(values(&pieces[1].1), [None, Some(1)]);
+        assert_eq!(
+            pieces[1].1.column(1).to_data().buffers()[1].as_ptr(),
+            batch.column(1).to_data().buffers()[1].as_ptr(),
+            "a run is a zero-copy slice"
+        );
+        // One key: the batch itself.
+        let whole = split_rows(&batch, &[0, 0, 0, 0]).unwrap();
+        assert_eq!(whole.len(), 1);
+        assert_eq!(whole[0].1, batch);
+        // Scattered keys: gathered in row order, pieces in key order.
+        let pieces = split_rows(&batch, &[9, 3, 9, 3]).unwrap();
+        assert_eq!(pieces.iter().map(|(k, _)| *k).collect::<Vec<_>>(), [3, 9]);
+        assert_eq!(values(&pieces[0].1), [Some(1), Some(1)]);
+        assert_eq!(values(&pieces[1].1), [Some(2), None]);
+        assert!(split_rows(&batch, &[1, 2]).is_err());
+        assert!(split_rows(&batch.slice(0, 0), &[] as &[u32])
+            .unwrap()
+            .is_empty());
     }
 
     #[test]

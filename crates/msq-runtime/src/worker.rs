@@ -482,7 +482,7 @@ impl WorkRun {
                         (Some(Some(keys)), Some(first)) if partition_batches.len() > 1 => {
                             // Workers sorted their parts; merge them into key order.
                             let schema = first.schema();
-                            batches.push(sort_batches(&schema, &partition_batches, keys)?);
+                            batches.extend(sort_batches(&schema, &partition_batches, keys)?);
                         }
                         _ => batches.extend(partition_batches),
                     }
@@ -825,7 +825,7 @@ impl WorkRun {
                         self.context.segment_version.clone(),
                         rows_per_segment,
                     )?;
-                    segments.extend(writer.write(&[sorted])?);
+                    segments.extend(writer.write(&sorted)?);
                 }
                 let progress = self.counters.segment_generation_progress();
                 progress.rows_processed = rows_processed;
@@ -922,8 +922,21 @@ impl OutputCollector {
         offset: u32,
         counters: &mut CounterTracker,
     ) -> Result<Vec<u64>> {
+        // A range shuffle's partitions are ranges of the sort key: sorting everything once
+        // and then cutting it leaves each partition a run of slices, already in order, where
+        // cutting first would gather every row once for the cut and again for each sort.
+        let sort_first = match (&self.keys, self.sorts, self.batches.first()) {
+            (Some(keys), true, Some(first)) if matches!(partitioner, Partitioner::Range(_)) => {
+                Some(sort_batches(
+                    &first.schema(),
+                    &self.batches,
+                    keys.sort_keys(),
+                )?)
+            }
+            _ => None,
+        };
         let mut by_partition: BTreeMap<u32, Vec<RecordBatch>> = BTreeMap::new();
-        for batch in &self.batches {
+        for batch in sort_first.as_ref().unwrap_or(&self.batches) {
             for (partition, piece) in partitioner.split(batch, self.keys.as_ref())? {
                 by_partition
                     .entry(partition.0 + offset)
@@ -945,8 +958,8 @@ impl OutputCollector {
         }
         for (partition, batches) in by_partition {
             let batches = match (&self.keys, self.sorts, batches.first()) {
-                (Some(keys), true, Some(first)) => {
-                    vec![sort_batches(&first.schema(), &batches, keys.sort_keys())?]
+                (Some(keys), true, Some(first)) if sort_first.is_none() => {
+                    sort_batches(&first.schema(), &batches, keys.sort_keys())?
                 }
                 _ => batches,
             };
@@ -1111,34 +1124,27 @@ fn map_columns(batch: &RecordBatch, generator: &SegmentGeneratorProcessor) -> Re
 type TimeChunk = (i64, i64);
 
 /// Splits rows by the time chunk of `__time`; `InsertTimeNull` for a null time.
+///
+/// Rows usually arrive sorted by time (the shuffle sorts by the time chunk first), so each
+/// chunk is one run of rows per batch and becomes a zero-copy slice; rows of a chunk that are
+/// not adjacent are gathered with `take`.
 fn split_by_chunk(
     batches: &[RecordBatch],
     granularity: Granularity,
 ) -> Result<Vec<(TimeChunk, Vec<RecordBatch>)>> {
-    let mut chunks: BTreeMap<(i64, i64), Vec<RecordBatch>> = BTreeMap::new();
+    let mut chunks: BTreeMap<TimeChunk, Vec<RecordBatch>> = BTreeMap::new();
     for batch in batches {
-        if batch.num_rows() == 0 {
-            continue;
-        }
         let times = msq_exec::segment::time_values(batch)?;
-        let mut rows: BTreeMap<(i64, i64), Vec<u32>> = BTreeMap::new();
-        for (row, &t) in times.iter().enumerate() {
-            rows.entry(granularity.bucket(t))
-                .or_default()
-                .push(row as u32);
-        }
-        for (chunk, indices) in rows {
-            chunks
-                .entry(chunk)
-                .or_default()
-                .push(crate::shuffle::take_rows(batch, indices)?);
+        let chunk_of_row: Vec<TimeChunk> = times.iter().map(|&t| granularity.bucket(t)).collect();
+        for (chunk, piece) in crate::shuffle::split_rows(batch, &chunk_of_row)? {
+            chunks.entry(chunk).or_default().push(piece);
         }
     }
     Ok(chunks.into_iter().collect())
 }
 
 /// Rows of one chunk sorted by `__time`, then the CLUSTERED BY columns.
-fn sort_for_segment(batches: &[RecordBatch], clustered_by: &[String]) -> Result<RecordBatch> {
+fn sort_for_segment(batches: &[RecordBatch], clustered_by: &[String]) -> Result<Vec<RecordBatch>> {
     let Some(first) = batches.first() else {
         return Err(MsqError::internal("no rows to sort for a segment"));
     };

@@ -138,7 +138,7 @@ impl ProgramExecutor {
                     schema = op.schema();
                     Op::Aggregate(Box::new(op))
                 }
-                Step::Sort(keys) => Op::Sort(SortOp::new(keys, schema.clone())),
+                Step::Sort(keys) => Op::Sort(SortOp::new(keys)),
                 Step::Limit { offset, limit } => Op::Limit(LimitOp::new(*offset, *limit)),
             };
             ops.push(op);

@@ -7,13 +7,15 @@
 
 use super::arrow_err;
 use crate::expr::evaluate;
-use arrow_array::{ArrayRef, RecordBatch, UInt32Array};
+use arrow_array::{Array, ArrayRef, RecordBatch, UInt32Array};
 use arrow_row::{RowConverter, SortField};
 use arrow_schema::{SchemaRef, SortOptions};
-use arrow_select::concat::{concat, concat_batches};
+use arrow_select::concat::concat;
+use arrow_select::interleave::interleave_record_batch;
 use arrow_select::take::take_record_batch;
 use msq_common::{internal_err, Result};
 use msq_plan::SortKey;
+use std::sync::Arc;
 
 /// The permutation that stably sorts rows by `keys` (`(column, descending, nulls_first)`).
 fn sort_indices(keys: &[(ArrayRef, bool, bool)], num_rows: usize) -> Result<UInt32Array> {
@@ -50,42 +52,92 @@ fn sort_indices(keys: &[(ArrayRef, bool, bool)], num_rows: usize) -> Result<UInt
 }
 
 /// Sorts the rows of `batches` (all of `schema`) by key columns, each
-/// `(column index, descending, nulls_first)`, stably, into one batch.
+/// `(column index, descending, nulls_first)`, stably.
+///
+/// Only the key columns are concatenated to find the order; see [`gather`] for how the rows
+/// follow (not at all when they are already in order, the common case when a stage merges
+/// the sorted output of its upstream workers or a segment's rows arrive time-sorted).
 pub fn sort_batches(
     schema: &SchemaRef,
     batches: &[RecordBatch],
     keys: &[(usize, bool, bool)],
-) -> Result<RecordBatch> {
-    let all = concat_batches(schema, batches).map_err(arrow_err)?;
+) -> Result<Vec<RecordBatch>> {
     let mut key_columns = Vec::with_capacity(keys.len());
     for &(index, descending, nulls_first) in keys {
-        if index >= all.num_columns() {
+        if index >= schema.fields().len() {
             internal_err!(
                 "Sort key column {index} is out of range for {} columns",
-                all.num_columns()
+                schema.fields().len()
             );
         }
-        key_columns.push((all.column(index).clone(), descending, nulls_first));
+        let parts: Vec<&ArrayRef> = batches.iter().map(|b| b.column(index)).collect();
+        key_columns.push((concat_columns(&parts)?, descending, nulls_first));
     }
-    let indices = sort_indices(&key_columns, all.num_rows())?;
-    take_record_batch(&all, &indices).map_err(arrow_err)
+    gather(batches.to_vec(), &key_columns)
+}
+
+/// One array of `parts` in order (the only part itself, without copying).
+fn concat_columns(parts: &[&ArrayRef]) -> Result<ArrayRef> {
+    match parts {
+        [one] => Ok(Arc::clone(one)),
+        _ => {
+            let refs: Vec<&dyn Array> = parts.iter().map(|a| a.as_ref()).collect();
+            concat(&refs).map_err(arrow_err)
+        }
+    }
+}
+
+/// The rows of `batches` ordered by `keys` (arrays over all their rows, in batch order).
+///
+/// Already-ordered input is returned as it is, without copying a value; otherwise the rows
+/// are gathered once into one batch (`take` from a single batch, `interleave` across several),
+/// instead of concatenating every column and then taking from the copy.
+fn gather(
+    mut batches: Vec<RecordBatch>,
+    keys: &[(ArrayRef, bool, bool)],
+) -> Result<Vec<RecordBatch>> {
+    batches.retain(|b| b.num_rows() > 0);
+    let num_rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let indices = sort_indices(keys, num_rows)?;
+    if indices
+        .values()
+        .iter()
+        .enumerate()
+        .all(|(i, &row)| row as usize == i)
+    {
+        return Ok(batches);
+    }
+    if let [batch] = batches.as_slice() {
+        return Ok(vec![take_record_batch(batch, &indices).map_err(arrow_err)?]);
+    }
+    let mut location = Vec::with_capacity(num_rows);
+    for (b, batch) in batches.iter().enumerate() {
+        location.extend((0..batch.num_rows()).map(|row| (b, row)));
+    }
+    let order: Vec<(usize, usize)> = indices
+        .values()
+        .iter()
+        .map(|&i| location[i as usize])
+        .collect();
+    let refs: Vec<&RecordBatch> = batches.iter().collect();
+    Ok(vec![
+        interleave_record_batch(&refs, &order).map_err(arrow_err)?
+    ])
 }
 
 /// The operator of a [`Step::Sort`](msq_plan::Step::Sort): buffers batches and their
 /// evaluated keys, sorts on finish.
 pub(crate) struct SortOp {
     keys: Vec<SortKey>,
-    schema: SchemaRef,
     batches: Vec<RecordBatch>,
     key_values: Vec<Vec<ArrayRef>>,
 }
 
 impl SortOp {
-    /// A sort of batches of `schema` by `keys`.
-    pub(crate) fn new(keys: &[SortKey], schema: SchemaRef) -> Self {
+    /// A sort of batches by `keys`.
+    pub(crate) fn new(keys: &[SortKey]) -> Self {
         Self {
             keys: keys.to_vec(),
-            schema,
             batches: Vec::new(),
             key_values: vec![Vec::new(); keys.len()],
         }
@@ -103,24 +155,15 @@ impl SortOp {
         Ok(())
     }
 
-    /// Sorts everything buffered into one batch (none when there were no rows).
+    /// Sorts everything buffered (no batches when there were no rows).
     pub(crate) fn finish(&mut self) -> Result<Vec<RecordBatch>> {
         let batches = std::mem::take(&mut self.batches);
         let key_values = std::mem::replace(&mut self.key_values, vec![Vec::new(); self.keys.len()]);
-        if batches.is_empty() {
-            return Ok(Vec::new());
-        }
-        let all = concat_batches(&self.schema, &batches).map_err(arrow_err)?;
         let mut keys = Vec::with_capacity(self.keys.len());
         for (k, values) in self.keys.iter().zip(&key_values) {
-            let refs: Vec<&dyn arrow_array::Array> = values.iter().map(|a| a.as_ref()).collect();
-            keys.push((
-                concat(&refs).map_err(arrow_err)?,
-                k.descending,
-                k.nulls_first,
-            ));
+            let refs: Vec<&ArrayRef> = values.iter().collect();
+            keys.push((concat_columns(&refs)?, k.descending, k.nulls_first));
         }
-        let indices = sort_indices(&keys, all.num_rows())?;
-        Ok(vec![take_record_batch(&all, &indices).map_err(arrow_err)?])
+        gather(batches, &keys)
     }
 }
