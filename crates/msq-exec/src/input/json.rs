@@ -77,7 +77,31 @@ pub(crate) fn parse_row(
     cache: &mut KeyCache,
     buffers: &mut ColumnBuffers,
 ) -> Result<(), String> {
-    let mut de = serde_json::Deserializer::from_slice(line);
+    // One UTF-8 check of the whole line (a fast, mostly-ASCII scan) lets serde_json read it as
+    // `str` and skip validating every string on its own; a line that is not UTF-8 goes through
+    // the byte reader, whose error names the bad position.
+    match std::str::from_utf8(line) {
+        Ok(text) => parse_with(
+            serde_json::Deserializer::from_str(text),
+            index,
+            cache,
+            buffers,
+        ),
+        Err(_) => parse_with(
+            serde_json::Deserializer::from_slice(line),
+            index,
+            cache,
+            buffers,
+        ),
+    }
+}
+
+fn parse_with<'de, R: serde_json::de::Read<'de>>(
+    mut de: serde_json::Deserializer<R>,
+    index: &FieldIndex,
+    cache: &mut KeyCache,
+    buffers: &mut ColumnBuffers,
+) -> Result<(), String> {
     RowSeed {
         index,
         cache,

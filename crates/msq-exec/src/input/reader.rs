@@ -783,6 +783,30 @@ mod tests {
     }
 
     #[test]
+    fn json_lines_that_are_not_utf8_are_parse_exceptions() {
+        let signature = sig(&[("a", DruidType::Long), ("b", DruidType::String)]);
+        // Line 2 has a lone 0xFF inside a string; lines 1 and 3 are fine (line 3 not ASCII).
+        let data = b"{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"\xFF\"}\n{\"a\":3,\"b\":\"\xC3\xA9t\xC3\xA9\"}\n";
+        let out = InputReader::read_all(
+            &json_format(),
+            &signature,
+            "mem://t.json",
+            data,
+            ReaderOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(longs(&out.batches[0], 0), [Some(1), Some(3)]);
+        assert_eq!(
+            strings(&out.batches[0], 1),
+            [Some("x".to_owned()), Some("été".to_owned())]
+        );
+        assert_eq!(out.parse_exceptions.len(), 1);
+        let e = &out.parse_exceptions[0];
+        assert!(e.message.contains("Line: 2"), "{}", e.message);
+        assert!(e.reason.contains("invalid unicode"), "{}", e.reason);
+    }
+
+    #[test]
     fn chunking_does_not_change_the_result() {
         let signature = sig(&[("n", DruidType::Long), ("t", DruidType::String)]);
         let data: String = (0..1000)

@@ -6,7 +6,8 @@
 //! A segment is one IPC file. Its string columns are `Dictionary<Int32, Utf8>` with one sorted
 //! dictionary per column per segment, shared by every record batch of the file (so the IPC
 //! file format, which forbids dictionary replacement, holds several batches without copying
-//! rows together). Numbers stay as `Int64` / `Float64` / `Float32`; `__time` is an `Int64` of
+//! rows together) — except columns that hardly repeat a value, which are plain `Utf8` (see
+//! `string_storage` for the rule and why Acorn departs from Druid there). Numbers stay as `Int64` / `Float64` / `Float32`; `__time` is an `Int64` of
 //! UTC milliseconds, as the input readers produce it. `Binary` columns (serialized aggregate
 //! state such as a rollup's HyperLogLog sketch) are stored as they are and recorded as
 //! `COMPLEX<name>` ([`COMPLEX_TYPE_METADATA`], default [`DEFAULT_COMPLEX_TYPE`]).
@@ -307,7 +308,11 @@ impl SegmentWriter {
     ) -> Result<Segment> {
         let encoded = dictionary_encode(pieces, schema, columns)?;
         let write_err = |e| MsqError::internal(format!("writing a segment: {e}"));
-        let mut writer = FileWriter::try_new(Vec::new(), schema).map_err(write_err)?;
+        // Each string column is a dictionary or plain as `string_storage` chose for this segment.
+        let schema = encoded
+            .first()
+            .map_or_else(|| Arc::clone(schema), RecordBatch::schema);
+        let mut writer = FileWriter::try_new(Vec::new(), &schema).map_err(write_err)?;
         for batch in &encoded {
             writer.write(batch).map_err(write_err)?;
         }
@@ -407,67 +412,118 @@ fn strings(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
     internal_err!("not a string column")
 }
 
-/// Re-encodes the string columns of `pieces` against one sorted dictionary per column, shared
-/// by all pieces (the same `Arc`, so the IPC file writer emits each dictionary once).
+/// Encodes the string columns of `pieces` as [`string_storage`] decides: against one sorted
+/// dictionary per column shared by all pieces (the same `Arc`, so the IPC file writer emits
+/// each dictionary once), or as plain `Utf8` when the column hardly repeats a value.
 fn dictionary_encode(
     pieces: &[RecordBatch],
     schema: &SchemaRef,
     columns: &[(String, DruidType)],
 ) -> Result<Vec<RecordBatch>> {
     let mut out_columns: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(columns.len()); pieces.len()];
+    let mut fields: Vec<Field> = Vec::with_capacity(columns.len());
     for (c, (_, ty)) in columns.iter().enumerate() {
+        let field = schema.field(c);
         if *ty != DruidType::String {
             for (p, piece) in pieces.iter().enumerate() {
                 out_columns[p].push(Arc::clone(piece.column(c)));
             }
+            fields.push(field.clone());
             continue;
         }
         let values: Vec<Vec<Option<&str>>> = pieces
             .iter()
             .map(|piece| strings(piece.column(c)))
             .collect::<Result<_>>()?;
-        let (dictionary, keys) = sorted_dictionary(&values)?;
-        for (p, keys) in keys.into_iter().enumerate() {
-            let array = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(&dictionary))
-                .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))?;
-            out_columns[p].push(Arc::new(array));
+        match string_storage(&values)? {
+            StringStorage::Dictionary(dictionary, keys) => {
+                for (p, keys) in keys.into_iter().enumerate() {
+                    let array =
+                        DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(&dictionary))
+                            .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))?;
+                    out_columns[p].push(Arc::new(array));
+                }
+                fields.push(field.clone());
+            }
+            StringStorage::Plain => {
+                for (p, piece) in pieces.iter().enumerate() {
+                    let column = piece.column(c);
+                    out_columns[p].push(if column.data_type() == &DataType::Utf8 {
+                        Arc::clone(column)
+                    } else {
+                        Arc::new(StringArray::from(values[p].clone()))
+                    });
+                }
+                fields.push(field.clone().with_data_type(DataType::Utf8));
+            }
         }
     }
+    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
     out_columns
         .into_iter()
         .map(|cols| {
-            RecordBatch::try_new(Arc::clone(schema), cols)
+            RecordBatch::try_new(Arc::clone(&schema), cols)
                 .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))
         })
         .collect()
 }
 
-/// One column's sorted dictionary (distinct, no nulls) and, per piece, the keys into it (null
-/// where the value is null).
+/// How one string column of a segment is stored.
+enum StringStorage {
+    /// A sorted dictionary (distinct, no nulls) and, per piece, the keys into it (null where
+    /// the value is null).
+    Dictionary(ArrayRef, Vec<Int32Array>),
+    /// Plain `Utf8`, as the rows came.
+    Plain,
+}
+
+/// Columns with fewer non-null values than this are always dictionary-encoded.
+const PLAIN_MIN_VALUES: usize = 4096;
+
+/// Chooses how to store one string column and builds its dictionary when it has one.
 ///
-/// Two passes, so that only the distinct values are sorted: every row is interned once (one
-/// hash lookup, first-seen ids), then the distinct values are sorted and each first-seen id is
-/// mapped to its rank. Sorting every row's value instead (a `BTreeSet` of all rows) made
-/// segment generation the largest part of an ingest in the browser profile.
-fn sorted_dictionary(pieces: &[Vec<Option<&str>>]) -> Result<(ArrayRef, Vec<Int32Array>)> {
+/// Druid dictionary-encodes every string column. Acorn's segments are Arrow IPC, where a
+/// column can be either, so a column that hardly repeats a value (an ISO timestamp kept as
+/// text, a comment, a diff URL) is stored plain: its dictionary would be as large as the
+/// column, cost a hash lookup per row and a sort of every value, and give queries nothing
+/// (at 1M rows those sorts were a sixth of the ingest). A column of at least
+/// [`PLAIN_MIN_VALUES`] values is plain when its first [`PLAIN_MIN_VALUES`] values are over
+/// 90 % distinct (checked early, so unique columns are not hashed to the end) or when, in the
+/// end, over half its values are distinct.
+///
+/// The dictionary is built in two passes, so that only the distinct values are sorted: every
+/// row is interned once (one hash lookup, first-seen ids), then the distinct values are
+/// sorted and each first-seen id is mapped to its rank.
+fn string_storage(pieces: &[Vec<Option<&str>>]) -> Result<StringStorage> {
     let too_large = || MsqError::internal("dictionary too large");
     let rows: usize = pieces.iter().map(Vec::len).sum();
-    let mut ids: HashMap<&str, u32, BuildHasherDefault<ByteHasher>> = HashMap::default();
+    let mut ids: HashMap<&str, u32, BuildHasherDefault<ByteHasher>> =
+        HashMap::with_capacity_and_hasher(rows.min(1 << 16), BuildHasherDefault::default());
     let mut distinct: Vec<&str> = Vec::new();
     let mut first_seen: Vec<Option<u32>> = Vec::with_capacity(rows);
+    let mut values = 0_usize;
     for value in pieces.iter().flatten() {
         first_seen.push(match value {
             None => None,
-            Some(v) => Some(match ids.get(v) {
-                Some(&id) => id,
-                None => {
-                    let id = u32::try_from(distinct.len()).map_err(|_| too_large())?;
-                    ids.insert(v, id);
-                    distinct.push(v);
-                    id
+            Some(v) => {
+                values += 1;
+                if values == PLAIN_MIN_VALUES && distinct.len() * 10 > values * 9 {
+                    return Ok(StringStorage::Plain);
                 }
-            }),
+                Some(match ids.get(v) {
+                    Some(&id) => id,
+                    None => {
+                        let id = u32::try_from(distinct.len()).map_err(|_| too_large())?;
+                        ids.insert(v, id);
+                        distinct.push(v);
+                        id
+                    }
+                })
+            }
         });
+    }
+    if values >= PLAIN_MIN_VALUES && distinct.len() * 2 > values {
+        return Ok(StringStorage::Plain);
     }
     // Sort (8-byte big-endian prefix, id) pairs: most comparisons end on the prefix, in cache,
     // without following the pointer to the string (a byte-wise comparison, like Druid's).
@@ -497,7 +553,7 @@ fn sorted_dictionary(pieces: &[Vec<Option<&str>>]) -> Result<(ArrayRef, Vec<Int3
                 .collect::<Int32Array>(),
         );
     }
-    Ok((dictionary, keys))
+    Ok(StringStorage::Dictionary(dictionary, keys))
 }
 
 /// The first 8 bytes of `v`, big-endian, zero-padded: `byte_prefix(a) < byte_prefix(b)`
@@ -788,7 +844,9 @@ mod tests {
             vec![],
             vec![Some("fig"), Some("apple"), None, Some("Zebra")],
         ];
-        let (dictionary, keys) = sorted_dictionary(&pieces).unwrap();
+        let StringStorage::Dictionary(dictionary, keys) = string_storage(&pieces).unwrap() else {
+            panic!("a small column is dictionary-encoded");
+        };
         let dictionary = dictionary.as_string::<i32>();
         // Byte order, as Druid sorts dictionaries: upper case first.
         assert_eq!(
@@ -814,8 +872,11 @@ mod tests {
             "#en.wik",
             "#en.wiki\u{0}",
         ];
-        let (dictionary, _) =
-            sorted_dictionary(&[long.iter().copied().map(Some).collect()]).unwrap();
+        let StringStorage::Dictionary(dictionary, _) =
+            string_storage(&[long.iter().copied().map(Some).collect()]).unwrap()
+        else {
+            panic!("a small column is dictionary-encoded");
+        };
         let mut expected = long.to_vec();
         expected.sort_unstable();
         assert_eq!(
@@ -826,9 +887,86 @@ mod tests {
                 .collect::<Vec<_>>(),
             expected
         );
-        let (empty, none) = sorted_dictionary(&[vec![None, None]]).unwrap();
+        let StringStorage::Dictionary(empty, none) = string_storage(&[vec![None, None]]).unwrap()
+        else {
+            panic!("an all-null column is dictionary-encoded");
+        };
         assert_eq!(empty.len(), 0);
         assert_eq!(none[0].null_count(), 2);
+    }
+
+    #[test]
+    fn near_unique_string_columns_are_stored_plain() {
+        let n = 3 * PLAIN_MIN_VALUES;
+        // Distinct from the start: plain, decided at the early check.
+        let unique: Vec<Option<String>> = (0..n).map(|i| Some(format!("comment {i}"))).collect();
+        let repeated: Vec<Option<String>> = (0..n)
+            .map(|i| Some(format!("#{}.wikipedia", i % 8)))
+            .collect();
+        // A third distinct, with nulls: a dictionary.
+        let users: Vec<Option<String>> = (0..n)
+            .map(|i| (i % 5 != 0).then(|| format!("user {}", i % 3000)))
+            .collect();
+        // Repeats at first, then distinct: passes the early check, plain in the end.
+        let late: Vec<Option<String>> = (0..n)
+            .map(|i| {
+                Some(format!(
+                    "page {}",
+                    if i < 2 * PLAIN_MIN_VALUES / 3 {
+                        i % 100
+                    } else {
+                        i
+                    }
+                ))
+            })
+            .collect();
+        let columns = [&unique, &repeated, &users, &late];
+        let mut arrays: Vec<(&str, ArrayRef)> = vec![(
+            "__time",
+            Arc::new(Int64Array::from_iter_values(0..n as i64)),
+        )];
+        for (name, values) in ["comment", "channel", "user", "page"]
+            .into_iter()
+            .zip(columns)
+        {
+            arrays.push((name, Arc::new(StringArray::from(values.clone()))));
+        }
+        let input = RecordBatch::try_from_iter(arrays).unwrap();
+        let writer = SegmentWriter::new("wiki", 0, DAY, "v1", n).unwrap();
+        // Two pieces: a plain column keeps both as they are.
+        let segments = writer
+            .write(&[input.slice(0, 100), input.slice(100, n - 100)])
+            .unwrap();
+        assert_eq!(segments.len(), 1);
+        assert!(segments[0].meta.columns[1..]
+            .iter()
+            .all(|(_, ty)| *ty == DruidType::String));
+        let back = decode_segment(&segments[0].bytes).unwrap();
+        let dictionary = DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8));
+        let types: Vec<DataType> = back[0]
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DataType::Int64,
+                DataType::Utf8,
+                dictionary.clone(),
+                dictionary,
+                DataType::Utf8
+            ]
+        );
+        for (c, expected) in columns.into_iter().enumerate() {
+            let values: Vec<Option<String>> = back
+                .iter()
+                .flat_map(|b| strings(b.column(c + 1)).unwrap())
+                .map(|v| v.map(str::to_owned))
+                .collect();
+            assert_eq!(&values, expected, "column {c}");
+        }
     }
 
     #[test]
