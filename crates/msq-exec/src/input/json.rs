@@ -1,5 +1,6 @@
 //! One NDJSON line → one row of [`ColumnBuffers`], without building a `serde_json::Value`
-//! (private).
+//! (private). Lines go through [`super::flat_json`]'s scanner first; this serde_json path
+//! reads the lines it leaves, and defines the behaviour both share.
 //!
 //! A [`serde::de::Visitor`] walks the object's keys; a key in the signature sends its value
 //! straight into that column's buffer through a typed seed, any other key is skipped with
@@ -43,7 +44,7 @@ impl FieldIndex {
     /// Looks `key` up: first in the cache of the previous line's key order (keys mostly come
     /// in the same order on every line, so this usually avoids hashing), then in the map.
     #[inline]
-    fn find(&self, key: &str, position: usize, cache: &mut KeyCache) -> Option<usize> {
+    pub(crate) fn find(&self, key: &str, position: usize, cache: &mut KeyCache) -> Option<usize> {
         if let Some((cached, column)) = cache.keys.get(position) {
             if cached.as_ref() == key {
                 return *column;
@@ -81,12 +82,19 @@ pub(crate) fn parse_row(
     // `str` and skip validating every string on its own; a line that is not UTF-8 goes through
     // the byte reader, whose error names the bad position.
     match std::str::from_utf8(line) {
-        Ok(text) => parse_with(
-            serde_json::Deserializer::from_str(text),
-            index,
-            cache,
-            buffers,
-        ),
+        Ok(text) => {
+            if super::flat_json::parse_flat_row(text, index, cache, buffers) {
+                return Ok(());
+            }
+            // Not in the fast path's subset: forget what it wrote, read the line in full.
+            buffers.rollback_row();
+            parse_with(
+                serde_json::Deserializer::from_str(text),
+                index,
+                cache,
+                buffers,
+            )
+        }
         Err(_) => parse_with(
             serde_json::Deserializer::from_slice(line),
             index,
@@ -327,5 +335,117 @@ impl<'de> Visitor<'de> for CellSeed<'_> {
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
         let json = serde_json::Value::deserialize(de::value::SeqAccessDeserializer::new(seq));
         self.nested(json)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use arrow_array::RecordBatch;
+    use arrow_schema::{DataType, Field, Schema};
+    use std::sync::Arc;
+
+    const KINDS: [ColumnKind; 4] = [
+        ColumnKind::String,
+        ColumnKind::Long,
+        ColumnKind::Double,
+        ColumnKind::Float,
+    ];
+
+    /// Columns s (string), l (long), d (double), f (float): their index and empty buffers.
+    fn columns(capacity: usize) -> (FieldIndex, ColumnBuffers) {
+        let names: Vec<String> = ["s", "l", "d", "f"].map(String::from).to_vec();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("s", DataType::Utf8, true),
+            Field::new("l", DataType::Int64, true),
+            Field::new("d", DataType::Float64, true),
+            Field::new("f", DataType::Float32, true),
+        ]));
+        (
+            FieldIndex::new(&names),
+            ColumnBuffers::new(schema, &KINDS, capacity),
+        )
+    }
+
+    /// Reads `lines` one at a time, each either way, into batches (rows and errors).
+    fn read(lines: &[&str], fast: bool) -> (Option<RecordBatch>, Vec<Option<String>>) {
+        let (index, mut buffers) = columns(64);
+        let mut cache = KeyCache::default();
+        let mut errors = Vec::new();
+        for line in lines {
+            let result = if fast {
+                parse_row(line.as_bytes(), &index, &mut cache, &mut buffers)
+            } else {
+                parse_with(
+                    serde_json::Deserializer::from_str(line),
+                    &index,
+                    &mut cache,
+                    &mut buffers,
+                )
+            };
+            match result {
+                Ok(()) => {
+                    buffers.end_row();
+                    errors.push(None);
+                }
+                Err(reason) => {
+                    buffers.rollback_row();
+                    errors.push(Some(reason));
+                }
+            }
+        }
+        (buffers.take_batch().unwrap(), errors)
+    }
+
+    /// The scanner's subset and everything it leaves to serde_json read exactly as serde_json
+    /// alone reads them: same cells, same errors.
+    #[test]
+    fn the_fast_path_reads_like_serde_json() {
+        let lines = [
+            r#"{"s":"a","l":1,"d":2,"f":3}"#,
+            r#"  { "s" : "spaced" , "l" : -7 }  "#,
+            r#"{}"#,
+            r#"{"l":"12","d":"2.5","f":"","s":12}"#,
+            r#"{"l":" 7 ","d":"+5","s":-3}"#,
+            r#"{"l":"abc"}"#,
+            r#"{"l":true,"d":false,"s":true,"f":null}"#,
+            r#"{"s":"first","s":"second","l":1,"l":null}"#,
+            r#"{"s":"esc\"aped\n","l":2}"#,
+            r#"{"s\u0041":"escaped key"}"#,
+            r#"{"s":{"nested":[1,2]},"l":3}"#,
+            r#"{"l":{"nested":1}}"#,
+            r#"{"d":1.5,"l":2.7,"s":1e2,"f":-0.0}"#,
+            r#"{"l":-0,"s":-0}"#,
+            r#"{"l":12345678901234567890,"s":99999999999999999999}"#,
+            r#"{"l":1234567890123456789,"d":-999999999999999999}"#,
+            r#"{"other":"x","more":[1],"x":null,"y":true,"z":-4,"s":"kept"}"#,
+            r#"{"l":01}"#,
+            r#"{"l":1,}"#,
+            r#"{"l":1} trailing"#,
+            r#"{"l":1"#,
+            r#"{"s":"unterminated}"#,
+            "{\"s\":\"tab\tinside\"}",
+            r#"[1,2]"#,
+            r#""#,
+            r#"{"s":"ünïcødé","l":+1}"#,
+            r##"{"s":"#en.wikipedia","l":1e3}"##,
+            r#"{"other":"x","x":null,"y":false,"z":-4,"s":"kept"}"#,
+        ];
+        assert_eq!(read(&lines, true), read(&lines, false));
+        // The common lines do take the scanner; the others are left to serde_json.
+        let mut cache = KeyCache::default();
+        let taken: Vec<bool> = lines
+            .iter()
+            .map(|line| {
+                let (index, mut buffers) = columns(4);
+                super::super::flat_json::parse_flat_row(line, &index, &mut cache, &mut buffers)
+            })
+            .collect();
+        let fast: Vec<usize> = (0..lines.len()).filter(|&i| taken[i]).collect();
+        assert_eq!(fast, [0, 1, 2, 3, 4, 6, 7, 27]);
+        let (batch, errors) = read(&lines, true);
+        assert!(errors.iter().filter(|e| e.is_some()).count() >= 8);
+        assert!(batch.unwrap().num_rows() >= 15);
     }
 }

@@ -9,6 +9,7 @@
 
 mod columns;
 mod delimited;
+mod flat_json;
 pub mod format;
 pub mod gzip;
 mod json;
