@@ -58,10 +58,18 @@ pub trait Fetcher {
     }
 }
 
-/// Milliseconds since the Unix epoch.
+/// Milliseconds since the Unix epoch, and the turns of the thread's event loop.
 pub trait Clock {
     /// Now, in UTC milliseconds.
     fn now_ms(&self) -> i64;
+
+    /// Resolves on a later turn of the event loop, after the messages already waiting have
+    /// been handled. A stage thread awaits it between long synchronous steps, so that another
+    /// thread's request for frames it holds is answered then, not after all its own work.
+    /// Natively (queues, no event loop) it is ready at once.
+    fn next_turn(&self) -> LocalBoxFuture<'static, ()> {
+        Box::pin(futures::future::ready(()))
+    }
 }
 
 /// Starts futures that run concurrently with the caller on the same thread.

@@ -86,7 +86,7 @@ impl LineRange {
             self.pos += chunk.len() as u64;
             let mut from = 0usize;
             if self.skipping {
-                let Some(newline) = chunk.iter().position(|b| *b == b'\n') else {
+                let Some(newline) = memchr::memchr(b'\n', &chunk) else {
                     continue;
                 };
                 self.skipping = false;
@@ -97,19 +97,22 @@ impl LineRange {
                 }
                 from = newline + 1;
             }
-            let rest = &chunk[from..];
+            // The chunk is handed on in place (only the start of a part moves its bytes down).
+            let mut rest = chunk;
+            rest.drain(..from);
             // The part's last line ends at the first newline at or after byte `end − 1`.
             let rest_start = chunk_start + from as u64;
             let search =
                 usize::try_from((self.end - 1).saturating_sub(rest_start)).unwrap_or(usize::MAX);
             if search < rest.len() {
-                if let Some(i) = rest[search..].iter().position(|b| *b == b'\n') {
+                if let Some(i) = memchr::memchr(b'\n', &rest[search..]) {
                     self.done = true;
-                    return Some(Ok(rest[..search + i + 1].to_vec()));
+                    rest.truncate(search + i + 1);
+                    return Some(Ok(rest));
                 }
             }
             if !rest.is_empty() {
-                return Some(Ok(rest.to_vec()));
+                return Some(Ok(rest));
             }
         }
     }

@@ -809,6 +809,8 @@ impl WorkRun {
                     partitions: vec![readable.clone()],
                 };
                 let batches = self.read_whole_input(number, &one).await?;
+                // The rest is long and synchronous: answer waiting frame requests first.
+                self.context.clock.next_turn().await;
                 let mapped = batches
                     .iter()
                     .map(|b| map_columns(b, generator))
@@ -816,6 +818,8 @@ impl WorkRun {
                 let rows: u64 = mapped.iter().map(|b| b.num_rows() as u64).sum();
                 rows_processed += rows;
                 for (chunk, chunk_batches) in split_by_chunk(&mapped, granularity)? {
+                    self.context.clock.next_turn().await;
+                    self.check_canceled()?;
                     check_replace_bounds(chunk, &bounds)?;
                     let sorted = sort_for_segment(&chunk_batches, &clustered_by)?;
                     let writer = SegmentWriter::new(
