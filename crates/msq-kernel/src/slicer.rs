@@ -90,19 +90,15 @@ const COMPRESSED: &[&str] = &[
     ".gz", ".bz2", ".xz", ".zst", ".zip", ".sz", ".snappy", ".lz4", ".z",
 ];
 
-/// Whether files of `input_format` can be cut at line boundaries: JSON lines, and CSV/TSV
-/// whose columns are not found from a header (every line is then a row).
+/// Whether files of `input_format` can be cut at line boundaries: JSON lines, CSV and TSV
+/// (one row per line, as Druid's line-based text readers). A part of a CSV/TSV file with
+/// header lines (`skipHeaderRows`, `findColumnsFromHeader`) reads those lines from the start
+/// of the file before its own (`msq_runtime::split::first_lines`).
 pub fn line_splittable(input_format: &Value) -> bool {
-    let flag = |key: &str| input_format.get(key).and_then(Value::as_bool) == Some(true);
-    let skips = input_format
-        .get("skipHeaderRows")
-        .and_then(Value::as_u64)
-        .unwrap_or(0);
-    match input_format.get("type").and_then(Value::as_str) {
-        Some("json") => true,
-        Some("csv" | "tsv") => !flag("findColumnsFromHeader") && skips == 0,
-        _ => false,
-    }
+    matches!(
+        input_format.get("type").and_then(Value::as_str),
+        Some("json" | "csv" | "tsv")
+    )
 }
 
 /// Whether `name` looks compressed (by its extension).
@@ -570,11 +566,11 @@ mod tests {
         assert!(is_compressed("http://h/x.json.GZ?sig=1"));
         assert!(!is_compressed("http://h/x.json"));
         assert!(line_splittable(&json!({"type": "json"})));
-        assert!(!line_splittable(
+        assert!(line_splittable(
             &json!({"type": "csv", "findColumnsFromHeader": true})
         ));
-        assert!(!line_splittable(
-            &json!({"type": "csv", "skipHeaderRows": 1})
+        assert!(line_splittable(
+            &json!({"type": "tsv", "skipHeaderRows": 1})
         ));
         assert!(!line_splittable(&json!({"type": "parquet"})));
         assert_eq!(range_candidates(&http(1), 4), vec!["http://h/0.csv"]);

@@ -2,7 +2,7 @@
 //!
 //! Druid never splits a file (its unit of external input is the file). Acorn does when a
 //! stage has fewer files than workers and a file is large, uncompressed and line-based (JSON
-//! lines, or CSV/TSV without a header to find): the controller asks the server for the file's
+//! lines, CSV, TSV): the controller asks the server for the file's
 //! size ([`Fetcher::probe`], a `HEAD` that also says whether byte ranges are served), the slicer
 //! cuts it into byte ranges of at least [`msq_kernel::slicer::MIN_PART_BYTES`], and each worker
 //! reads its range with [`line_range`].
@@ -10,7 +10,8 @@
 //! A line belongs to the part its first byte falls in: a part after the first skips the
 //! partial line it starts in (it reads from one byte early, so a line starting exactly at its
 //! first byte is kept), and every part reads past its end to finish its last line. Together
-//! the parts yield every line of the file exactly once, in order.
+//! the parts yield every line of the file exactly once, in order. A CSV/TSV part after the
+//! first also needs the file's header lines ([`first_lines`]), which its reader is fed first.
 
 use crate::env::{ByteStream, Fetcher};
 use futures::StreamExt;
@@ -143,6 +144,40 @@ pub fn line_range(
         let chunk = state.next_chunk().await?;
         Some((chunk, state))
     }))
+}
+
+/// The first `lines` lines of `uri` (a file of `size` bytes), each with its newline (the last
+/// one without, when the file ends first): the header lines a CSV/TSV part after the first
+/// reads before its own. Read with byte-range requests of [`LOOKAHEAD`], then [`GROW`] bytes.
+///
+/// # Errors
+/// The fetcher's, naming `uri`.
+pub async fn first_lines(
+    fetcher: &dyn Fetcher,
+    uri: &str,
+    size: u64,
+    lines: usize,
+) -> Result<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut seen = 0;
+    let mut pos = 0;
+    while seen < lines && pos < size {
+        let to = (pos + if pos == 0 { LOOKAHEAD } else { GROW }).min(size);
+        let mut stream = fetcher.open_range(uri, pos, to - 1).await?;
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            for newline in memchr::memchr_iter(b'\n', &chunk) {
+                seen += 1;
+                if seen == lines {
+                    out.extend_from_slice(&chunk[..=newline]);
+                    return Ok(out);
+                }
+            }
+            out.extend_from_slice(&chunk);
+        }
+        pos = to;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

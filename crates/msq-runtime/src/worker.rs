@@ -651,6 +651,22 @@ impl WorkRun {
             let mut file_batches = Vec::new();
             // Rows and bytes of this file already in the counters (sent as the file streams).
             let mut counted = (0, 0);
+            // A part of a file after the first reads the file's header lines first; their
+            // bytes are another part's, so they count as counted.
+            if let Some((start, _, size)) = range.filter(|&(start, _, _)| start > 0) {
+                let lines = format.header_lines();
+                if lines > 0 {
+                    let prelude = crate::split::first_lines(
+                        self.context.fetcher.as_ref(),
+                        &name,
+                        size.min(start),
+                        lines,
+                    )
+                    .await?;
+                    reader.feed(&prelude)?;
+                    counted.1 = prelude.len() as u64;
+                }
+            }
             match inline {
                 Some(data) => reader.feed(data.as_bytes())?,
                 None => {

@@ -216,19 +216,47 @@ fn one_large_file_is_split_across_workers_by_byte_ranges() {
         );
         text.push('\n');
     }
+    read_in_two_parts("http://t/big.json", &text, r#"{"type":"json"}"#, rows);
+}
+
+#[test]
+fn a_large_csv_with_a_header_is_split_and_every_part_reads_the_header() {
+    let rows = 80_000u64;
+    // Skipped lines, then the header naming the columns out of signature order.
+    let mut text = String::from("# exported by a tool\ncomment,added,channel\n");
+    for n in 0..rows {
+        text.push_str(&format!(
+            "\"{}, quoted\",{n},#c{}\n",
+            "x".repeat((n % 400) as usize),
+            n % 7
+        ));
+    }
+    read_in_two_parts(
+        "http://t/big.csv",
+        &text,
+        r#"{"type":"csv","findColumnsFromHeader":true,"skipHeaderRows":1}"#,
+        rows,
+    );
+}
+
+/// Reads `text` (`rows` rows of `channel`, 7 values, and `added`, 0..rows) as `uri` in
+/// `format` with and without stage threads: two workers read a part each, every row once, and
+/// the bytes counted add up to the file.
+fn read_in_two_parts(uri: &str, text: &str, format: &str, rows: u64) {
     assert!(text.len() as u64 > 2 * msq_kernel::slicer::MIN_PART_BYTES);
-    let sql = "SELECT COUNT(*) AS n, SUM(added) AS added, COUNT(DISTINCT channel) AS channels \
-               FROM TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"http://t/big.json\"]}', '{\"type\":\"json\"}', \
-               '[{\"name\":\"channel\",\"type\":\"string\"},{\"name\":\"added\",\"type\":\"long\"}]'))";
+    let sql = format!(
+        "SELECT COUNT(*) AS n, SUM(added) AS added, COUNT(DISTINCT channel) AS channels \
+         FROM TABLE(EXTERN('{{\"type\":\"http\",\"uris\":[\"{uri}\"]}}', '{format}', \
+         '[{{\"name\":\"channel\",\"type\":\"string\"}},{{\"name\":\"added\",\"type\":\"long\"}}]'))"
+    );
     for hosts in [None, Some(2)] {
-        let fetcher =
-            MemoryFetcher::new().with_file("http://t/big.json", text.clone().into_bytes());
+        let fetcher = MemoryFetcher::new().with_file(uri, text.as_bytes().to_vec());
         let clock = ManualClock::new(1_700_000_000_000);
         let mut cluster = match hosts {
             None => LocalCluster::new(fetcher, clock),
             Some(n) => LocalCluster::with_hosts(fetcher, clock, n),
         };
-        let report = cluster.run(sql, four_workers()).unwrap().to_value();
+        let report = cluster.run(&sql, four_workers()).unwrap().to_value();
         let payload = &report["multiStageQuery"]["payload"];
         assert_eq!(payload["status"]["status"], "SUCCESS", "{payload:#}");
         assert_eq!(
@@ -238,14 +266,23 @@ fn one_large_file_is_split_across_workers_by_byte_ranges() {
         );
         // Stage 0 read the one file with two workers, each a part of it.
         assert_eq!(payload["stages"][0]["workerCount"], 2, "{hosts:?}");
-        let per_worker: Vec<u64> = payload["counters"]["0"]
+        let input: Vec<(u64, u64)> = payload["counters"]["0"]
             .as_object()
             .unwrap()
             .values()
-            .map(|w| w["input0"]["rows"].as_array().unwrap()[0].as_u64().unwrap())
+            .map(|w| {
+                let counter =
+                    |name: &str| w["input0"][name].as_array().unwrap()[0].as_u64().unwrap();
+                (counter("rows"), counter("bytes"))
+            })
             .collect();
-        assert_eq!(per_worker.len(), 2);
-        assert!(per_worker.iter().all(|r| *r > rows / 4), "{per_worker:?}");
-        assert_eq!(per_worker.iter().sum::<u64>(), rows);
+        assert_eq!(input.len(), 2);
+        assert!(input.iter().all(|(r, _)| *r > rows / 4), "{input:?}");
+        assert_eq!(input.iter().map(|(r, _)| r).sum::<u64>(), rows);
+        assert_eq!(
+            input.iter().map(|(_, b)| b).sum::<u64>(),
+            text.len() as u64,
+            "{hosts:?}: header lines read twice are counted once"
+        );
     }
 }

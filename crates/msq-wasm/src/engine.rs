@@ -53,8 +53,8 @@ impl Clock for JsClock {
             let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
                 .ok()
                 .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            let scheduled = set_timeout
-                .is_some_and(|f| f.call2(&global, &resolve, &JsValue::from(0)).is_ok());
+            let scheduled =
+                set_timeout.is_some_and(|f| f.call2(&global, &resolve, &JsValue::from(0)).is_ok());
             if !scheduled {
                 let _ = resolve.call0(&JsValue::UNDEFINED);
             }

@@ -7,34 +7,61 @@
 //!   kept literally, and text after a closing quote is appended (lenient, like opencsv).
 //! - TSV (`tsv`): a plain split on the delimiter, no quoting (Druid's `DelimitedBytes.split`).
 
-use std::borrow::Cow;
+use std::ops::Range;
 
-/// Splits a CSV line. `Err` carries the reason.
-pub(crate) fn split_csv<'a>(
-    line: &'a str,
+/// Where one field's text is: a range of the line, or of the scratch buffer (a quoted field
+/// with doubled quotes, unescaped). Kept in buffers reused from line to line, so splitting a
+/// line allocates nothing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Span {
+    /// Bytes of the line itself.
+    Line(Range<usize>),
+    /// Bytes of the scratch buffer.
+    Scratch(Range<usize>),
+}
+
+impl Span {
+    /// The field's text.
+    pub(crate) fn text<'a>(&self, line: &'a str, scratch: &'a str) -> &'a str {
+        match self {
+            Span::Line(r) => &line[r.clone()],
+            Span::Scratch(r) => &scratch[r.clone()],
+        }
+    }
+}
+
+/// Splits a CSV line into `out` (cleared first; unescaped quoted fields go to `scratch`, also
+/// cleared). `Err` carries the reason.
+pub(crate) fn split_csv(
+    line: &str,
     delimiter: u8,
-    out: &mut Vec<Cow<'a, str>>,
+    out: &mut Vec<Span>,
+    scratch: &mut String,
 ) -> Result<(), &'static str> {
     out.clear();
+    scratch.clear();
     let bytes = line.as_bytes();
     let mut i = 0;
     loop {
         if bytes.get(i) == Some(&b'"') {
-            // Quoted field.
-            let mut value = String::new();
+            // Quoted field: a range of the line when it has no doubled quote and nothing after
+            // its closing quote, else unescaped into the scratch buffer.
+            let from = scratch.len();
             let mut j = i + 1;
             let mut run = j;
+            let mut escaped = false;
             loop {
                 match memchr::memchr(b'"', &bytes[j..]) {
                     None => return Err("Un-terminated quoted field at end of CSV line"),
                     Some(k) => {
                         let q = j + k;
                         if bytes.get(q + 1) == Some(&b'"') {
-                            value.push_str(&line[run..=q]);
+                            scratch.push_str(&line[run..=q]);
+                            escaped = true;
                             j = q + 2;
                             run = j;
                         } else {
-                            value.push_str(&line[run..q]);
+                            scratch.push_str(&line[run..q]);
                             j = q + 1;
                             break;
                         }
@@ -43,15 +70,20 @@ pub(crate) fn split_csv<'a>(
             }
             // Text between the closing quote and the delimiter is kept.
             let end = memchr::memchr(delimiter, &bytes[j..]).map_or(bytes.len(), |k| j + k);
-            value.push_str(&line[j..end]);
-            out.push(Cow::Owned(value));
+            if escaped || end > j {
+                scratch.push_str(&line[j..end]);
+                out.push(Span::Scratch(from..scratch.len()));
+            } else {
+                scratch.truncate(from);
+                out.push(Span::Line(i + 1..j - 1));
+            }
             if end == bytes.len() {
                 return Ok(());
             }
             i = end + 1;
         } else {
             let end = memchr::memchr(delimiter, &bytes[i..]).map_or(bytes.len(), |k| i + k);
-            out.push(Cow::Borrowed(&line[i..end]));
+            out.push(Span::Line(i..end));
             if end == bytes.len() {
                 return Ok(());
             }
@@ -60,16 +92,15 @@ pub(crate) fn split_csv<'a>(
     }
 }
 
-/// Splits a TSV line on `delimiter`.
-pub(crate) fn split_plain<'a>(line: &'a str, delimiter: u8, out: &mut Vec<Cow<'a, str>>) {
+/// Splits a TSV line on `delimiter` into `out` (cleared first).
+pub(crate) fn split_plain(line: &str, delimiter: u8, out: &mut Vec<Span>) {
     out.clear();
-    let bytes = line.as_bytes();
     let mut start = 0;
-    for k in memchr::memchr_iter(delimiter, bytes) {
-        out.push(Cow::Borrowed(&line[start..k]));
+    for k in memchr::memchr_iter(delimiter, line.as_bytes()) {
+        out.push(Span::Line(start..k));
         start = k + 1;
     }
-    out.push(Cow::Borrowed(&line[start..]));
+    out.push(Span::Line(start..line.len()));
 }
 
 #[cfg(test)]
@@ -78,9 +109,12 @@ mod tests {
     use super::*;
 
     fn csv(line: &str) -> Result<Vec<String>, &'static str> {
-        let mut out = Vec::new();
-        split_csv(line, b',', &mut out)?;
-        Ok(out.into_iter().map(Cow::into_owned).collect())
+        let (mut out, mut scratch) = (Vec::new(), String::new());
+        split_csv(line, b',', &mut out, &mut scratch)?;
+        Ok(out
+            .iter()
+            .map(|s| s.text(line, &scratch).to_owned())
+            .collect())
     }
 
     #[test]
@@ -97,12 +131,19 @@ mod tests {
         assert_eq!(csv("é,\"ü\"").unwrap(), ["é", "ü"]);
         assert!(csv(r#"a,"open"#).is_err());
         assert!(csv(r#""a"",b"#).is_err());
+        // The scratch buffer serves several quoted fields of one line.
+        assert_eq!(
+            csv(r#""x""y",plain,"q"tail,"p""#).unwrap(),
+            [r#"x"y"#, "plain", "qtail", "p"]
+        );
     }
 
     #[test]
     fn tsv_plain_split() {
         let mut out = Vec::new();
-        split_plain("a\t\"b\"\t", b'\t', &mut out);
-        assert_eq!(out, ["a", "\"b\"", ""]);
+        let line = "a\t\"b\"\t";
+        split_plain(line, b'\t', &mut out);
+        let fields: Vec<&str> = out.iter().map(|s| s.text(line, "")).collect();
+        assert_eq!(fields, ["a", "\"b\"", ""]);
     }
 }

@@ -54,6 +54,17 @@ pub struct DelimitedFormat {
 }
 
 impl InputFormat {
+    /// Lines at the start of every file that are not rows: `skipHeaderRows`, plus the header of
+    /// `findColumnsFromHeader` (none for JSON).
+    pub fn header_lines(&self) -> usize {
+        match self {
+            InputFormat::Json(_) => 0,
+            InputFormat::Csv(d) | InputFormat::Tsv(d) => {
+                d.skip_header_rows + usize::from(d.find_columns_from_header)
+            }
+        }
+    }
+
     /// Parses an `inputFormat` JSON object.
     ///
     /// # Errors

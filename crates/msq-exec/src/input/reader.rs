@@ -30,7 +30,7 @@
 //! complex types are not read yet (`ColumnTypeNotSupported`).
 
 use super::columns::{ColumnBuffers, ColumnKind};
-use super::delimited::{split_csv, split_plain};
+use super::delimited::{split_csv, split_plain, Span};
 use super::format::{check_column_names, DelimitedFormat, InputFormat};
 use super::gzip::{has_gzip_magic, is_gzip_name, GzipDecoder};
 use super::json::{parse_number, parse_row, FieldIndex, KeyCache, Number};
@@ -448,6 +448,9 @@ enum RowParser {
         header_pending: bool,
         /// Per signature column: the field index in the line.
         mapping: Vec<Option<usize>>,
+        /// The current line's fields, and the text of its unescaped quoted fields (reused).
+        fields: Vec<Span>,
+        scratch: String,
     },
 }
 
@@ -459,6 +462,8 @@ impl RowParser {
             skip: format.skip_header_rows,
             header_pending: format.find_columns_from_header,
             mapping: map_columns(names, &format.columns),
+            fields: Vec::new(),
+            scratch: String::new(),
         }
     }
 }
@@ -528,6 +533,8 @@ impl Sink {
             skip,
             header_pending,
             mapping,
+            fields,
+            scratch,
         } = &mut self.parser
         else {
             return Ok(());
@@ -536,12 +543,15 @@ impl Sink {
             *skip -= 1;
             return Ok(());
         }
-        let text = String::from_utf8_lossy(raw);
-        let mut fields: Vec<Cow<'_, str>> = Vec::new();
+        // Invalid UTF-8 becomes U+FFFD, as Java's decoder does; the check is one fast pass.
+        let text = match std::str::from_utf8(raw) {
+            Ok(text) => Cow::Borrowed(text),
+            Err(_) => String::from_utf8_lossy(raw),
+        };
         let split = if *csv {
-            split_csv(&text, *delimiter, &mut fields)
+            split_csv(&text, *delimiter, fields, scratch)
         } else {
-            split_plain(&text, *delimiter, &mut fields);
+            split_plain(&text, *delimiter, fields);
             Ok(())
         };
         if *header_pending {
@@ -555,7 +565,10 @@ impl Sink {
                     ),
                 ));
             }
-            let header: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+            let header: Vec<String> = fields
+                .iter()
+                .map(|f| f.text(&text, scratch).to_owned())
+                .collect();
             check_column_names(&header, *delimiter).map_err(|e| {
                 MsqError::execution(
                     ErrorCode::CannotParseExternalData,
@@ -579,11 +592,14 @@ impl Sink {
         }
         for (column, field) in mapping.iter().enumerate() {
             let cell = &mut self.buffers.columns[column];
-            match field.and_then(|i| fields.get(i)) {
+            match field
+                .and_then(|i| fields.get(i))
+                .map(|f| f.text(&text, scratch))
+            {
                 None => cell.push_null(),
                 // Druid's flat-text readers map empty fields to null
                 // (`ParserUtils.nullEmptyStringFunction`), strings included.
-                Some(value) if value.is_empty() => cell.push_null(),
+                Some("") => cell.push_null(),
                 Some(value) if cell.kind() == ColumnKind::String => cell.push_str(value),
                 Some(value) => match parse_number(value, cell.kind()) {
                     Ok(None) => cell.push_null(),
