@@ -200,7 +200,7 @@ fn insert_appends_and_replace_swaps_time_chunks() {
 struct CrashBeforeManifest(MemorySegmentStore);
 
 impl SegmentStore for CrashBeforeManifest {
-    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         self.0.put_segment(path, bytes)
     }
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {

@@ -135,7 +135,7 @@ pub fn wider(a: &ColumnType, b: &ColumnType) -> ColumnType {
 }
 
 impl SegmentStore for SharedStore {
-    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         self.0.borrow_mut().put_segment(path, bytes)
     }
 

@@ -90,11 +90,11 @@ pub struct OpfsSegmentStore {
 /// One queued write.
 enum Write {
     /// Write (or overwrite) a segment file.
-    Put { path: String, bytes: Rc<[u8]> },
+    Put { path: String, bytes: Rc<Vec<u8>> },
     /// Delete a file (missing is fine).
     Delete { path: String },
     /// Replace a manifest: `.tmp` first, then the file itself, then drop the `.tmp`.
-    Manifest { path: String, bytes: Rc<[u8]> },
+    Manifest { path: String, bytes: Rc<Vec<u8>> },
 }
 
 /// The state every handle shares.
@@ -104,7 +104,7 @@ struct Inner {
     /// The root directory.
     root: FileSystemDirectoryHandle,
     /// Every file of the store, as it will be once the journal is applied.
-    files: RefCell<BTreeMap<String, Rc<[u8]>>>,
+    files: RefCell<BTreeMap<String, Rc<Vec<u8>>>>,
     /// Writes not yet applied, oldest first.
     journal: RefCell<VecDeque<Write>>,
     /// How many writes were ever queued.
@@ -297,9 +297,9 @@ impl OpfsSegmentStore {
 }
 
 impl SegmentStore for OpfsSegmentStore {
-    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         self.check_writable(path)?;
-        let bytes: Rc<[u8]> = Rc::from(bytes);
+        let bytes = Rc::new(bytes);
         self.inner
             .files
             .borrow_mut()
@@ -343,7 +343,7 @@ impl SegmentStore for OpfsSegmentStore {
     fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
         let path = manifest_path(data_source);
         self.check_writable(&path)?;
-        let bytes: Rc<[u8]> = Rc::from(bytes);
+        let bytes = Rc::new(bytes.to_vec());
         self.inner
             .files
             .borrow_mut()

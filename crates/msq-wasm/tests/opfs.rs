@@ -180,7 +180,7 @@ async fn crash_before_publish_hides_the_datasource_and_gc_removes_orphans() {
         // The publisher's step 1 only: segment files, then the "crash" (no manifest).
         for segment in segments("wiki", 0, "v1", &[1, 2, 3]) {
             store
-                .put_segment(&segment_path(&segment.meta.id), &segment.bytes)
+                .put_segment(&segment_path(&segment.meta.id), segment.bytes.clone())
                 .unwrap();
         }
         store.flush().await.unwrap();
@@ -236,7 +236,7 @@ async fn replace_keeps_the_old_version_until_the_new_manifest_is_flushed() {
     for segment in &replacement {
         publisher
             .store_mut()
-            .put_segment(&segment_path(&segment.meta.id), &segment.bytes)
+            .put_segment(&segment_path(&segment.meta.id), segment.bytes.clone())
             .unwrap();
     }
     store.flush().await.unwrap();
@@ -274,17 +274,20 @@ async fn invalid_paths_are_errors() {
     let root = fresh_root("paths").await;
     let mut store = OpfsSegmentStore::open(&root).await.unwrap();
     for bad in ["", "/a", "a/", "a//b", "a/../b", "./a", "a\\b"] {
-        assert!(store.put_segment(bad, b"x").is_err(), "put [{bad}]");
+        assert!(
+            store.put_segment(bad, b"x".to_vec()).is_err(),
+            "put [{bad}]"
+        );
         assert!(store.get(bad).is_err(), "get [{bad}]");
         assert!(store.delete(bad).is_err(), "delete [{bad}]");
     }
-    let reserved = store.put_segment("a/x.tmp", b"x").unwrap_err();
+    let reserved = store.put_segment("a/x.tmp", b"x".to_vec()).unwrap_err();
     assert!(reserved.to_string().contains("reserved"), "{reserved}");
 
-    store.put_segment("a/b", b"file").unwrap();
-    let under_file = store.put_segment("a/b/c", b"x").unwrap_err();
+    store.put_segment("a/b", b"file".to_vec()).unwrap();
+    let under_file = store.put_segment("a/b/c", b"x".to_vec()).unwrap_err();
     assert!(under_file.to_string().contains("is a file"), "{under_file}");
-    let over_dir = store.put_segment("a", b"x").unwrap_err();
+    let over_dir = store.put_segment("a", b"x".to_vec()).unwrap_err();
     assert!(
         over_dir.to_string().contains("is a directory"),
         "{over_dir}"
@@ -318,7 +321,9 @@ async fn a_failed_write_is_reported_by_flush_and_refuses_later_writes() {
     let mut store = OpfsSegmentStore::open(&root).await.unwrap();
     // The root directory disappears under the store: its handle can no longer create files.
     opfs::clear(&root).await.unwrap();
-    store.put_segment("wiki/segments/1.arrow", b"1").unwrap();
+    store
+        .put_segment("wiki/segments/1.arrow", b"1".to_vec())
+        .unwrap();
     store.put_manifest_atomic("wiki", b"{}").unwrap();
     let err = store.flush().await.unwrap_err();
     assert!(err.to_string().contains("OPFS"), "{err}");
@@ -330,7 +335,7 @@ async fn a_failed_write_is_reported_by_flush_and_refuses_later_writes() {
     );
     assert!(store.flush().await.is_err(), "the failure is sticky");
     let refused = store
-        .put_segment("wiki/segments/2.arrow", b"2")
+        .put_segment("wiki/segments/2.arrow", b"2".to_vec())
         .unwrap_err();
     assert!(refused.to_string().contains("refuses writes"), "{refused}");
     opfs::clear(&root).await.unwrap();

@@ -259,12 +259,12 @@ impl<S: SegmentStore> Publisher<S> {
             }
         }
         // 1. Segment files; nothing visible changes yet.
-        for segment in &segments {
+        for segment in segments {
             self.store
-                .put_segment(&segment_path(&segment.meta.id), &segment.bytes)?;
+                .put_segment(&segment_path(&segment.meta.id), segment.bytes)?;
+            kept.push(segment.meta);
         }
         // 2. The manifest, in one atomic step.
-        kept.extend(segments.into_iter().map(|s| s.meta));
         kept.sort_by(|a, b| a.id.cmp(&b.id));
         let manifest = DatasourceManifest {
             data_source: data_source.to_owned(),

@@ -25,11 +25,12 @@ use super::writer::SegmentId;
 /// mix or nothing. Segment writes need no such guarantee: an unreferenced or torn segment file
 /// is garbage that [`super::manifest::Publisher::collect_garbage`] deletes.
 pub trait SegmentStore {
-    /// Writes (or overwrites) a segment file.
+    /// Writes (or overwrites) a segment file. The bytes are handed over, so a store that keeps
+    /// files in memory keeps them without a copy.
     ///
     /// # Errors
     /// An internal error for an invalid path or a failed write.
-    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()>;
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()>;
 
     /// Reads a file, `None` when it does not exist.
     ///
@@ -123,9 +124,9 @@ impl MemorySegmentStore {
 }
 
 impl SegmentStore for MemorySegmentStore {
-    fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         validate_path(path)?;
-        self.files.insert(path.to_owned(), bytes.to_vec());
+        self.files.insert(path.to_owned(), bytes);
         Ok(())
     }
 
@@ -249,9 +250,9 @@ mod dir {
     }
 
     impl SegmentStore for DirSegmentStore {
-        fn put_segment(&mut self, path: &str, bytes: &[u8]) -> Result<()> {
+        fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
             // Synced so a manifest written afterwards never references a lost file.
-            Self::write_file(&self.full(path)?, bytes, true)
+            Self::write_file(&self.full(path)?, &bytes, true)
         }
 
         fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
@@ -327,9 +328,9 @@ mod tests {
     #[test]
     fn memory_store_basics() {
         let mut s = MemorySegmentStore::new();
-        s.put_segment("a/segments/1.arrow", b"1").unwrap();
-        s.put_segment("a/segments/2.arrow", b"2").unwrap();
-        s.put_segment("b/segments/1.arrow", b"3").unwrap();
+        s.put_segment("a/segments/1.arrow", b"1".to_vec()).unwrap();
+        s.put_segment("a/segments/2.arrow", b"2".to_vec()).unwrap();
+        s.put_segment("b/segments/1.arrow", b"3".to_vec()).unwrap();
         s.put_manifest_atomic("a", b"{}").unwrap();
         assert_eq!(
             s.list("a/").unwrap(),
@@ -345,7 +346,7 @@ mod tests {
         assert_eq!(s.get("a/segments/1.arrow").unwrap(), None);
         assert_eq!(s.list("").unwrap().len(), 3);
         for bad in ["", "/a", "a//b", "a/../b", "./a", "a\\b"] {
-            assert!(s.put_segment(bad, b"x").is_err(), "{bad}");
+            assert!(s.put_segment(bad, b"x".to_vec()).is_err(), "{bad}");
         }
     }
 }
