@@ -348,23 +348,24 @@ impl WorkRun {
             if definition.is_broadcast(number) {
                 continue;
             }
-            let batches = self.read_input(number, slice, &read).await?;
-            for batch in batches {
+            let mut feed = |batch: RecordBatch| {
+                push_through(&mut executor, &program, &mut broadcast, &mut output, batch)
+            };
+            if let InputSlice::External {
+                input_sources,
+                input_format,
+                signature,
+            } = slice
+            {
+                // Batches go through the program as the files stream in, so its work fills
+                // the gaps while the thread waits for the network.
+                self.read_external(number, input_sources, input_format, signature, &mut feed)
+                    .await?;
+                continue;
+            }
+            for batch in self.read_input(number, slice, &read).await? {
                 self.check_canceled()?;
-                if executor.is_none() {
-                    executor = Some(ProgramExecutor::new(
-                        &program,
-                        batch.schema(),
-                        broadcast.take().unwrap_or_default(),
-                    )?);
-                }
-                let Some(exec) = executor.as_mut() else {
-                    continue;
-                };
-                for out in exec.push(batch)? {
-                    output.push(out)?;
-                }
-                if exec.is_done() {
+                if feed(batch)? {
                     break;
                 }
             }
@@ -450,8 +451,14 @@ impl WorkRun {
                 input_format,
                 signature,
             } => {
-                self.read_external(number, input_sources, input_format, signature)
-                    .await
+                let mut batches = Vec::new();
+                let mut keep = |batch| {
+                    batches.push(batch);
+                    Ok(false)
+                };
+                self.read_external(number, input_sources, input_format, signature, &mut keep)
+                    .await?;
+                Ok(batches)
             }
             InputSlice::Stage { stage, partitions } => {
                 let mut batches = Vec::new();
@@ -616,13 +623,17 @@ impl WorkRun {
             .unwrap_or_default()
     }
 
+    /// Reads the files of an external input, handing each batch to `sink` as soon as it is
+    /// decoded. Every file is read to its end even once `sink` wants no more (it returns
+    /// `true`), so the input counters are the same whatever the query does with the rows.
     async fn read_external(
         &mut self,
         number: usize,
         input_sources: &[serde_json::Value],
         input_format: &serde_json::Value,
         signature: &[(String, ColumnType)],
-    ) -> Result<Vec<RecordBatch>> {
+        sink: &mut dyn FnMut(RecordBatch) -> Result<bool>,
+    ) -> Result<()> {
         let format = InputFormat::from_json(input_format)?;
         let druid_signature: Vec<(String, DruidType)> = signature
             .iter()
@@ -635,7 +646,6 @@ impl WorkRun {
         self.counters
             .input(number as u32)
             .set_total_files(files.len() as u64);
-        let mut batches = Vec::new();
         for FileToRead {
             name,
             inline,
@@ -648,7 +658,6 @@ impl WorkRun {
                 ..ReaderOptions::default()
             };
             let mut reader = InputReader::new(&format, &druid_signature, name.clone(), options)?;
-            let mut file_batches = Vec::new();
             // Rows and bytes of this file already in the counters (sent as the file streams).
             let mut counted = (0, 0);
             // A part of a file after the first reads the file's header lines first; their
@@ -684,7 +693,9 @@ impl WorkRun {
                     while let Some(chunk) = stream.next().await {
                         self.check_canceled()?;
                         reader.feed(&chunk?)?;
-                        file_batches.extend(reader.drain_batches());
+                        for batch in reader.drain_batches() {
+                            sink(batch)?;
+                        }
                         let now = self.context.clock.now_ms();
                         if now - last_sent >= LIVE_COUNTERS_EVERY_MS {
                             last_sent = now;
@@ -699,7 +710,9 @@ impl WorkRun {
                 }
             }
             reader.finish()?;
-            file_batches.extend(reader.drain_batches());
+            for batch in reader.drain_batches() {
+                sink(batch)?;
+            }
             let exceptions = reader.take_parse_exceptions();
             if !exceptions.is_empty() {
                 self.counters
@@ -718,9 +731,8 @@ impl WorkRun {
             );
             input.finish_file();
             self.send_counters();
-            batches.extend(file_batches);
         }
-        Ok(batches)
+        Ok(())
     }
 
     /// The files one input source names: `(uri or path, inline data)`.
@@ -1138,6 +1150,35 @@ fn map_columns(batch: &RecordBatch, generator: &SegmentGeneratorProcessor) -> Re
         columns.push(column);
     }
     RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).map_err(arrow_error)
+}
+
+/// Runs one input batch through a stage's program, creating the executor on the first batch
+/// (with the broadcast inputs); `true` once the program wants no more rows (later batches are
+/// then ignored).
+fn push_through(
+    executor: &mut Option<ProgramExecutor>,
+    program: &Program,
+    broadcast: &mut Option<Vec<(usize, Vec<RecordBatch>)>>,
+    output: &mut OutputCollector,
+    batch: RecordBatch,
+) -> Result<bool> {
+    if executor.is_none() {
+        *executor = Some(ProgramExecutor::new(
+            program,
+            batch.schema(),
+            broadcast.take().unwrap_or_default(),
+        )?);
+    }
+    let Some(exec) = executor.as_mut() else {
+        return Ok(true);
+    };
+    if exec.is_done() {
+        return Ok(true);
+    }
+    for out in exec.push(batch)? {
+        output.push(out)?;
+    }
+    Ok(exec.is_done())
 }
 
 /// A `[start, end)` time chunk in UTC milliseconds.

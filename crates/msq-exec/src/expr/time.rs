@@ -158,17 +158,16 @@ pub(crate) fn local_from_fields(
 pub(crate) fn parse_default(text: &str, zone: Zone) -> Option<i64> {
     let s = text.trim().as_bytes();
     let mut pos = 0;
+    // At most 18 digits are read at once (a fraction; 9 for a year), so `v` cannot overflow.
     let digits = |pos: &mut usize, min: usize, max: usize| -> Option<(i64, usize)> {
         let start = *pos;
+        let mut v: i64 = 0;
         while *pos < s.len() && *pos - start < max && s[*pos].is_ascii_digit() {
+            v = v * 10 + i64::from(s[*pos] - b'0');
             *pos += 1;
         }
         let n = *pos - start;
-        if n < min {
-            return None;
-        }
-        let v = std::str::from_utf8(&s[start..*pos]).ok()?.parse().ok()?;
-        Some((v, n))
+        (n >= min).then_some((v, n))
     };
     let negative = match s.first() {
         Some(b'-') => {
