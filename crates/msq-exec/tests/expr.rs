@@ -11,7 +11,9 @@ use arrow_array::{
 };
 use arrow_schema::{DataType, Field, Schema};
 use msq_common::ErrorCode;
-use msq_exec::expr::{arrow_type, cast_array, evaluate, evaluate_predicate, filter_batch};
+use msq_exec::expr::{
+    arrow_type, cast_array, evaluate, evaluate_predicate, filter_batch, filter_batch_keeping,
+};
 use msq_plan::expr::{
     BinaryOp, Literal, ScalarExpr, ScalarFunction as F, SqlType, TimeUnit, TrimWhere,
 };
@@ -279,6 +281,29 @@ fn three_valued_logic_and_predicates() {
     assert_eq!(everything.num_rows(), 4);
     let nothing = filter_batch(&batch(), &null(SqlType::Boolean)).unwrap();
     assert_eq!(nothing.num_rows(), 0);
+    // Keeping columns 1 and 5 only: the others are all-null `Null` columns of the kept rows.
+    let keep = [1, 5].into();
+    let narrow = filter_batch_keeping(&batch(), &or, Some(&keep)).unwrap();
+    assert_eq!(narrow.num_rows(), 2);
+    assert_eq!(narrow.num_columns(), 7);
+    assert_eq!(narrow.column(1), kept.column(1));
+    assert_eq!(narrow.column(5), kept.column(5));
+    for i in [0, 2, 3, 4, 6] {
+        assert_eq!(narrow.column(i).data_type(), &DataType::Null, "column {i}");
+        assert_eq!(narrow.column(i).len(), 2);
+        assert_eq!(
+            narrow.schema().field(i).name(),
+            batch().schema().field(i).name()
+        );
+    }
+    let all_pass = filter_batch_keeping(&batch(), &lit(Literal::Boolean(true)), Some(&keep));
+    assert_eq!(all_pass.unwrap().column(1), batch().column(1));
+    let none_kept = filter_batch_keeping(&batch(), &or, Some(&Default::default())).unwrap();
+    assert_eq!(
+        none_kept.num_rows(),
+        2,
+        "the row count survives with no column kept"
+    );
 }
 
 #[test]

@@ -58,7 +58,16 @@ impl Program {
     /// read their output, not the input). A join passes the left rows through whole, and a
     /// `Final` aggregate reads partial states by position, so those need everything.
     pub fn input_columns(&self) -> Option<BTreeSet<usize>> {
-        let (mut used, first) = self.leading_reads();
+        self.columns_read_from(0)
+    }
+
+    /// The positions of step `start`'s input columns that steps `start..` read (the same walk
+    /// as [`Program::input_columns`], from step `start`), or `None` when they need them all.
+    /// A filter at step `start - 1` keeps only these columns of the rows it passes (late
+    /// materialisation: the columns only the filter itself read are not gathered).
+    pub fn columns_read_from(&self, start: usize) -> Option<BTreeSet<usize>> {
+        let steps = self.steps.get(start..).unwrap_or_default();
+        let (mut used, first) = leading_reads(steps);
         match first? {
             Step::Project(exprs) => exprs.iter().for_each(|e| e.expr.collect_columns(&mut used)),
             Step::Aggregate(aggregate) if aggregate.mode != AggregateMode::Final => {
@@ -79,7 +88,7 @@ impl Program {
     /// store them (dictionary-encoded strings), since no expression ever evaluates them and
     /// the aggregation groups by the dictionary (`msq-exec`'s aggregate operator).
     pub fn bare_key_columns(&self) -> BTreeSet<usize> {
-        let (mut other, first) = self.leading_reads();
+        let (mut other, first) = leading_reads(&self.steps);
         let Some(Step::Aggregate(aggregate)) = first else {
             return BTreeSet::new();
         };
@@ -100,21 +109,21 @@ impl Program {
         }
         keys.difference(&other).copied().collect()
     }
+}
 
-    /// The input columns the leading filters and sorts read (steps that keep the input's
-    /// schema), and the first step that does not keep it (`None` when there is none).
-    fn leading_reads(&self) -> (BTreeSet<usize>, Option<&Step>) {
-        let mut used = BTreeSet::new();
-        for step in &self.steps {
-            match step {
-                Step::Filter(predicate) => predicate.collect_columns(&mut used),
-                Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut used)),
-                Step::Limit { .. } => {}
-                other => return (used, Some(other)),
-            }
+/// The input columns the leading filters and sorts of `steps` read (steps that keep the
+/// input's schema), and the first step that does not keep it (`None` when there is none).
+fn leading_reads(steps: &[Step]) -> (BTreeSet<usize>, Option<&Step>) {
+    let mut used = BTreeSet::new();
+    for step in steps {
+        match step {
+            Step::Filter(predicate) => predicate.collect_columns(&mut used),
+            Step::Sort(keys) => keys.iter().for_each(|k| k.expr.collect_columns(&mut used)),
+            Step::Limit { .. } => {}
+            other => return (used, Some(other)),
         }
-        (used, None)
     }
+    (used, None)
 }
 
 /// One step of a [`Program`].
@@ -274,6 +283,14 @@ mod tests {
         assert_eq!(program.input_columns(), set(&[1, 4, 7, 9]));
         let single = Program::new(vec![aggregate(AggregateMode::Single)]);
         assert_eq!(single.input_columns(), set(&[4, 7, 9]));
+        // After the filter only the aggregate's columns are read: column 1 is not kept.
+        assert_eq!(program.columns_read_from(1), set(&[4, 7, 9]));
+        assert_eq!(
+            program.columns_read_from(2),
+            None,
+            "past the end: pass-through"
+        );
+        assert_eq!(program.columns_read_from(9), None);
     }
 
     #[test]

@@ -66,11 +66,12 @@ use std::sync::Arc;
 
 use arrow_array::{
     new_null_array, Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch,
-    StringArray,
+    RecordBatchOptions, StringArray,
 };
-use arrow_schema::DataType;
+use arrow_schema::{ArrowError, DataType, Field, Schema};
 use msq_common::{internal_err, MsqError, Result};
 use msq_plan::expr::{BinaryOp, Literal, ScalarExpr, ScalarFunction, SqlType};
+use std::collections::BTreeSet;
 
 pub use cast::{cast_array, java_double_to_string, java_float_to_string};
 
@@ -99,12 +100,52 @@ pub fn evaluate_predicate(expr: &ScalarExpr, batch: &RecordBatch) -> Result<Bool
 
 /// The rows of `batch` for which `predicate` is true (false and null drop the row).
 pub fn filter_batch(batch: &RecordBatch, predicate: &ScalarExpr) -> Result<RecordBatch> {
+    filter_batch_keeping(batch, predicate, None)
+}
+
+/// [`filter_batch`], materialising only the columns at the positions in `keep` (all when
+/// `None`): the others become all-null `Null` columns of the filtered length, so a column that
+/// only the predicate reads (or nothing reads) is never gathered.
+///
+/// # Errors
+/// As [`filter_batch`].
+pub fn filter_batch_keeping(
+    batch: &RecordBatch,
+    predicate: &ScalarExpr,
+    keep: Option<&BTreeSet<usize>>,
+) -> Result<RecordBatch> {
     let mask = evaluate_predicate(predicate, batch)?;
-    if mask.true_count() == batch.num_rows() {
-        return Ok(batch.clone());
+    let all_pass = mask.true_count() == batch.num_rows();
+    let filter_err = |e: ArrowError| MsqError::internal(format!("filtering a batch failed: {e}"));
+    let Some(keep) = keep else {
+        if all_pass {
+            return Ok(batch.clone());
+        }
+        return arrow_select::filter::filter_record_batch(batch, &mask).map_err(filter_err);
+    };
+    let rows = mask.true_count();
+    let predicate = arrow_select::filter::FilterBuilder::new(&mask)
+        .optimize()
+        .build();
+    let schema = batch.schema();
+    let mut fields = Vec::with_capacity(batch.num_columns());
+    let mut columns = Vec::with_capacity(batch.num_columns());
+    for (i, (field, column)) in schema.fields().iter().zip(batch.columns()).enumerate() {
+        if keep.contains(&i) {
+            columns.push(if all_pass {
+                Arc::clone(column)
+            } else {
+                predicate.filter(column).map_err(filter_err)?
+            });
+            fields.push(Arc::clone(field));
+        } else {
+            columns.push(new_null_array(&DataType::Null, rows));
+            fields.push(Arc::new(Field::new(field.name(), DataType::Null, true)));
+        }
     }
-    arrow_select::filter::filter_record_batch(batch, &mask)
-        .map_err(|e| MsqError::internal(format!("filtering a batch failed: {e}")))
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    RecordBatch::try_new_with_options(Arc::new(Schema::new(fields)), columns, &options)
+        .map_err(filter_err)
 }
 
 /// The Arrow type used for a [`SqlType`] (the contract table of `msq_plan::expr`).

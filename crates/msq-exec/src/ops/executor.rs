@@ -10,15 +10,17 @@ use super::arrow_err;
 use super::join::JoinOp;
 use super::limit::LimitOp;
 use super::sort::SortOp;
-use crate::expr::{arrow_type, cast_array, evaluate, filter_batch};
+use crate::expr::{arrow_type, cast_array, evaluate, filter_batch_keeping};
 use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{Field, Schema, SchemaRef};
 use msq_common::{internal_err, Result};
 use msq_plan::{NamedExpr, Program, ScalarExpr, Step};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 enum Op {
-    Filter(ScalarExpr),
+    /// A predicate, and the columns later steps read (`None`: all of them).
+    Filter(ScalarExpr, Option<BTreeSet<usize>>),
     Project(Vec<NamedExpr>, SchemaRef),
     Join(Box<JoinOp>),
     Aggregate(Box<AggregateOp>),
@@ -33,8 +35,8 @@ impl Op {
 
     fn push(&mut self, batch: RecordBatch) -> Result<Option<RecordBatch>> {
         match self {
-            Op::Filter(predicate) => {
-                let out = filter_batch(&batch, predicate)?;
+            Op::Filter(predicate, keep) => {
+                let out = filter_batch_keeping(&batch, predicate, keep.as_ref())?;
                 Ok((out.num_rows() > 0).then_some(out))
             }
             Op::Project(exprs, schema) => project(exprs, schema, &batch).map(Some),
@@ -109,9 +111,11 @@ impl ProgramExecutor {
     ) -> Result<Self> {
         let mut ops = Vec::with_capacity(program.steps.len());
         let mut schema = input_schema.clone();
-        for step in &program.steps {
+        for (i, step) in program.steps.iter().enumerate() {
             let op = match step {
-                Step::Filter(predicate) => Op::Filter(predicate.clone()),
+                Step::Filter(predicate) => {
+                    Op::Filter(predicate.clone(), program.columns_read_from(i + 1))
+                }
                 Step::Project(exprs) => {
                     let fields: Vec<Field> = exprs
                         .iter()
