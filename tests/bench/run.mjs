@@ -22,6 +22,8 @@
 //   W2 the docs' example INSERT of wikipedia.json.gz (submit → SUCCESS)
 //   W3 GROUP BY channel with COUNT/SUM; W4 filtered GROUP BY on two keys ORDER BY … LIMIT 10;
 //   W5 exact COUNT(DISTINCT "user"); W6 SELECT … WHERE … LIMIT 100
+//   ceiling: at the smallest size, one thread decoding the NDJSON with serde_json alone and with
+//      Acorn's reader, in Acorn's own wasm (POST /acorn/v1/bench/decode; decode only)
 // W3–W6 answers are compared after normalisation (rows sorted, numbers as numbers): a difference
 // marks the workload INVALID and is printed. A workload that fails prints FAILED and its reason.
 //
@@ -180,6 +182,21 @@ async function acornSql(p, sql, context) {
   }
 }
 
+/**
+ * One thread's NDJSON decode in Acorn's wasm (`POST /acorn/v1/bench/decode`, answered by the
+ * engine worker): `reader` 'acorn' (the reader ingestion uses) or 'serde_json' (serde_json
+ * alone, the issue's ceiling). The file is fetched whole first; only decoding is timed.
+ */
+async function acornDecode(p, url, reader) {
+  const signature = COLUMNS.map(([name, type]) => ({ name, type }));
+  try {
+    return await withTimeout(p.page.evaluate((body) => window.acorn.request('POST', '/acorn/v1/bench/decode', body),
+      { uri: url, inputFormat: { type: 'json' }, signature, reader }), 'Acorn decode');
+  } catch (e) {
+    throw p.fail(new Error(`${e.message}${e.body ? ` ${JSON.stringify(e.body)}` : ''}`));
+  }
+}
+
 /** Every worker's wasm memory (bytes) as the loader probe saw it; wasm memory never shrinks. */
 async function acornWorkerMemory(p) {
   const sizes = [];
@@ -272,6 +289,7 @@ async function runAcornSize(browser, origin, rows, memory) {
       w1.samples.push(ms);
       w1.cold.push(ms);
       if (kind === 'json') await runQueries(rows, 'Acorn', (sql, ctx) => acornSql(p, sql.replaceAll('{T}', ds), ctx), 2);
+      if (kind === 'json' && rows === Math.min(...ROWS)) await runCeiling(p, url, rows);
       const mem = await acornWorkerMemory(p);
       memory.workers = Math.max(memory.workers, mem.length);
       mem.forEach((b, i) => { memory.peak[i] = Math.max(memory.peak[i] ?? 0, b); });
@@ -307,6 +325,25 @@ async function runDuckSize(browser, origin, rows) {
       if (kind === 'json') for (const [id, title] of QUERIES) failed(entry(`${id} ${title} ${short(rows)}`, title, engine, rows), new Error(`not run: ingest failed (${e.message})`));
     } finally {
       await p?.context.close();
+    }
+  }
+}
+
+/**
+ * The decode ceiling (issue 6): serde_json alone vs Acorn's reader on the same NDJSON, one
+ * thread, same wasm build. Measured at the smallest size only (the whole file is held in the
+ * engine worker's memory next to everything it already holds; the rate does not depend on it).
+ */
+async function runCeiling(p, url, rows) {
+  for (const [reader, engine] of [['serde_json', 'serde_json (wasm32)'], ['acorn', 'Acorn']]) {
+    const e = entry(`ceiling: NDJSON decode, one thread ${short(rows)}`, 'JSON decode into columns, one thread', engine, rows);
+    try {
+      const answer = await acornDecode(p, url, reader);
+      if (Number(answer.rows) !== rows) throw new Error(`${reader} decoded ${answer.rows} rows, expected ${rows}`);
+      e.samples.push(Number(answer.ms));
+      e.cold.push(Number(answer.ms));
+    } catch (err) {
+      failed(e, err);
     }
   }
 }
@@ -444,11 +481,6 @@ for (const w of workloads) {
     });
   }
 }
-table.push({
-  workload: 'ceiling: serde_json NDJSON decode in wasm (per core)', engine: 'serde_json (wasm32)', rows: null,
-  runs: 0, min_ms: null, median_ms: null, rows_per_s: null, acorn_over_duckdb: null,
-  status: 'not measured', error: 'not measured: left to the lead (needs a cargo build of a wasm decode probe)', validity: null,
-});
 
 // Print.
 const fmt = (v, d = 0) => (v === null || v === undefined ? '' : v.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }));
@@ -467,7 +499,8 @@ console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const l of lines) console.log(pad(l));
 console.log('');
 console.log('rows/s = rows ÷ median; Acorn÷DuckDB = Acorn rows/s ÷ DuckDB rows/s (> 1: Acorn faster). '
-  + `W1/W2: one cold page per run; W3–W6: ${WARM > 0 ? `${WARM} warm repeats per page after one cold query (cold times in the JSON)` : 'the cold query'}.`);
+  + `W1/W2: one cold page per run; W3–W6: ${WARM > 0 ? `${WARM} warm repeats per page after one cold query (cold times in the JSON)` : 'the cold query'}. `
+  + 'ceiling: the same ratio is Acorn\'s reader ÷ serde_json alone (decode only, one thread, in the engine worker).');
 for (const r of table.filter((x) => x.status === 'FAILED')) console.log(`FAILED ${r.workload} · ${r.engine}: ${r.error}`);
 for (const i of invalid) {
   console.log(`INVALID ${i.workload}: answers differ (Acorn ${i.diff.acornRows} rows, DuckDB ${i.diff.duckdbRows} rows)`);
@@ -503,7 +536,17 @@ const out = {
     workersWithWasmMemory: m.workers, workersInPage: m.pageWorkers, peakWasmMemoryBytesPerWorker: m.peak,
   }])),
   wasmSizes: sizes,
-  ceiling: { serdeJsonWasmRowsPerSecond: null, note: 'not measured: left to the lead (needs a cargo build)' },
+  ceiling: (() => {
+    const rowsOf = (engine) => table.find((r) => r.workload.startsWith('ceiling:') && r.engine === engine);
+    const serde = rowsOf('serde_json (wasm32)');
+    const acorn = rowsOf('Acorn');
+    return {
+      rows: serde?.rows ?? null,
+      serdeJsonWasmRowsPerSecond: serde?.rows_per_s ?? null,
+      acornReaderRowsPerSecond: acorn?.rows_per_s ?? null,
+      acornOverSerdeJson: acorn?.acorn_over_duckdb ?? null,
+    };
+  })(),
 };
 writeFileSync(join(OUT_DIR, 'browser-bench.json'), `${JSON.stringify(out, null, 2)}\n`);
 console.log(`wrote target/bench-out/browser-bench.json`);

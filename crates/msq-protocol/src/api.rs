@@ -12,6 +12,7 @@
 //! | `DELETE /druid/coordinator/v1/datasources/<dataSource>` | [`ApiCall::DropDatasource`] |
 //! | `GET /status` | [`ApiCall::ServerStatus`] |
 //! | `GET /druid/indexer/v1/workers` | [`ApiCall::Workers`] |
+//! | `POST /acorn/v1/bench/decode` (Acorn's own) | [`ApiCall::BenchDecode`] |
 //!
 //! [`route`] maps a method and path (and body) to a call ([`route_http`] from the raw request), so the Service Worker and any other
 //! HTTP front end share one routing table; the answer is an [`ApiResponse`]: an HTTP status and
@@ -71,6 +72,12 @@ pub enum ApiCall {
     DropDatasource {
         /// The datasource name (percent-decoded).
         data_source: String,
+    },
+    /// `POST /acorn/v1/bench/decode` (not Druid's): times one thread decoding a file with
+    /// Acorn's reader or serde_json alone, for the browser benchmark (`msq_runtime::bench`).
+    BenchDecode {
+        /// `{"uri", "inputFormat", "signature", "reader"}`.
+        request: Value,
     },
 }
 
@@ -179,6 +186,12 @@ pub fn route(method: &str, path: &str, body: Option<Value>) -> Result<ApiCall, R
         "/druid/indexer/v1/workers" => {
             expect("GET")?;
             return Ok(ApiCall::Workers);
+        }
+        "/acorn/v1/bench/decode" => {
+            expect("POST")?;
+            return Ok(ApiCall::BenchDecode {
+                request: post_body(body)?,
+            });
         }
         "/druid/v2/sql" => {
             expect("POST")?;
@@ -303,6 +316,18 @@ mod tests {
         assert_eq!(
             route("GET", "/druid/indexer/v1/workers", None).unwrap(),
             ApiCall::Workers
+        );
+        assert_eq!(
+            route("POST", "/acorn/v1/bench/decode", Some(json!({"uri": "u"}))).unwrap(),
+            ApiCall::BenchDecode {
+                request: json!({"uri": "u"})
+            }
+        );
+        assert_eq!(
+            route("GET", "/acorn/v1/bench/decode", None)
+                .unwrap_err()
+                .status,
+            405
         );
     }
 

@@ -49,6 +49,7 @@ pub async fn handle(engine: &Engine, request: ApiRequest) -> ApiResponse {
         ApiCall::DropDatasource { data_source } => answer(engine.drop_datasource(&data_source)),
         ApiCall::ServerStatus => answer(Ok(engine.server_status())),
         ApiCall::Workers => answer(Ok(engine.workers().await)),
+        ApiCall::BenchDecode { request } => answer(engine.bench_decode(request).await),
     }
 }
 

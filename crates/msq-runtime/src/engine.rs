@@ -235,6 +235,14 @@ impl Engine {
         })
     }
 
+    /// `POST /acorn/v1/bench/decode` ([`crate::bench`]): decodes a file on this thread.
+    ///
+    /// # Errors
+    /// 400 naming what is wrong with the request or the file.
+    pub async fn bench_decode(&self, request: Value) -> Result<Value, ApiError> {
+        crate::bench::decode(self.env.fetcher.as_ref(), self.env.clock.as_ref(), request).await
+    }
+
     /// `GET /druid/indexer/v1/workers`: one entry per thread stage work runs on, in the shape
     /// of Druid's overlord worker list (each a worker of capacity 1 whose `currCapacityUsed`
     /// is its running work orders), with the thread's vital signs under `acorn`; a thread that

@@ -45,9 +45,12 @@
 //! - [`system`] — `INFORMATION_SCHEMA` and `sys` tables for the interactive API.
 //! - [`engine`] — [`Engine`]: submit / status / report / shutdown, Druid's JSON.
 //! - [`cluster`] — [`LocalCluster`].
+//! - [`bench`] — `POST /acorn/v1/bench/decode`: one thread's decode speed, Acorn's reader
+//!   against serde_json alone.
 #![deny(missing_docs)]
 
 pub mod api;
+pub mod bench;
 pub mod cluster;
 pub mod controller;
 pub mod engine;

@@ -70,12 +70,14 @@ pub(crate) struct KeyCache {
     keys: Vec<(Box<str>, Option<usize>)>,
 }
 
-/// Parses `line` into the buffers. On error the partial row is left for the caller to roll
-/// back; the error text is the reason (used in the exception's detail, not its message).
+/// Parses `line` into the buffers (trying the flat-object scanner first when `scanner`). On
+/// error the partial row is left for the caller to roll back; the error text is the reason
+/// (used in the exception's detail, not its message).
 pub(crate) fn parse_row(
     line: &[u8],
     index: &FieldIndex,
     cache: &mut KeyCache,
+    scanner: bool,
     buffers: &mut ColumnBuffers,
 ) -> Result<(), String> {
     // One UTF-8 check of the whole line (a fast, mostly-ASCII scan) lets serde_json read it as
@@ -83,7 +85,7 @@ pub(crate) fn parse_row(
     // the byte reader, whose error names the bad position.
     match std::str::from_utf8(line) {
         Ok(text) => {
-            if super::flat_json::parse_flat_row(text, index, cache, buffers) {
+            if scanner && super::flat_json::parse_flat_row(text, index, cache, buffers) {
                 return Ok(());
             }
             // Not in the fast path's subset: forget what it wrote, read the line in full.
@@ -375,7 +377,7 @@ mod tests {
         let mut errors = Vec::new();
         for line in lines {
             let result = if fast {
-                parse_row(line.as_bytes(), &index, &mut cache, &mut buffers)
+                parse_row(line.as_bytes(), &index, &mut cache, true, &mut buffers)
             } else {
                 parse_with(
                     serde_json::Deserializer::from_str(line),

@@ -76,6 +76,10 @@ pub struct ReaderOptions {
     pub max_line_bytes: usize,
     /// Gzip detection.
     pub compression: Compression,
+    /// JSON lines try the hand scanner for flat objects before serde_json (the default).
+    /// `false` reads every line with serde_json alone: the browser benchmark measures
+    /// serde_json's own decode speed that way (`POST /acorn/v1/bench/decode`).
+    pub json_scanner: bool,
 }
 
 impl Default for ReaderOptions {
@@ -85,6 +89,7 @@ impl Default for ReaderOptions {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             compression: Compression::Auto,
+            json_scanner: true,
         }
     }
 }
@@ -203,6 +208,7 @@ impl InputReader {
             InputFormat::Json(_) => RowParser::Json {
                 index: FieldIndex::new(&names),
                 cache: KeyCache::default(),
+                scanner: options.json_scanner,
             },
             InputFormat::Csv(d) => RowParser::delimited(d, true, &names),
             InputFormat::Tsv(d) => RowParser::delimited(d, false, &names),
@@ -440,6 +446,8 @@ enum RowParser {
     Json {
         index: FieldIndex,
         cache: KeyCache,
+        /// Try the flat-object scanner first (see `ReaderOptions::json_scanner`).
+        scanner: bool,
     },
     Delimited {
         csv: bool,
@@ -504,8 +512,12 @@ impl Sink {
             raw = raw.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(raw);
         }
         match &mut self.parser {
-            RowParser::Json { index, cache } => {
-                match parse_row(raw, index, cache, &mut self.buffers) {
+            RowParser::Json {
+                index,
+                cache,
+                scanner,
+            } => {
+                match parse_row(raw, index, cache, *scanner, &mut self.buffers) {
                     Ok(()) => self.row_done(),
                     Err(reason) => {
                         self.buffers.rollback_row();
