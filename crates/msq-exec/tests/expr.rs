@@ -235,6 +235,28 @@ fn comparisons() {
         bools(&literal_left),
         vec![Some(false), Some(true), None, Some(false)]
     );
+    // A dictionary column against a string literal (compared per dictionary value), either
+    // way round, answers what the plain strings answer; a null key and a NULL literal, null.
+    let dict = || ScalarExpr::column(5, "dict", SqlType::Varchar);
+    let plain = || cast(dict(), SqlType::Varchar);
+    for op in [Eq, NotEq, Lt, LtEq, Gt, GtEq] {
+        for literal in [text("a"), text("b"), text("0"), null(SqlType::Varchar)] {
+            let fast = bin(op, dict(), literal.clone(), SqlType::Boolean);
+            let slow = bin(op, plain(), literal.clone(), SqlType::Boolean);
+            assert_eq!(bools(&fast), bools(&slow), "{fast:?}");
+            let fast = bin(op, literal.clone(), dict(), SqlType::Boolean);
+            let slow = bin(op, literal, plain(), SqlType::Boolean);
+            assert_eq!(bools(&fast), bools(&slow), "{fast:?}");
+        }
+    }
+    assert_eq!(
+        bools(&bin(Eq, dict(), text("a"), SqlType::Boolean)),
+        vec![Some(true), Some(false), None, Some(true)]
+    );
+    assert_eq!(
+        bools(&bin(Lt, text("a"), dict(), SqlType::Boolean)),
+        vec![Some(false), Some(true), None, Some(false)]
+    );
 }
 
 #[test]

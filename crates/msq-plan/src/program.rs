@@ -83,6 +83,26 @@ impl Program {
         Some(used)
     }
 
+    /// Input columns a table read may hand over as the segments store them (dictionary-encoded
+    /// strings). When every read of the input goes through expressions — leading filters, then
+    /// a projection or a raw-row aggregate, no leading sort that would move raw columns between
+    /// batches of different encodings — that is every column read: evaluating a column makes
+    /// it plain where needed, a filter moves only dictionary keys, and a string comparison
+    /// with a literal runs once per dictionary value (`msq-exec`). Otherwise it is the bare
+    /// group keys ([`Program::bare_key_columns`]).
+    pub fn encodable_columns(&self) -> BTreeSet<usize> {
+        let (_, first) = leading_reads(&self.steps);
+        let leading_sort = self
+            .steps
+            .iter()
+            .take_while(|s| !matches!(s, Step::Project(_) | Step::Aggregate(_) | Step::Join(_)))
+            .any(|s| matches!(s, Step::Sort(_)));
+        match (self.input_columns(), first) {
+            (Some(read), Some(Step::Project(_) | Step::Aggregate(_))) if !leading_sort => read,
+            _ => self.bare_key_columns(),
+        }
+    }
+
     /// Input columns whose only use is as a bare group key of the program's raw-row
     /// aggregation, before any projection: a table read may hand those over as the segments
     /// store them (dictionary-encoded strings), since no expression ever evaluates them and
@@ -312,6 +332,30 @@ mod tests {
         assert!(projected.bare_key_columns().is_empty());
         assert!(Program::new(vec![aggregate(AggregateMode::Final)])
             .bare_key_columns()
+            .is_empty());
+        // Read only through expressions: every column read may stay encoded.
+        assert_eq!(
+            program.encodable_columns(),
+            set(&[1, 4, 5, 6, 7, 9]).unwrap()
+        );
+        assert_eq!(
+            projected.encodable_columns(),
+            set(&[4]).unwrap(),
+            "a projection evaluates what it reads"
+        );
+        // A leading sort moves raw columns between batches: only the bare keys.
+        let sorted = Program::new(vec![
+            Step::Sort(vec![SortKey {
+                expr: col(1),
+                descending: false,
+                nulls_first: true,
+            }]),
+            Step::Project(vec![NamedExpr::new("a", col(4))]),
+        ]);
+        assert!(sorted.encodable_columns().is_empty());
+        // Rows passed through whole: only the bare keys (none).
+        assert!(Program::new(vec![Step::Filter(gt(col(2), 0))])
+            .encodable_columns()
             .is_empty());
     }
 

@@ -1048,15 +1048,15 @@ pub fn schema_of_signature(signature: &[(String, ColumnType)]) -> SchemaRef {
 }
 
 /// How a stage's program uses the columns of a table input (positions in the datasource's
-/// column list): the segments then decode only what is read and leave encoded what is only
-/// grouped by.
+/// column list): the segments then decode only what is read and leave encoded what the
+/// program reads through expressions or groups by.
 #[derive(Debug, Default)]
 struct ColumnUse {
     /// The columns the program reads ([`Program::input_columns`]); all when `None`. The
     /// others hold [`NullArray`]s, which cost nothing and which the program never reads.
     needed: Option<BTreeSet<usize>>,
-    /// Columns only grouped by ([`Program::bare_key_columns`]): kept as the segments' string
-    /// dictionaries, which the aggregation groups by directly.
+    /// Columns kept as the segments' string dictionaries ([`Program::encodable_columns`]):
+    /// the aggregation groups by them directly, filters compare and move their keys.
     encoded: BTreeSet<usize>,
 }
 
@@ -1065,7 +1065,7 @@ impl ColumnUse {
     fn of(program: &Program) -> Self {
         Self {
             needed: program.input_columns(),
-            encoded: program.bare_key_columns(),
+            encoded: program.encodable_columns(),
         }
     }
 }

@@ -64,9 +64,10 @@ mod time;
 
 use std::sync::Arc;
 
+use arrow_array::types::Int32Type;
 use arrow_array::{
-    new_null_array, Array, ArrayRef, BooleanArray, Float64Array, Int64Array, RecordBatch,
-    RecordBatchOptions, StringArray,
+    new_null_array, Array, ArrayRef, BooleanArray, DictionaryArray, Float64Array, Int64Array,
+    RecordBatch, RecordBatchOptions, StringArray,
 };
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use msq_common::{internal_err, MsqError, Result};
@@ -372,6 +373,45 @@ fn constant_string(func: &str, args: &[ScalarExpr], index: usize) -> Result<Opti
 }
 
 /// `left op right`.
+/// `column <op> 'text'` (either way round) over a dictionary-encoded string column: compared
+/// once per dictionary value, then each row takes its key's answer (a null key, null). `None`
+/// when the operands are not of that shape, for the general path.
+fn compare_dictionary_with_literal(
+    op: BinaryOp,
+    left: &ScalarExpr,
+    right: &ScalarExpr,
+    batch: &RecordBatch,
+) -> Result<Option<BooleanArray>> {
+    let (index, literal, column_first) = match (left, right) {
+        (ScalarExpr::Column { index, .. }, ScalarExpr::Literal(literal)) => (index, literal, true),
+        (ScalarExpr::Literal(literal), ScalarExpr::Column { index, .. }) => (index, literal, false),
+        _ => return Ok(None),
+    };
+    if left.sql_type() != SqlType::Varchar || right.sql_type() != SqlType::Varchar {
+        return Ok(None);
+    }
+    let Some(dictionary) = batch
+        .columns()
+        .get(*index)
+        .and_then(|c| c.as_any().downcast_ref::<DictionaryArray<Int32Type>>())
+    else {
+        return Ok(None);
+    };
+    let values = dictionary.values();
+    if values.data_type() != &DataType::Utf8 {
+        return Ok(None);
+    }
+    let text = literal_array(literal, values.len());
+    let per_value = if column_first {
+        compare::compare(op, values, &text)?
+    } else {
+        compare::compare(op, &text, values)?
+    };
+    let per_row = arrow_select::take::take(&per_value, dictionary.keys(), None)
+        .map_err(|e| MsqError::internal(format!("comparing a dictionary column: {e}")))?;
+    Ok(Some(downcast::<BooleanArray>(&per_row)?.clone()))
+}
+
 fn eval_binary(
     op: BinaryOp,
     left: &ScalarExpr,
@@ -396,6 +436,9 @@ fn eval_binary(
         | BinaryOp::LtEq
         | BinaryOp::Gt
         | BinaryOp::GtEq => {
+            if let Some(result) = compare_dictionary_with_literal(op, left, right, batch)? {
+                return Ok(Arc::new(result));
+            }
             let common = common_type(&left.sql_type(), &right.sql_type());
             let l = eval_operand(left, batch, &common)?;
             let r = eval_operand(right, batch, &common)?;
