@@ -89,21 +89,14 @@ fn write_value(line: &str, i: usize, column: usize, buffers: &mut ColumnBuffers)
             }
             Some(end + 1)
         }
-        b't' => {
-            let next = literal(b, i, b"true")?;
+        first @ (b't' | b'f') => {
+            let value = first == b't';
+            let word = if value { "true" } else { "false" };
+            let next = literal(b, i, word.as_bytes())?;
             if cell.kind() == ColumnKind::String {
-                cell.push_str("true");
+                cell.push_str(word);
             } else {
-                cell.push_long(1);
-            }
-            Some(next)
-        }
-        b'f' => {
-            let next = literal(b, i, b"false")?;
-            if cell.kind() == ColumnKind::String {
-                cell.push_str("false");
-            } else {
-                cell.push_long(0);
+                cell.push_long(i64::from(value));
             }
             Some(next)
         }

@@ -696,6 +696,18 @@ mod tests {
         InputFormat::from_json(&json!({"type": "json"})).unwrap()
     }
 
+    /// `data` read as JSON lines of `signature` from `mem://t.json`, default options.
+    fn read_json(signature: &[(String, DruidType)], data: &[u8]) -> ReadOutput {
+        InputReader::read_all(
+            &json_format(),
+            signature,
+            "mem://t.json",
+            data,
+            ReaderOptions::default(),
+        )
+        .unwrap()
+    }
+
     fn strings(batch: &RecordBatch, col: usize) -> Vec<Option<String>> {
         batch
             .column(col)
@@ -778,14 +790,7 @@ mod tests {
     fn json_bad_rows_are_parse_exceptions_with_druid_numbering() {
         let signature = sig(&[("a", DruidType::Long), ("b", DruidType::String)]);
         let data = b"{\"a\":1}\n{\"a\":\n\n{\"a\":\"x\",\"b\":\"y\"}\n[1]\n{\"a\":2,\"b\":\"ok\"}\n{\"a\":3} trailing\n";
-        let out = InputReader::read_all(
-            &json_format(),
-            &signature,
-            "mem://t.json",
-            data,
-            ReaderOptions::default(),
-        )
-        .unwrap();
+        let out = read_json(&signature, data);
         assert_eq!(out.num_rows(), 2);
         assert_eq!(longs(&out.batches[0], 0), [Some(1), Some(2)]);
         let messages: Vec<&str> = out
@@ -815,14 +820,7 @@ mod tests {
         let signature = sig(&[("a", DruidType::Long), ("b", DruidType::String)]);
         // Line 2 has a lone 0xFF inside a string; lines 1 and 3 are fine (line 3 not ASCII).
         let data = b"{\"a\":1,\"b\":\"x\"}\n{\"a\":2,\"b\":\"\xFF\"}\n{\"a\":3,\"b\":\"\xC3\xA9t\xC3\xA9\"}\n";
-        let out = InputReader::read_all(
-            &json_format(),
-            &signature,
-            "mem://t.json",
-            data,
-            ReaderOptions::default(),
-        )
-        .unwrap();
+        let out = read_json(&signature, data);
         assert_eq!(longs(&out.batches[0], 0), [Some(1), Some(3)]);
         assert_eq!(
             strings(&out.batches[0], 1),
