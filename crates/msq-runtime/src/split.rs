@@ -2,10 +2,10 @@
 //!
 //! Druid never splits a file (its unit of external input is the file). Acorn does when a
 //! stage has fewer files than workers and a file is large, uncompressed and line-based (JSON
-//! lines, CSV, TSV): the controller asks the server for the file's
-//! size ([`Fetcher::probe`], a `HEAD` that also says whether byte ranges are served), the slicer
-//! cuts it into byte ranges of at least [`msq_kernel::slicer::MIN_PART_BYTES`], and each worker
-//! reads its range with [`line_range`].
+//! lines, CSV, TSV): the controller asks the server for the file's size ([`Fetcher::probe`], a
+//! `HEAD` that also says whether byte ranges are served), the slicer cuts it into byte ranges
+//! of at least [`msq_kernel::slicer::MIN_PART_BYTES`], and each worker reads its range with
+//! [`line_range`].
 //!
 //! A line belongs to the part its first byte falls in: a part after the first skips the
 //! partial line it starts in (it reads from one byte early, so a line starting exactly at its

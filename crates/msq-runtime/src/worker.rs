@@ -1075,7 +1075,8 @@ impl ColumnUse {
 /// are null, dictionary-encoded strings (as segments store them) become plain `Utf8`. Positions
 /// `read` leaves out are [`NullArray`]s of type `Null`; columns it keeps encoded stay
 /// `Dictionary<Int32, Utf8>` where a segment has them so (their type then differs between
-/// batches, which the aggregation that alone reads them accepts).
+/// batches, which the program accepts: it reads them only through expressions, which make
+/// them plain where needed, and as group keys; see [`Program::encodable_columns`]).
 fn align_to_columns(
     batches: Vec<RecordBatch>,
     columns: &[(String, ColumnType)],

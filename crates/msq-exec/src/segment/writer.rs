@@ -7,7 +7,8 @@
 //! dictionary per column per segment, shared by every record batch of the file (so the IPC
 //! file format, which forbids dictionary replacement, holds several batches without copying
 //! rows together) — except columns that hardly repeat a value, which are plain `Utf8` (see
-//! `string_storage` for the rule and why Acorn departs from Druid there). Numbers stay as `Int64` / `Float64` / `Float32`; `__time` is an `Int64` of
+//! `string_storage` for the rule and why Acorn departs from Druid there). Numbers stay as
+//! `Int64` / `Float64` / `Float32`; `__time` is an `Int64` of
 //! UTC milliseconds, as the input readers produce it. `Binary` columns (serialized aggregate
 //! state such as a rollup's HyperLogLog sketch) are stored as they are and recorded as
 //! `COMPLEX<name>` ([`COMPLEX_TYPE_METADATA`], default [`DEFAULT_COMPLEX_TYPE`]).
