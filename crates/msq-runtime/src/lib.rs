@@ -40,6 +40,7 @@
 //! - [`remote`] — workers on other threads: [`remote::RemoteHosts`] (the controller's
 //!   transport factory) and [`remote::StageHost`] (a worker thread), speaking
 //!   [`remote::RemoteMessage`]s; [`remote::loopback`] runs them in one thread for tests.
+//! - [`segment_cache`] — the segment columns a worker thread has read, kept for later queries.
 //! - [`controller`] — [`controller::run_query`]: kernel loop, live report, results, publishing.
 //! - [`results`] — Arrow → the report's `results`.
 //! - [`system`] — `INFORMATION_SCHEMA` and `sys` tables for the interactive API.
@@ -58,6 +59,7 @@ pub mod env;
 pub mod fetch;
 pub mod remote;
 pub mod results;
+pub mod segment_cache;
 pub mod shuffle;
 pub mod split;
 pub mod store;

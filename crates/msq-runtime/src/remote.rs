@@ -24,18 +24,20 @@
 //! the host ↔ host channel ("pull", as Druid's workers fetch partitions from each other's
 //! `/channels` endpoint), and the controller fetches the final stage's frames the same way.
 //! Segments stay with the controller, which owns the segment store: a host reading a table
-//! input asks for each segment's bytes (and keeps them for later queries, up to
-//! [`SEGMENT_CACHE_BYTES`]) and for the datasource's columns.
+//! input asks for the datasource's columns and for the columns it reads of each segment (a
+//! file cut to them), and keeps those for later queries ([`crate::segment_cache`]).
 //!
 //! Natively, [`loopback`] wires a controller to `n` hosts through queues — every message
 //! serialised and parsed on the way, as in the browser — so the whole golden corpus runs over
 //! this protocol in `cargo test`.
 
 use crate::env::{Clock, Fetcher, Spawner};
+use crate::segment_cache::SegmentCache;
 use crate::shuffle::ShuffleStore;
 use crate::store::SharedStore;
 use crate::transport::{EventSink, Transport, TransportFactory, WorkerSettings};
 use crate::worker::{run_work_order, WorkerContext, WorkerEvent, WorkerInputs};
+use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
@@ -217,7 +219,8 @@ pub enum RemoteMessage {
         /// The event (segment files in the wire's frames).
         event: WorkerEvent,
     },
-    /// Host → controller: the bytes of a published segment; answered by `Frames`.
+    /// Host → controller: a published segment's file cut to some columns
+    /// ([`msq_exec::segment::project_segment`]); answered by `Frames`.
     ReadSegment {
         /// The asker's request id.
         request: u64,
@@ -225,6 +228,8 @@ pub enum RemoteMessage {
         data_source: String,
         /// The segment id.
         id: String,
+        /// The columns wanted (those the segment lacks are left out of the answer).
+        columns: Vec<String>,
     },
     /// Host → controller: a datasource's columns; answered by `ColumnsAre`.
     Columns {
@@ -368,54 +373,6 @@ struct HostInner {
     columns: Waiting<Vec<(String, ColumnType)>>,
     work_orders_run: Cell<u64>,
     segments: RefCell<SegmentCache>,
-}
-
-/// Segment files a host has read, kept for later queries (a published segment never changes:
-/// a new version has a new id), oldest dropped first beyond [`SEGMENT_CACHE_BYTES`].
-/// A cached segment file: `(datasource, segment id)` and its bytes.
-type CachedSegment = ((String, String), Buffer);
-
-struct SegmentCache {
-    entries: std::collections::VecDeque<CachedSegment>,
-    bytes: usize,
-    limit: usize,
-}
-
-impl Default for SegmentCache {
-    fn default() -> Self {
-        Self {
-            entries: std::collections::VecDeque::new(),
-            bytes: 0,
-            limit: SEGMENT_CACHE_BYTES,
-        }
-    }
-}
-
-/// Bytes of segment files one host keeps.
-pub const SEGMENT_CACHE_BYTES: usize = 256 << 20;
-
-impl SegmentCache {
-    fn get(&self, data_source: &str, id: &str) -> Option<Buffer> {
-        self.entries
-            .iter()
-            .find(|((d, i), _)| d == data_source && i == id)
-            .map(|(_, bytes)| bytes.clone())
-    }
-
-    fn put(&mut self, data_source: &str, id: &str, bytes: Buffer) {
-        if bytes.len() > self.limit || self.get(data_source, id).is_some() {
-            return;
-        }
-        self.bytes += bytes.len();
-        self.entries
-            .push_back(((data_source.to_owned(), id.to_owned()), bytes));
-        while self.bytes > self.limit {
-            match self.entries.pop_front() {
-                Some((_, old)) => self.bytes -= old.len(),
-                None => break,
-            }
-        }
-    }
 }
 
 /// The worker side: runs the work orders the controller sends, keeps their output frames, and
@@ -709,17 +666,20 @@ impl WorkerInputs for HostInputs {
         answer
     }
 
-    fn segment_bytes(
+    fn segment_columns(
         &self,
         data_source: &str,
         id: &str,
-    ) -> LocalBoxFuture<'static, Result<Buffer>> {
+        columns: &[String],
+    ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>> {
         let host = match self.host() {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
         };
-        if let Some(bytes) = host.segments.borrow().get(data_source, id) {
-            return futures::future::ready(Ok(bytes)).boxed_local();
+        let asked = host.segments.borrow().missing(data_source, id, columns);
+        if asked.is_empty() {
+            let kept = (host.segments.borrow_mut()).read(data_source, id, columns, &[], &[]);
+            return futures::future::ready(kept).boxed_local();
         }
         let (request, answer) = host
             .frames
@@ -728,27 +688,29 @@ impl WorkerInputs for HostInputs {
             request,
             data_source: data_source.to_owned(),
             id: id.to_owned(),
+            columns: asked.clone(),
         };
         host.links.to_controller(Wire::new(&ask, Vec::new()));
-        let (data_source, id) = (data_source.to_owned(), id.to_owned());
-        let cache = Rc::downgrade(&host);
+        let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
+        let host = Rc::downgrade(&host);
         async move {
             let mut frames = answer.await?;
-            match (frames.pop(), frames.is_empty()) {
-                (Some(bytes), true) => {
-                    let bytes = Buffer::from_vec(bytes);
-                    if let Some(host) = cache.upgrade() {
-                        host.segments
-                            .borrow_mut()
-                            .put(&data_source, &id, bytes.clone());
-                    }
-                    Ok(bytes)
+            let file = match (frames.pop(), frames.is_empty()) {
+                (Some(bytes), true) => Buffer::from_vec(bytes),
+                _ => {
+                    return Err(rpc_error(format!(
+                        "segment [{id}] arrived as {} files",
+                        frames.len() + 1
+                    )))
                 }
-                _ => Err(rpc_error(format!(
-                    "segment [{id}] arrived as {} files",
-                    frames.len() + 1
-                ))),
-            }
+            };
+            let arrived = msq_exec::segment::decode_segment_columns(&file, None)?;
+            let host = host
+                .upgrade()
+                .ok_or_else(|| MsqError::canceled("the worker is shutting down"))?;
+            let batches =
+                (host.segments.borrow_mut()).read(&data_source, &id, &columns, &asked, &arrived);
+            batches
         }
         .boxed_local()
     }
@@ -854,8 +816,16 @@ impl RemoteHosts {
                 request,
                 data_source,
                 id,
+                columns,
             } => {
-                let (frames, error) = match inner.store.segment_bytes(&data_source, &id) {
+                let cut = inner
+                    .store
+                    .segment_bytes(&data_source, &id)
+                    .and_then(|bytes| {
+                        let columns = columns.iter().map(String::as_str).collect();
+                        msq_exec::segment::project_segment(&Buffer::from_vec(bytes), &columns)
+                    });
+                let (frames, error) = match cut {
                     Ok(bytes) => (vec![bytes], None),
                     Err(e) => (Vec::new(), Some(e)),
                 };
@@ -1206,22 +1176,6 @@ mod tests {
         let err = restore_event_frames(bad, vec![vec![1, 2, 3]]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::WorkerRpcFailed);
         assert!(err.message().contains("0 segments with 1 files"));
-    }
-
-    #[test]
-    fn the_segment_cache_drops_the_oldest_beyond_its_limit() {
-        let mut cache = SegmentCache {
-            limit: 10,
-            ..SegmentCache::default()
-        };
-        cache.put("ds", "a", Buffer::from_vec(vec![0u8; 4]));
-        cache.put("ds", "b", Buffer::from_vec(vec![0u8; 4]));
-        cache.put("ds", "huge", Buffer::from_vec(vec![0u8; 11]));
-        assert!(cache.get("ds", "huge").is_none(), "larger than the limit");
-        cache.put("ds", "c", Buffer::from_vec(vec![0u8; 4]));
-        assert!(cache.get("ds", "a").is_none(), "oldest dropped");
-        assert_eq!(cache.get("ds", "b").map(|b| b.len()), Some(4));
-        assert_eq!(cache.bytes, 8);
     }
 
     #[test]

@@ -45,7 +45,7 @@ use msq_plan::{
 const LIVE_COUNTERS_EVERY_MS: i64 = 100;
 use msq_sql::{DruidType, Granularity};
 use std::cell::Cell;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet};
 use std::panic::AssertUnwindSafe;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -134,10 +134,15 @@ pub trait WorkerInputs {
         data_source: &str,
     ) -> LocalBoxFuture<'static, Result<Vec<(String, ColumnType)>>>;
 
-    /// The bytes of published segment `id` of `data_source` (an Arrow [`Buffer`], so a kept
-    /// segment is shared, not copied, and its columns decode as slices of it).
-    fn segment_bytes(&self, data_source: &str, id: &str)
-        -> LocalBoxFuture<'static, Result<Buffer>>;
+    /// Columns `columns` of published segment `id` of `data_source`: its record batches, in
+    /// the file's order, holding the named columns the segment has (a batch holding none of
+    /// them still has its row count).
+    fn segment_columns(
+        &self,
+        data_source: &str,
+        id: &str,
+        columns: &[String],
+    ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>>;
 }
 
 /// [`WorkerInputs`] of workers sharing one thread with their query's shuffle store and the
@@ -167,13 +172,17 @@ impl WorkerInputs for LocalInputs {
         futures::future::ready(self.store.datasource_columns(data_source)).boxed_local()
     }
 
-    fn segment_bytes(
+    fn segment_columns(
         &self,
         data_source: &str,
         id: &str,
-    ) -> LocalBoxFuture<'static, Result<Buffer>> {
-        let bytes = self.store.segment_bytes(data_source, id);
-        futures::future::ready(bytes.map(Buffer::from_vec)).boxed_local()
+        columns: &[String],
+    ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>> {
+        let batches = self.store.segment_bytes(data_source, id).and_then(|bytes| {
+            let names = columns.iter().map(String::as_str).collect();
+            msq_exec::segment::decode_segment_columns(&Buffer::from_vec(bytes), Some(&names))
+        });
+        futures::future::ready(batches).boxed_local()
     }
 }
 
@@ -502,27 +511,21 @@ impl WorkRun {
                 segments,
             } => {
                 let columns = self.context.inputs.datasource_columns(data_source).await?;
-                let names_of = |positions: &BTreeSet<usize>| -> HashSet<&str> {
-                    positions
-                        .iter()
-                        .filter_map(|&i| columns.get(i).map(|(name, _)| name.as_str()))
-                        .collect()
-                };
-                let names = read.needed.as_ref().map(names_of);
+                let names: Vec<String> = (columns.iter().enumerate())
+                    .filter(|(i, _)| read.needed.as_ref().is_none_or(|n| n.contains(i)))
+                    .map(|(_, (name, _))| name.clone())
+                    .collect();
                 let mut batches = Vec::new();
                 for descriptor in segments {
                     self.check_canceled()?;
-                    let bytes = self
-                        .context
-                        .inputs
-                        .segment_bytes(data_source, &descriptor.id)
+                    let decoded = (self.context.inputs)
+                        .segment_columns(data_source, &descriptor.id, &names)
                         .await?;
-                    let decoded =
-                        msq_exec::segment::decode_segment_columns(&bytes, names.as_ref())?;
                     let rows: usize = decoded.iter().map(RecordBatch::num_rows).sum();
+                    // Druid counts the segment's bytes, however few of its columns are read.
                     self.counters
                         .input(number as u32)
-                        .add_file(rows as u64, bytes.len() as u64);
+                        .add_file(rows as u64, descriptor.size_bytes);
                     batches.extend(decoded);
                 }
                 let batches = align_to_columns(batches, &columns, read)?;

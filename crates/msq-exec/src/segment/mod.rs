@@ -15,7 +15,8 @@
 //!
 //! - [`writer`]: [`SegmentWriter`], [`SegmentId`] (Druid's id string), [`SegmentMeta`],
 //!   [`Segment`], [`writer::decode_segment`] (and [`writer::decode_segment_columns`], which reads
-//!   only some columns, zero-copy) and [`writer::format_iso_millis`].
+//!   only some columns, zero-copy), [`writer::project_segment`] (a file cut to some columns)
+//!   and [`writer::format_iso_millis`].
 //! - [`store`]: the [`SegmentStore`] trait, path helpers, [`MemorySegmentStore`] and (native
 //!   only) `DirSegmentStore`.
 //! - [`manifest`]: [`DatasourceManifest`], [`Overwrite`] and the [`Publisher`] (INSERT
@@ -30,6 +31,6 @@ pub use manifest::{DatasourceManifest, Overwrite, Publisher};
 pub use store::DirSegmentStore;
 pub use store::{manifest_path, segment_path, MemorySegmentStore, SegmentStore};
 pub use writer::{
-    decode_segment, decode_segment_columns, format_iso_millis, time_values, Segment, SegmentId,
-    SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT, TIME_COLUMN,
+    decode_segment, decode_segment_columns, format_iso_millis, project_segment, time_values,
+    Segment, SegmentId, SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT, TIME_COLUMN,
 };

@@ -30,7 +30,7 @@ use arrow_buffer::Buffer;
 use arrow_ipc::convert::try_fb_to_schema;
 use arrow_ipc::reader::{read_footer_length, FileDecoder};
 use arrow_ipc::writer::FileWriter;
-use arrow_ipc::{root_as_footer, Block};
+use arrow_ipc::{root_as_footer, Block, Footer};
 use arrow_schema::{ArrowError, DataType, Field, Schema, SchemaRef};
 use msq_common::{exec_err, internal_err, msq_ensure, MsqError, Result};
 use msq_sql::DruidType;
@@ -589,9 +589,35 @@ pub fn decode_segment_columns(
     file: &Buffer,
     columns: Option<&HashSet<&str>>,
 ) -> Result<Vec<RecordBatch>> {
+    decode_projected(file, columns).map(|(_, batches)| batches)
+}
+
+/// A segment file cut down to the columns named in `columns` (names it lacks are left out):
+/// what a stage thread asks the segment store's owner for, so a query moves only the columns
+/// it reads between threads. The whole file comes back when it has no other columns.
+///
+/// # Errors
+/// An internal error naming the problem when the bytes are not a valid Arrow IPC file.
+pub fn project_segment(file: &Buffer, columns: &HashSet<&str>) -> Result<Vec<u8>> {
+    let (_, _, whole) = read_footer(file)?;
+    if (whole.fields().iter()).all(|field| columns.contains(field.name().as_str())) {
+        return Ok(file.to_vec());
+    }
+    let (schema, batches) = decode_projected(file, Some(columns))?;
+    let write_err = |e| MsqError::internal(format!("cutting a segment to its read columns: {e}"));
+    let mut writer = FileWriter::try_new(Vec::new(), &schema).map_err(write_err)?;
+    for batch in &batches {
+        writer.write(batch).map_err(write_err)?;
+    }
+    writer.finish().map_err(write_err)?;
+    writer.into_inner().map_err(write_err)
+}
+
+/// The footer of a segment's IPC file, where it starts, and the schema it records (no column
+/// is decoded).
+fn read_footer(file: &Buffer) -> Result<(Footer<'_>, usize, SchemaRef)> {
     let read_err =
         |e: String| MsqError::internal(format!("reading a segment of {} bytes: {e}", file.len()));
-    let arrow_err = |e: ArrowError| read_err(e.to_string());
     // The file ends with the footer, its length (4 bytes) and the magic "ARROW1" (6 bytes).
     let trailer_start = file
         .len()
@@ -600,7 +626,7 @@ pub fn decode_segment_columns(
     let trailer: [u8; 10] = file[trailer_start..]
         .try_into()
         .map_err(|_| read_err("no IPC trailer".into()))?;
-    let footer_len = read_footer_length(trailer).map_err(arrow_err)?;
+    let footer_len = read_footer_length(trailer).map_err(|e| read_err(e.to_string()))?;
     let footer_start = trailer_start
         .checked_sub(footer_len)
         .ok_or_else(|| read_err(format!("footer of {footer_len} bytes overruns the file")))?;
@@ -609,9 +635,22 @@ pub fn decode_segment_columns(
     let ipc_schema = footer
         .schema()
         .ok_or_else(|| read_err("the footer has no schema".into()))?;
-    let schema = Arc::new(try_fb_to_schema(ipc_schema).map_err(arrow_err)?);
+    let schema = try_fb_to_schema(ipc_schema).map_err(|e| read_err(e.to_string()))?;
+    Ok((footer, footer_start, Arc::new(schema)))
+}
+
+/// [`decode_segment_columns`], with the schema of the columns read.
+fn decode_projected(
+    file: &Buffer,
+    columns: Option<&HashSet<&str>>,
+) -> Result<(SchemaRef, Vec<RecordBatch>)> {
+    let read_err =
+        |e: String| MsqError::internal(format!("reading a segment of {} bytes: {e}", file.len()));
+    let arrow_err = |e: ArrowError| read_err(e.to_string());
+    let (footer, footer_start, schema) = read_footer(file)?;
 
     let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
+    let mut read_schema = Arc::clone(&schema);
     if let Some(names) = columns {
         let projection = schema
             .fields()
@@ -625,6 +664,7 @@ pub fn decode_segment_columns(
             true => vec![0],
             false => projection,
         };
+        read_schema = Arc::new(schema.project(&projection).map_err(arrow_err)?);
         decoder = decoder.with_projection(projection);
     }
     let block_bytes = |block: &Block| -> Result<Buffer> {
@@ -662,7 +702,7 @@ pub fn decode_segment_columns(
             batches.push(batch);
         }
     }
-    Ok(batches)
+    Ok((read_schema, batches))
 }
 
 /// The `__time` values of a batch, for tests and verification.
@@ -1004,6 +1044,34 @@ mod tests {
         assert_eq!((rows, none[0].num_columns()), (5, 1));
         let everything = decode_segment_columns(&file, None).unwrap();
         assert_eq!(everything[0].num_columns(), 3);
+    }
+
+    #[test]
+    fn a_segment_cut_to_some_columns_keeps_their_values_and_batches() {
+        let a = batch(vec![1, 2], vec![Some("x"), Some("y")]);
+        let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 10)
+            .unwrap()
+            .write(&[a, b])
+            .unwrap();
+        let file = Buffer::from_vec(segments[0].bytes.clone());
+        let wanted: HashSet<&str> = ["__time", "page", "not-in-this-segment"].into();
+        let cut = Buffer::from_vec(project_segment(&file, &wanted).unwrap());
+        assert!(cut.len() < file.len());
+        let back = decode_segment_columns(&cut, None).unwrap();
+        assert_eq!(
+            back.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            [2, 3]
+        );
+        assert_eq!(
+            back,
+            decode_segment_columns(&file, Some(&wanted)).unwrap(),
+            "the same batches as a projected read of the whole file"
+        );
+        // Naming every column hands the file back as it is.
+        let all: HashSet<&str> = ["__time", "page", "added", "extra"].into();
+        assert_eq!(project_segment(&file, &all).unwrap(), segments[0].bytes);
+        assert!(project_segment(&Buffer::from_vec(vec![1, 2, 3]), &all).is_err());
     }
 
     #[test]

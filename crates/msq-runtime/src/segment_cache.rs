@@ -1,0 +1,341 @@
+//! The columns of published segments a stage host has read, kept for later queries.
+//!
+//! A host reads a table by asking the controller (which owns the segment store) for the
+//! columns its query reads ([`msq_exec::segment::project_segment`]), so a `GROUP BY channel`
+//! over a wide datasource moves one dictionary column and not the whole file. What arrives is
+//! kept column by column: the next query asks only for the columns it reads that are not here
+//! yet, and a repeated query asks for nothing. A published segment never changes (a new
+//! version has a new id), so nothing cached is ever stale.
+//!
+//! The least recently used columns are dropped beyond [`SEGMENT_CACHE_BYTES`]. The count is of
+//! the columns' own bytes; columns that arrived together share one received buffer, which is
+//! freed when the last of them is dropped.
+
+use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_schema::{FieldRef, Schema};
+use msq_common::{MsqError, Result};
+use msq_exec::segment::TIME_COLUMN;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Bytes of segment columns one host keeps.
+pub const SEGMENT_CACHE_BYTES: usize = 256 << 20;
+
+/// One column of one segment: its field and its array in each of the segment's batches.
+#[derive(Debug, Clone)]
+struct CachedColumn {
+    field: FieldRef,
+    arrays: Vec<ArrayRef>,
+    bytes: usize,
+    last_used: u64,
+}
+
+/// What a host knows of one segment.
+#[derive(Debug, Default)]
+struct CachedSegment {
+    /// The rows of each of the file's record batches.
+    batch_rows: Vec<usize>,
+    /// Column name → the column, or `None` when the segment does not have it.
+    columns: HashMap<String, Option<CachedColumn>>,
+}
+
+/// Columns of segments, by `(datasource, segment id)`; see the module docs.
+#[derive(Debug)]
+pub(crate) struct SegmentCache {
+    segments: HashMap<(String, String), CachedSegment>,
+    bytes: usize,
+    limit: usize,
+    clock: u64,
+}
+
+impl Default for SegmentCache {
+    fn default() -> Self {
+        Self::with_limit(SEGMENT_CACHE_BYTES)
+    }
+}
+
+impl SegmentCache {
+    /// An empty cache holding at most `limit` bytes of columns.
+    pub(crate) fn with_limit(limit: usize) -> Self {
+        Self {
+            segments: HashMap::new(),
+            bytes: 0,
+            limit,
+            clock: 0,
+        }
+    }
+
+    /// The bytes of columns held.
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Which of `columns` must still be read from the segment file. A segment seen for the
+    /// first time is also asked for `__time`, which every segment has, so its batches' row
+    /// counts are known even when it lacks every column named.
+    pub(crate) fn missing(&self, data_source: &str, id: &str, columns: &[String]) -> Vec<String> {
+        let key = (data_source.to_owned(), id.to_owned());
+        match self.segments.get(&key) {
+            Some(segment) => columns
+                .iter()
+                .filter(|name| !segment.columns.contains_key(name.as_str()))
+                .cloned()
+                .collect(),
+            None => {
+                let mut asked = columns.to_vec();
+                if !asked.iter().any(|name| name == TIME_COLUMN) {
+                    asked.push(TIME_COLUMN.to_owned());
+                }
+                asked
+            }
+        }
+    }
+
+    /// Answers a read of `columns` of a segment from what is cached plus `arrived`: the
+    /// batches of the file cut to the names in `asked` (those [`Self::missing`] returned),
+    /// which are kept for later reads. Batches come back in the file's order holding the
+    /// named columns the segment has, in the order named; a batch holding none of them still
+    /// has its row count.
+    ///
+    /// # Errors
+    /// An internal error when the arrived batches do not match the segment's known batches,
+    /// or a named column is neither cached nor arrived.
+    pub(crate) fn read(
+        &mut self,
+        data_source: &str,
+        id: &str,
+        columns: &[String],
+        asked: &[String],
+        arrived: &[RecordBatch],
+    ) -> Result<Vec<RecordBatch>> {
+        self.clock += 1;
+        let now = self.clock;
+        let key = (data_source.to_owned(), id.to_owned());
+        let segment = self.segments.entry(key).or_default();
+        if !asked.is_empty() {
+            let rows: Vec<usize> = arrived.iter().map(RecordBatch::num_rows).collect();
+            if segment.columns.is_empty() {
+                segment.batch_rows = rows;
+            } else if segment.batch_rows != rows {
+                return Err(MsqError::internal(format!(
+                    "segment [{id}] arrived as batches of {rows:?} rows, it had {:?}",
+                    segment.batch_rows
+                )));
+            }
+            for name in asked {
+                let column = arrived
+                    .first()
+                    .and_then(|b| b.schema().index_of(name).ok())
+                    .map(|i| {
+                        let arrays: Vec<ArrayRef> =
+                            arrived.iter().map(|b| Arc::clone(b.column(i))).collect();
+                        CachedColumn {
+                            field: Arc::clone(&arrived[0].schema().fields()[i]),
+                            bytes: arrays.iter().map(own_bytes).sum(),
+                            arrays,
+                            last_used: now,
+                        }
+                    });
+                // An empty segment has no batches to show a column in: it has none to read.
+                self.bytes += column.as_ref().map_or(0, |c| c.bytes);
+                segment.columns.insert(name.clone(), column);
+            }
+        }
+        let mut fields = Vec::new();
+        let mut chosen = Vec::new();
+        for name in columns {
+            match segment.columns.get_mut(name) {
+                Some(Some(column)) => {
+                    column.last_used = now;
+                    fields.push(Arc::clone(&column.field));
+                    chosen.push(column.arrays.clone());
+                }
+                Some(None) => {}
+                None => {
+                    return Err(MsqError::internal(format!(
+                        "column [{name}] of segment [{id}] was neither kept nor sent"
+                    )))
+                }
+            }
+        }
+        let schema = Arc::new(Schema::new(fields));
+        let batches = (segment.batch_rows.iter().enumerate())
+            .map(|(b, &rows)| {
+                let arrays = chosen.iter().map(|c| Arc::clone(&c[b])).collect();
+                let options = RecordBatchOptions::new().with_row_count(Some(rows));
+                RecordBatch::try_new_with_options(Arc::clone(&schema), arrays, &options)
+                    .map_err(|e| MsqError::internal(format!("segment [{id}]: {e}")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.evict();
+        Ok(batches)
+    }
+
+    /// Drops the least recently used columns until the cache is within its limit; a segment
+    /// left with no column held is forgotten.
+    fn evict(&mut self) {
+        while self.bytes > self.limit {
+            let oldest = (self.segments.iter())
+                .flat_map(|(key, segment)| {
+                    (segment.columns.iter())
+                        .filter_map(move |(name, c)| c.as_ref().map(|c| (c.last_used, key, name)))
+                })
+                .min_by_key(|(used, ..)| *used)
+                .map(|(_, key, name)| (key.clone(), name.clone()));
+            let Some((key, name)) = oldest else { break };
+            if let Some(segment) = self.segments.get_mut(&key) {
+                if let Some(Some(column)) = segment.columns.remove(&name) {
+                    self.bytes -= column.bytes;
+                }
+                if segment.columns.values().all(Option::is_none) {
+                    self.segments.remove(&key);
+                }
+            }
+        }
+    }
+}
+
+/// The bytes of `array`'s own values (not of the whole buffer it may be a slice of).
+fn own_bytes(array: &ArrayRef) -> usize {
+    array
+        .to_data()
+        .get_slice_memory_size()
+        .unwrap_or_else(|_| array.get_array_memory_size())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow_array::{Int64Array, StringArray};
+    use arrow_schema::Field;
+
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    /// Two batches (2 and 1 rows) of a segment with `__time`, `page` and `added`, cut to `cut`.
+    fn file_cut_to(cut: &[String]) -> Vec<RecordBatch> {
+        let full = [
+            (vec![1, 2], ["a", "b"].as_slice(), vec![10, 20]),
+            (vec![3], &["c"], vec![30]),
+        ];
+        full.iter()
+            .map(|(time, page, added)| {
+                let mut fields = Vec::new();
+                let mut arrays: Vec<ArrayRef> = Vec::new();
+                for name in cut {
+                    match name.as_str() {
+                        "__time" => arrays.push(Arc::new(Int64Array::from(time.clone()))),
+                        "page" => arrays.push(Arc::new(StringArray::from(page.to_vec()))),
+                        "added" => arrays.push(Arc::new(Int64Array::from(added.clone()))),
+                        _ => continue,
+                    }
+                    let ty = arrays.last().unwrap().data_type().clone();
+                    fields.push(Field::new(name, ty, true));
+                }
+                RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays).unwrap()
+            })
+            .collect()
+    }
+
+    /// Reads `columns` as a host does: asks for what is missing, "sends" it, reads.
+    fn read(
+        cache: &mut SegmentCache,
+        id: &str,
+        columns: &[&str],
+    ) -> (Vec<String>, Vec<RecordBatch>) {
+        let columns = names(columns);
+        let asked = cache.missing("ds", id, &columns);
+        let arrived = match asked.is_empty() {
+            true => Vec::new(),
+            false => file_cut_to(&asked),
+        };
+        let batches = cache.read("ds", id, &columns, &asked, &arrived).unwrap();
+        (asked, batches)
+    }
+
+    #[test]
+    fn a_segment_is_read_once_per_column() {
+        let mut cache = SegmentCache::default();
+        let (asked, batches) = read(&mut cache, "s1", &["page"]);
+        assert_eq!(
+            asked,
+            ["page", "__time"],
+            "first read learns the row counts too"
+        );
+        assert_eq!(
+            batches
+                .iter()
+                .map(RecordBatch::num_rows)
+                .collect::<Vec<_>>(),
+            [2, 1]
+        );
+        assert_eq!(batches[0].schema().field(0).name(), "page");
+        assert_eq!(batches[0].num_columns(), 1);
+
+        let (asked, batches) = read(&mut cache, "s1", &["added", "page"]);
+        assert_eq!(asked, ["added"], "page is kept");
+        let schema = batches[0].schema();
+        let order: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(order, ["added", "page"], "the order named");
+        assert_eq!(
+            batches[1].column(0).as_ref(),
+            &Int64Array::from(vec![30]) as &dyn arrow_array::Array
+        );
+
+        let (asked, _) = read(&mut cache, "s1", &["page", "added"]);
+        assert!(asked.is_empty(), "a repeated read asks for nothing");
+    }
+
+    #[test]
+    fn columns_a_segment_lacks_are_remembered_and_rows_still_counted() {
+        let mut cache = SegmentCache::default();
+        let (asked, batches) = read(&mut cache, "s1", &["cityName"]);
+        assert_eq!(asked, ["cityName", "__time"]);
+        assert_eq!(
+            batches
+                .iter()
+                .map(|b| (b.num_columns(), b.num_rows()))
+                .collect::<Vec<_>>(),
+            [(0, 2), (0, 1)]
+        );
+        let (asked, _) = read(&mut cache, "s1", &["cityName"]);
+        assert!(asked.is_empty());
+    }
+
+    #[test]
+    fn the_least_recently_used_columns_go_first_beyond_the_limit() {
+        let mut cache = SegmentCache::with_limit(0);
+        read(&mut cache, "s1", &["page"]);
+        assert_eq!(cache.bytes(), 0, "nothing fits in nothing");
+        assert_eq!(read(&mut cache, "s1", &["page"]).0, ["page", "__time"]);
+
+        let mut cache = SegmentCache::default();
+        read(&mut cache, "s1", &["page", "added"]);
+        let all = cache.bytes();
+        read(&mut cache, "s1", &["added", "__time"]);
+        // Room for all but one of the three columns: page (least recently used) goes.
+        cache.limit = all - 1;
+        cache.evict();
+        assert_eq!(
+            read(&mut cache, "s1", &["added", "__time"]).0,
+            Vec::<String>::new()
+        );
+        assert_eq!(cache.missing("ds", "s1", &names(&["page"])), ["page"]);
+    }
+
+    #[test]
+    fn batches_that_disagree_with_the_known_ones_are_an_error() {
+        let mut cache = SegmentCache::default();
+        read(&mut cache, "s1", &["page"]);
+        let asked = names(&["added"]);
+        let wrong = file_cut_to(&asked)[..1].to_vec();
+        let err = cache.read("ds", "s1", &asked, &asked, &wrong).unwrap_err();
+        assert!(
+            err.message().contains("segment [s1] arrived as batches"),
+            "{}",
+            err.message()
+        );
+    }
+}
