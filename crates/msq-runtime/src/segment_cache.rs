@@ -11,7 +11,8 @@
 //! the columns' own bytes; columns that arrived together share one received buffer, which is
 //! freed when the last of them is dropped.
 
-use arrow_array::{ArrayRef, RecordBatch, RecordBatchOptions};
+use arrow_array::cast::AsArray;
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{FieldRef, Schema};
 use msq_common::{MsqError, Result};
 use msq_exec::segment::TIME_COLUMN;
@@ -132,7 +133,7 @@ impl SegmentCache {
                             arrived.iter().map(|b| Arc::clone(b.column(i))).collect();
                         CachedColumn {
                             field: Arc::clone(&arrived[0].schema().fields()[i]),
-                            bytes: arrays.iter().map(own_bytes).sum(),
+                            bytes: column_bytes(&arrays),
                             arrays,
                             last_used: now,
                         }
@@ -196,12 +197,26 @@ impl SegmentCache {
     }
 }
 
-/// The bytes of `array`'s own values (not of the whole buffer it may be a slice of).
-fn own_bytes(array: &ArrayRef) -> usize {
-    array
-        .to_data()
-        .get_slice_memory_size()
-        .unwrap_or_else(|_| array.get_array_memory_size())
+/// The bytes a column's arrays hold: each array's own values (not the whole buffer it may be
+/// a slice of), and a dictionary its batches share counted once.
+fn column_bytes(arrays: &[ArrayRef]) -> usize {
+    let own = |array: &dyn Array| array.to_data().get_slice_memory_size().unwrap_or(0);
+    let mut shared: Option<&ArrayRef> = None;
+    let mut total = 0;
+    for array in arrays {
+        match array.as_any_dictionary_opt() {
+            Some(dictionary) => {
+                total += own(dictionary.keys());
+                let values = dictionary.values();
+                if !shared.is_some_and(|s| s.to_data().ptr_eq(&values.to_data())) {
+                    total += own(values.as_ref());
+                    shared = Some(values);
+                }
+            }
+            None => total += own(array.as_ref()),
+        }
+    }
+    total
 }
 
 #[cfg(test)]
@@ -323,6 +338,21 @@ mod tests {
             Vec::<String>::new()
         );
         assert_eq!(cache.missing("ds", "s1", &names(&["page"])), ["page"]);
+    }
+
+    #[test]
+    fn a_dictionary_shared_by_a_segments_batches_is_counted_once() {
+        use arrow_array::types::Int32Type;
+        use arrow_array::DictionaryArray;
+        let values: ArrayRef =
+            Arc::new(StringArray::from(vec!["x".repeat(1000), "y".repeat(1000)]));
+        let keys = arrow_array::Int32Array::from(vec![0, 1, 1, 0]);
+        let whole: ArrayRef =
+            Arc::new(DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(&values)).unwrap());
+        let one = column_bytes(&[whole.slice(0, 2)]);
+        let two = column_bytes(&[whole.slice(0, 2), whole.slice(2, 2)]);
+        assert!(one >= 2000, "{one}");
+        assert!(two < one + 100, "{one} then {two}");
     }
 
     #[test]
