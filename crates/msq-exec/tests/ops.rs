@@ -796,36 +796,78 @@ fn left_join_against_an_empty_broadcast_input() {
     assert_eq!(inner.num_rows(), 0);
 }
 
+/// Batch `b` of `input()` with its page column encoded over dictionary `values`.
+fn encode_page(b: &RecordBatch, values: &Arc<StringArray>) -> RecordBatch {
+    use arrow_array::types::Int32Type;
+    use arrow_array::DictionaryArray;
+    let keys = b
+        .column(0)
+        .as_string::<i32>()
+        .iter()
+        .map(|v| v.map(|v| values.iter().position(|d| d == Some(v)).unwrap() as i32))
+        .collect();
+    let page = DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(values) as ArrayRef).unwrap();
+    let mut columns = b.columns().to_vec();
+    columns[0] = Arc::new(page);
+    let mut fields: Vec<Field> = b
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| f.as_ref().clone())
+        .collect();
+    fields[0] = Field::new("page", columns[0].data_type().clone(), true);
+    RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
+}
+
 /// `input()` with the page column dictionary-encoded as a segment stores it, with a value no
 /// row uses and (second batch) a dictionary in another order, and a filter first.
 fn dictionary_input() -> Vec<RecordBatch> {
-    use arrow_array::types::Int32Type;
-    use arrow_array::DictionaryArray;
-    let encode = |b: &RecordBatch, values: &[&str]| {
-        let values = Arc::new(StringArray::from(values.to_vec()));
-        let keys = b
-            .column(0)
-            .as_string::<i32>()
-            .iter()
-            .map(|v| v.map(|v| values.iter().position(|d| d == Some(v)).unwrap() as i32))
-            .collect();
-        let page = DictionaryArray::<Int32Type>::try_new(keys, values).unwrap();
-        let mut columns = b.columns().to_vec();
-        columns[0] = Arc::new(page);
-        let mut fields: Vec<Field> = b
-            .schema()
-            .fields()
-            .iter()
-            .map(|f| f.as_ref().clone())
-            .collect();
-        fields[0] = Field::new("page", columns[0].data_type().clone(), true);
-        RecordBatch::try_new(Arc::new(Schema::new(fields)), columns).unwrap()
-    };
     let plain = input();
     vec![
-        encode(&plain[0], &["unused", "B", "A"]),
-        encode(&plain[1], &["A", "B", "also unused"]),
+        encode_page(
+            &plain[0],
+            &Arc::new(StringArray::from(vec!["unused", "B", "A"])),
+        ),
+        encode_page(
+            &plain[1],
+            &Arc::new(StringArray::from(vec!["A", "B", "also unused"])),
+        ),
     ]
+}
+
+#[test]
+fn batches_sharing_a_dictionary_group_like_plain_strings() {
+    // A segment's batches share one dictionary; a new segment brings another, and an earlier
+    // one may come back.
+    let shared = Arc::new(StringArray::from(vec!["unused", "B", "A"]));
+    let other = Arc::new(StringArray::from(vec!["A", "B"]));
+    let plain = input();
+    let encoded = vec![
+        encode_page(&plain[0], &shared),
+        encode_page(&plain[1], &shared),
+        encode_page(&plain[0], &other),
+        encode_page(&plain[1], &shared),
+    ];
+    let program = Program::new(vec![
+        Step::Aggregate(AggregateStep {
+            mode: AggregateMode::Single,
+            group_by: vec![NamedExpr::new("d0", page())],
+            aggregates: vec![agg(
+                "cnt",
+                AggregateFunction::CountStar,
+                vec![],
+                SqlType::Bigint,
+            )],
+        }),
+        Step::Sort(vec![SortKey {
+            expr: page(),
+            descending: false,
+            nulls_first: true,
+        }]),
+    ]);
+    let twice: Vec<RecordBatch> = plain.iter().chain(&plain).cloned().collect();
+    let expected = run(&program, schema(), twice);
+    assert_eq!(run(&program, encoded[0].schema(), encoded), expected);
 }
 
 #[test]

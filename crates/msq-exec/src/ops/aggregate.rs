@@ -1009,6 +1009,20 @@ fn dictionary_key(expr: &ScalarExpr, batch: &RecordBatch) -> Option<ArrayRef> {
     .then(|| column.clone())
 }
 
+/// The groups of one dictionary's values, kept while batches share that dictionary (a
+/// segment's batches all do), so each distinct value is encoded and looked up once per
+/// segment rather than once per batch.
+struct DictionaryGroups {
+    /// The dictionary's values.
+    values: ArrayRef,
+    /// Their key rows.
+    rows: Rows,
+    /// The group of each value, once a row has used it.
+    groups: Vec<Option<usize>>,
+    /// The group of a null key, once a row has one.
+    null: Option<usize>,
+}
+
 /// Groups the rows of a single dictionary-encoded key: each dictionary value is encoded and
 /// looked up once, the first time a row uses it (values no row uses make no group), and each
 /// row then costs one array index — instead of encoding and hashing every row's string.
@@ -1016,31 +1030,39 @@ fn group_dictionary(
     converter: &RowConverter,
     key: &ArrayRef,
     table: &mut GroupTable<'_>,
+    memo: &mut Option<DictionaryGroups>,
     groups: &mut Vec<usize>,
 ) -> Result<()> {
     let dictionary = key.as_dictionary::<Int32Type>();
-    let values = converter
-        .convert_columns(std::slice::from_ref(dictionary.values()))
-        .map_err(arrow_err)?;
-    let mut value_groups: Vec<Option<usize>> = vec![None; values.num_rows()];
-    let mut null_group = None;
+    let values = dictionary.values();
+    let memo = match memo {
+        // Each batch decoded from a file has its own handle on the shared values: compare
+        // the buffers.
+        Some(m) if m.values.to_data().ptr_eq(&values.to_data()) => m,
+        _ => memo.insert(DictionaryGroups {
+            values: Arc::clone(values),
+            rows: (converter.convert_columns(std::slice::from_ref(values))).map_err(arrow_err)?,
+            groups: vec![None; values.len()],
+            null: None,
+        }),
+    };
     for key in dictionary.keys() {
         let g = match key {
             Some(k) => {
                 let k = usize::try_from(k)
                     .ok()
-                    .filter(|&k| k < value_groups.len())
+                    .filter(|&k| k < memo.groups.len())
                     .ok_or_else(|| {
                         MsqError::internal(format!("dictionary key {k} out of range"))
                     })?;
-                *value_groups[k].get_or_insert_with(|| table.group_of(values.row(k)))
+                *memo.groups[k].get_or_insert_with(|| table.group_of(memo.rows.row(k)))
             }
-            None => match null_group {
+            None => match memo.null {
                 Some(g) => g,
                 None => {
-                    let null = arrow_array::new_null_array(dictionary.values().data_type(), 1);
+                    let null = arrow_array::new_null_array(values.data_type(), 1);
                     let row = converter.convert_columns(&[null]).map_err(arrow_err)?;
-                    *null_group.insert(table.group_of(row.row(0)))
+                    *memo.null.insert(table.group_of(row.row(0)))
                 }
             },
         };
@@ -1061,6 +1083,8 @@ pub(crate) struct AggregateOp {
     /// Columns every input batch must have.
     input_width: usize,
     groups: Vec<usize>,
+    /// The groups of the single key's dictionary values, while batches share the dictionary.
+    dictionary_groups: Option<DictionaryGroups>,
 }
 
 impl AggregateOp {
@@ -1132,6 +1156,7 @@ impl AggregateOp {
             schema: Arc::new(Schema::new(fields)),
             input_width: input.fields().len(),
             groups: Vec::new(),
+            dictionary_groups: None,
         })
     }
 
@@ -1201,7 +1226,8 @@ impl AggregateOp {
                 };
                 match keys.as_slice() {
                     [key] if matches!(key.data_type(), DataType::Dictionary(..)) => {
-                        group_dictionary(converter, key, &mut table, &mut groups)?;
+                        let memo = &mut self.dictionary_groups;
+                        group_dictionary(converter, key, &mut table, memo, &mut groups)?;
                     }
                     _ => {
                         let rows = converter.convert_columns(&keys).map_err(arrow_err)?;
