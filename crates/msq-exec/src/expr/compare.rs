@@ -9,10 +9,11 @@
 
 use std::cmp::Ordering;
 
+use arrow_array::types::{Float32Type, Float64Type, Int64Type};
 use arrow_array::{
-    Array, ArrayAccessor, ArrayRef, BooleanArray, Float32Array, Float64Array, Int64Array,
-    StringArray,
+    Array, ArrayAccessor, ArrayRef, ArrowPrimitiveType, BooleanArray, PrimitiveArray, StringArray,
 };
+use arrow_buffer::{BooleanBuffer, NullBuffer};
 use arrow_schema::DataType;
 use msq_common::{MsqError, Result};
 use msq_plan::expr::BinaryOp;
@@ -54,19 +55,19 @@ pub(crate) fn compare(op: BinaryOp, left: &ArrayRef, right: &ArrayRef) -> Result
         DataType::Null => (0..left.len().max(right.len()))
             .map(|_| None::<bool>)
             .collect(),
-        DataType::Int64 => cmp_arrays(
-            downcast::<Int64Array>(left)?,
-            downcast::<Int64Array>(right)?,
+        DataType::Int64 => cmp_primitive(
+            downcast::<PrimitiveArray<Int64Type>>(left)?,
+            downcast::<PrimitiveArray<Int64Type>>(right)?,
             |a, b| test(Some(a.cmp(&b))),
         ),
-        DataType::Float64 => cmp_arrays(
-            downcast::<Float64Array>(left)?,
-            downcast::<Float64Array>(right)?,
+        DataType::Float64 => cmp_primitive(
+            downcast::<PrimitiveArray<Float64Type>>(left)?,
+            downcast::<PrimitiveArray<Float64Type>>(right)?,
             |a, b| test(a.partial_cmp(&b)),
         ),
-        DataType::Float32 => cmp_arrays(
-            downcast::<Float32Array>(left)?,
-            downcast::<Float32Array>(right)?,
+        DataType::Float32 => cmp_primitive(
+            downcast::<PrimitiveArray<Float32Type>>(left)?,
+            downcast::<PrimitiveArray<Float32Type>>(right)?,
             |a, b| test(a.partial_cmp(&b)),
         ),
         DataType::Utf8 => cmp_arrays(
@@ -112,8 +113,65 @@ fn cmp_arrays<A: ArrayAccessor + Copy>(
         .collect()
 }
 
+/// [`cmp_arrays`] for numbers: a tight loop over the values into a bitmap, the nulls taken
+/// from the operands' null bitmaps (a null literal makes every row null).
+fn cmp_primitive<T: ArrowPrimitiveType>(
+    left: &PrimitiveArray<T>,
+    right: &PrimitiveArray<T>,
+    f: impl Fn(T::Native, T::Native) -> bool,
+) -> BooleanArray {
+    let (l, r) = (left.values(), right.values());
+    let (values, nulls) = match (left.len(), right.len()) {
+        (1, len) if len != 1 => {
+            if left.is_null(0) {
+                return BooleanArray::new_null(len);
+            }
+            let a = l[0];
+            (
+                BooleanBuffer::collect_bool(len, |i| f(a, r[i])),
+                right.nulls().cloned(),
+            )
+        }
+        (len, 1) => {
+            if right.is_null(0) {
+                return BooleanArray::new_null(len);
+            }
+            let b = r[0];
+            (
+                BooleanBuffer::collect_bool(len, |i| f(l[i], b)),
+                left.nulls().cloned(),
+            )
+        }
+        (len, _) => (
+            BooleanBuffer::collect_bool(len, |i| f(l[i], r[i])),
+            NullBuffer::union(left.nulls(), right.nulls()),
+        ),
+    };
+    BooleanArray::new(values, nulls)
+}
+
+/// The rows of `array` that are true, and those that are false (a null row is neither).
+fn truth(array: &BooleanArray) -> (BooleanBuffer, BooleanBuffer) {
+    let values = array.values();
+    match array.nulls() {
+        None => (values.clone(), !values),
+        Some(valid) => (values & valid.inner(), &!values & valid.inner()),
+    }
+}
+
+/// The array that is true where `t`, false where `f`, and null elsewhere.
+fn from_truth(t: BooleanBuffer, f: &BooleanBuffer) -> BooleanArray {
+    let valid = &t | f;
+    let nulls = (valid.count_set_bits() < valid.len()).then(|| NullBuffer::new(valid));
+    BooleanArray::new(t, nulls)
+}
+
 /// Three-valued `AND`.
 pub(crate) fn and(left: &BooleanArray, right: &BooleanArray) -> BooleanArray {
+    if left.len() == right.len() {
+        let ((lt, lf), (rt, rf)) = (truth(left), truth(right));
+        return from_truth(&lt & &rt, &(&lf | &rf));
+    }
     left.iter()
         .zip(right.iter())
         .map(|(a, b)| match (a, b) {
@@ -126,6 +184,10 @@ pub(crate) fn and(left: &BooleanArray, right: &BooleanArray) -> BooleanArray {
 
 /// Three-valued `OR`.
 pub(crate) fn or(left: &BooleanArray, right: &BooleanArray) -> BooleanArray {
+    if left.len() == right.len() {
+        let ((lt, lf), (rt, rf)) = (truth(left), truth(right));
+        return from_truth(&lt | &rt, &(&lf & &rf));
+    }
     left.iter()
         .zip(right.iter())
         .map(|(a, b)| match (a, b) {
@@ -138,13 +200,37 @@ pub(crate) fn or(left: &BooleanArray, right: &BooleanArray) -> BooleanArray {
 
 /// Three-valued `NOT` (null stays null).
 pub(crate) fn not(values: &BooleanArray) -> BooleanArray {
-    values.iter().map(|v| v.map(|b| !b)).collect()
+    BooleanArray::new(!values.values(), values.nulls().cloned())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use arrow_array::{Float64Array, Int64Array};
     use std::sync::Arc;
+
+    #[test]
+    fn numbers_compare_with_literals_and_arrays_keeping_nulls() {
+        let rows: ArrayRef = Arc::new(Int64Array::from(vec![
+            Some(5),
+            None,
+            Some(1000),
+            Some(2000),
+        ]));
+        let literal: ArrayRef = Arc::new(Int64Array::from(vec![1000]));
+        let null: ArrayRef = Arc::new(Int64Array::from(vec![None::<i64>]));
+        let gt = compare(BinaryOp::Gt, &rows, &literal).unwrap();
+        assert_eq!(gt, bools(&[Some(false), None, Some(false), Some(true)]));
+        let le = compare(BinaryOp::LtEq, &literal, &rows).unwrap();
+        assert_eq!(le, bools(&[Some(false), None, Some(true), Some(true)]));
+        let with_null = compare(BinaryOp::Eq, &rows, &null).unwrap();
+        assert_eq!(with_null, bools(&[None, None, None, None]));
+        let other: ArrayRef = Arc::new(Int64Array::from(vec![Some(5), Some(1), None, Some(1)]));
+        let eq = compare(BinaryOp::Eq, &rows, &other).unwrap();
+        assert_eq!(eq, bools(&[Some(true), None, None, Some(false)]));
+        let one = compare(BinaryOp::Eq, &literal, &literal).unwrap();
+        assert_eq!(one, bools(&[Some(true)]));
+    }
 
     fn bools(v: &[Option<bool>]) -> BooleanArray {
         v.iter().copied().collect()
