@@ -848,26 +848,33 @@ fn batches_sharing_a_dictionary_group_like_plain_strings() {
         encode_page(&plain[0], &other),
         encode_page(&plain[1], &shared),
     ];
-    let program = Program::new(vec![
-        Step::Aggregate(AggregateStep {
-            mode: AggregateMode::Single,
-            group_by: vec![NamedExpr::new("d0", page())],
-            aggregates: vec![agg(
-                "cnt",
-                AggregateFunction::CountStar,
-                vec![],
-                SqlType::Bigint,
-            )],
-        }),
-        Step::Sort(vec![SortKey {
-            expr: page(),
-            descending: false,
-            nulls_first: true,
-        }]),
-    ]);
-    let twice: Vec<RecordBatch> = plain.iter().chain(&plain).cloned().collect();
-    let expected = run(&program, schema(), twice);
-    assert_eq!(run(&program, encoded[0].schema(), encoded), expected);
+    // One dictionary key, and two (each row's combination of dictionary keys).
+    for keys in [vec![page()], vec![page(), page()]] {
+        let program = Program::new(vec![
+            Step::Aggregate(AggregateStep {
+                mode: AggregateMode::Single,
+                group_by: (keys.iter().enumerate())
+                    .map(|(i, k)| NamedExpr::new(format!("d{i}"), k.clone()))
+                    .collect(),
+                aggregates: vec![agg(
+                    "cnt",
+                    AggregateFunction::CountStar,
+                    vec![],
+                    SqlType::Bigint,
+                )],
+            }),
+            Step::Sort(vec![SortKey {
+                expr: page(),
+                descending: false,
+                nulls_first: true,
+            }]),
+        ]);
+        let twice: Vec<RecordBatch> = plain.iter().chain(&plain).cloned().collect();
+        let expected = run(&program, schema(), twice);
+        assert_eq!(expected.num_rows(), 3, "A, B and null");
+        let got = run(&program, encoded[0].schema(), encoded.clone());
+        assert_eq!(got, expected, "{} keys", keys.len());
+    }
 }
 
 #[test]

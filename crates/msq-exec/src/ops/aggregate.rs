@@ -62,7 +62,7 @@ use msq_plan::{
     AggregateFunction, AggregateMode, AggregateStep, NamedAggregate, ScalarExpr, SqlType,
 };
 use std::cmp::Ordering;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::sync::Arc;
 
@@ -1071,6 +1071,115 @@ fn group_dictionary(
     Ok(())
 }
 
+/// The groups of combinations of several dictionary-encoded keys' values, kept while batches
+/// share those dictionaries. A row's combination is one number: its keys (a null key as one
+/// past the dictionary's last value) in mixed radix.
+struct CombinationGroups {
+    /// Each key's dictionary values.
+    values: Vec<ArrayRef>,
+    /// Each key's radix: its dictionary's size plus one (for null).
+    radix: Vec<u64>,
+    /// Combination → group.
+    groups: HashMap<u64, usize, BuildHasherDefault<ByteHasher>>,
+}
+
+/// Groups the rows of several dictionary-encoded keys (`GROUP BY channel, namespace` over a
+/// segment): each row's combination of dictionary keys is looked up in a map of the
+/// combinations seen, which holds a few hundred entries where a table of encoded strings
+/// would hold as many; only a combination seen for the first time has its strings encoded
+/// (all new ones of the batch at once) and looked up in the group table. `false` when the
+/// combinations cannot be numbered in 64 bits (the caller then groups the plain strings).
+fn group_dictionaries(
+    converter: &RowConverter,
+    keys: &[ArrayRef],
+    table: &mut GroupTable<'_>,
+    memo: &mut Option<CombinationGroups>,
+    groups: &mut Vec<usize>,
+) -> Result<bool> {
+    let dictionaries: Vec<_> = keys
+        .iter()
+        .map(|k| k.as_dictionary::<Int32Type>())
+        .collect();
+    let same = memo.as_ref().is_some_and(|m| {
+        (m.values.iter().zip(&dictionaries)).all(|(v, d)| v.to_data().ptr_eq(&d.values().to_data()))
+    });
+    let memo = match memo {
+        Some(m) if same => m,
+        _ => {
+            let radix: Vec<u64> = (dictionaries.iter())
+                .map(|d| d.values().len() as u64 + 1)
+                .collect();
+            if radix
+                .iter()
+                .try_fold(1_u64, |all, &r| all.checked_mul(r))
+                .is_none()
+            {
+                return Ok(false);
+            }
+            memo.insert(CombinationGroups {
+                values: dictionaries
+                    .iter()
+                    .map(|d| Arc::clone(d.values()))
+                    .collect(),
+                radix,
+                groups: HashMap::default(),
+            })
+        }
+    };
+    let rows = keys.first().map_or(0, |k| k.len());
+    let mut combinations = vec![0_u64; rows];
+    let mut scale = 1_u64;
+    for (dictionary, &radix) in dictionaries.iter().zip(&memo.radix) {
+        let null = radix - 1;
+        for (row, key) in dictionary.keys().iter().enumerate() {
+            let key = match key {
+                None => null,
+                Some(k) => u64::try_from(k).ok().filter(|&k| k < null).ok_or_else(|| {
+                    MsqError::internal(format!("dictionary key {k} out of range"))
+                })?,
+            };
+            combinations[row] += key * scale;
+        }
+        scale *= radix;
+    }
+    // The first row of each combination not seen before.
+    let mut new_rows = Vec::new();
+    for (row, &combination) in combinations.iter().enumerate() {
+        if let std::collections::hash_map::Entry::Vacant(slot) = memo.groups.entry(combination) {
+            slot.insert(usize::MAX);
+            new_rows.push(row as u32);
+        }
+    }
+    if !new_rows.is_empty() {
+        let new_rows = arrow_array::UInt32Array::from(new_rows);
+        let strings = plain_keys(keys, Some(&new_rows))?;
+        let encoded = converter.convert_columns(&strings).map_err(arrow_err)?;
+        for (i, &row) in new_rows.values().iter().enumerate() {
+            let group = table.group_of(encoded.row(i));
+            memo.groups.insert(combinations[row as usize], group);
+        }
+    }
+    for combination in &combinations {
+        groups.push(memo.groups[combination]);
+    }
+    Ok(true)
+}
+
+/// Dictionary-encoded string keys as plain strings, of the rows `rows` only when given.
+fn plain_keys(keys: &[ArrayRef], rows: Option<&arrow_array::UInt32Array>) -> Result<Vec<ArrayRef>> {
+    keys.iter()
+        .map(|key| {
+            let dictionary = key.as_dictionary::<Int32Type>();
+            let indices = match rows {
+                Some(rows) => arrow_select::take::take(dictionary.keys(), rows, None),
+                None => Ok(Arc::new(dictionary.keys().clone()) as ArrayRef),
+            }
+            .map_err(arrow_err)?;
+            arrow_select::take::take(dictionary.values(), &indices, None).map_err(arrow_err)
+        })
+        .collect()
+}
+
 pub(crate) struct AggregateOp {
     step: AggregateStep,
     key_types: Vec<DataType>,
@@ -1085,6 +1194,8 @@ pub(crate) struct AggregateOp {
     groups: Vec<usize>,
     /// The groups of the single key's dictionary values, while batches share the dictionary.
     dictionary_groups: Option<DictionaryGroups>,
+    /// The groups of several dictionary keys' combinations, while batches share them.
+    combination_groups: Option<CombinationGroups>,
 }
 
 impl AggregateOp {
@@ -1157,6 +1268,7 @@ impl AggregateOp {
             input_width: input.fields().len(),
             groups: Vec::new(),
             dictionary_groups: None,
+            combination_groups: None,
         })
     }
 
@@ -1166,17 +1278,21 @@ impl AggregateOp {
     }
 
     fn key_arrays(&self, batch: &RecordBatch) -> Result<Vec<ArrayRef>> {
+        if self.step.mode != AggregateMode::Final {
+            // String columns kept dictionary-encoded (a segment's own encoding) as every key:
+            // grouped through their dictionaries. Mixed with other keys, `evaluate` makes them
+            // plain.
+            let dictionaries: Option<Vec<ArrayRef>> = (self.step.group_by.iter())
+                .map(|g| dictionary_key(&g.expr, batch))
+                .collect();
+            if let Some(dictionaries) = dictionaries {
+                return Ok(dictionaries);
+            }
+        }
         let mut keys = Vec::with_capacity(self.key_types.len());
         for (i, (g, t)) in self.step.group_by.iter().zip(&self.key_types).enumerate() {
             let a = if self.step.mode == AggregateMode::Final {
                 batch.column(i).clone()
-            } else if let Some(dictionary) =
-                dictionary_key(&g.expr, batch).filter(|_| self.key_types.len() == 1)
-            {
-                // A string column kept dictionary-encoded (a segment's own encoding) as the only
-                // key: grouped through its dictionary. With other keys, `evaluate` makes it plain.
-                keys.push(dictionary);
-                continue;
             } else {
                 evaluate(&g.expr, batch)?
             };
@@ -1224,10 +1340,21 @@ impl AggregateOp {
                     rows: group_rows,
                     count: &mut self.num_groups,
                 };
+                let dictionaries =
+                    (keys.iter()).all(|k| matches!(k.data_type(), DataType::Dictionary(..)));
                 match keys.as_slice() {
-                    [key] if matches!(key.data_type(), DataType::Dictionary(..)) => {
+                    [key] if dictionaries => {
                         let memo = &mut self.dictionary_groups;
                         group_dictionary(converter, key, &mut table, memo, &mut groups)?;
+                    }
+                    [_, _, ..] if dictionaries => {
+                        let memo = &mut self.combination_groups;
+                        if !group_dictionaries(converter, &keys, &mut table, memo, &mut groups)? {
+                            let rows = converter
+                                .convert_columns(&plain_keys(&keys, None)?)
+                                .map_err(arrow_err)?;
+                            groups.extend(rows.iter().map(|row| table.group_of(row)));
+                        }
                     }
                     _ => {
                         let rows = converter.convert_columns(&keys).map_err(arrow_err)?;
