@@ -1015,17 +1015,51 @@ fn dictionary_key(expr: &ScalarExpr, batch: &RecordBatch) -> Option<ArrayRef> {
 struct DictionaryGroups {
     /// The dictionary's values.
     values: ArrayRef,
-    /// Their key rows.
-    rows: Rows,
     /// The group of each value, once a row has used it.
     groups: Vec<Option<usize>>,
     /// The group of a null key, once a row has one.
     null: Option<usize>,
 }
 
+impl DictionaryGroups {
+    /// The groups of dictionary `values`, starting from what `previous` (the last dictionary
+    /// seen) knows: segments store their dictionaries sorted, and one day's users or channels
+    /// are mostly the next day's, so a merge of the two sorted lists finds most values' groups
+    /// by comparing neighbours, without a lookup in the group table. Dictionaries that are not
+    /// sorted only match fewer values (an equal string is the same group whatever the order).
+    fn follow(previous: Option<&Self>, values: &ArrayRef) -> Self {
+        let mut groups = vec![None; values.len()];
+        fn strings(a: &ArrayRef) -> Option<&StringArray> {
+            a.as_string_opt::<i32>().filter(|s| s.null_count() == 0)
+        }
+        if let Some((previous, (old, new))) =
+            previous.and_then(|p| Some((p, strings(&p.values).zip(strings(values))?)))
+        {
+            let (mut i, mut j) = (0, 0);
+            while i < old.len() && j < new.len() {
+                match old.value(i).as_bytes().cmp(new.value(j).as_bytes()) {
+                    Ordering::Less => i += 1,
+                    Ordering::Greater => j += 1,
+                    Ordering::Equal => {
+                        groups[j] = previous.groups[i];
+                        i += 1;
+                        j += 1;
+                    }
+                }
+            }
+        }
+        Self {
+            values: Arc::clone(values),
+            groups,
+            null: previous.and_then(|p| p.null),
+        }
+    }
+}
+
 /// Groups the rows of a single dictionary-encoded key: each dictionary value is encoded and
-/// looked up once, the first time a row uses it (values no row uses make no group), and each
-/// row then costs one array index — instead of encoding and hashing every row's string.
+/// looked up once, the first time a row uses it (values no row uses make no group; the new
+/// values of a batch are encoded together), and each row then costs one array index —
+/// instead of encoding and hashing every row's string.
 fn group_dictionary(
     converter: &RowConverter,
     key: &ArrayRef,
@@ -1035,38 +1069,61 @@ fn group_dictionary(
 ) -> Result<()> {
     let dictionary = key.as_dictionary::<Int32Type>();
     let values = dictionary.values();
-    let memo = match memo {
-        // Each batch decoded from a file has its own handle on the shared values: compare
-        // the buffers.
-        Some(m) if m.values.to_data().ptr_eq(&values.to_data()) => m,
-        _ => memo.insert(DictionaryGroups {
-            values: Arc::clone(values),
-            rows: (converter.convert_columns(std::slice::from_ref(values))).map_err(arrow_err)?,
-            groups: vec![None; values.len()],
-            null: None,
-        }),
+    // Each batch decoded from a file has its own handle on the shared values: compare the
+    // buffers.
+    if !memo
+        .as_ref()
+        .is_some_and(|m| m.values.to_data().ptr_eq(&values.to_data()))
+    {
+        *memo = Some(DictionaryGroups::follow(memo.as_ref(), values));
+    }
+    let Some(memo) = memo.as_mut() else {
+        internal_err!("no dictionary groups");
     };
+    let mut keys = Vec::with_capacity(dictionary.len());
+    let mut unknown = Vec::new();
     for key in dictionary.keys() {
-        let g = match key {
-            Some(k) => {
-                let k = usize::try_from(k)
+        let k = match key {
+            None => None,
+            Some(k) => Some(
+                usize::try_from(k)
                     .ok()
                     .filter(|&k| k < memo.groups.len())
                     .ok_or_else(|| {
                         MsqError::internal(format!("dictionary key {k} out of range"))
-                    })?;
-                *memo.groups[k].get_or_insert_with(|| table.group_of(memo.rows.row(k)))
-            }
-            None => match memo.null {
-                Some(g) => g,
-                None => {
-                    let null = arrow_array::new_null_array(values.data_type(), 1);
-                    let row = converter.convert_columns(&[null]).map_err(arrow_err)?;
-                    *memo.null.insert(table.group_of(row.row(0)))
-                }
-            },
+                    })?,
+            ),
         };
-        groups.push(g);
+        let slot = match k {
+            Some(k) => &mut memo.groups[k],
+            None => &mut memo.null,
+        };
+        if slot.is_none() {
+            // Marked, so the value is encoded once however many rows have it.
+            *slot = Some(usize::MAX);
+            unknown.push(k.map_or(-1, |k| k as i64));
+        }
+        keys.push(k);
+    }
+    if !unknown.is_empty() {
+        let indices: arrow_array::Int64Array =
+            unknown.iter().map(|&k| (k >= 0).then_some(k)).collect();
+        let strings = arrow_select::take::take(values, &indices, None).map_err(arrow_err)?;
+        let encoded = converter.convert_columns(&[strings]).map_err(arrow_err)?;
+        for (i, &k) in unknown.iter().enumerate() {
+            let group = Some(table.group_of(encoded.row(i)));
+            match usize::try_from(k) {
+                Ok(k) => memo.groups[k] = group,
+                Err(_) => memo.null = group,
+            }
+        }
+    }
+    for k in keys {
+        let group = match k {
+            Some(k) => memo.groups[k],
+            None => memo.null,
+        };
+        groups.push(group.ok_or_else(|| MsqError::internal("a dictionary value has no group"))?);
     }
     Ok(())
 }
@@ -1443,5 +1500,41 @@ impl AggregateOp {
         )
         .map_err(arrow_err)?;
         Ok(vec![batch])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn strings(values: &[&str]) -> ArrayRef {
+        Arc::new(StringArray::from(values.to_vec()))
+    }
+
+    #[test]
+    fn a_new_dictionary_takes_the_groups_of_the_values_it_shares_with_the_last() {
+        let previous = DictionaryGroups {
+            values: strings(&["a", "b", "d", "e"]),
+            groups: vec![Some(0), None, Some(2), Some(7)],
+            null: Some(5),
+        };
+        let next = DictionaryGroups::follow(Some(&previous), &strings(&["b", "c", "d", "e"]));
+        assert_eq!(next.groups, [None, None, Some(2), Some(7)]);
+        assert_eq!(
+            next.null,
+            Some(5),
+            "the null group is the query's, not the dictionary's"
+        );
+        // Out of order, fewer values match; none is matched wrongly.
+        let shuffled = DictionaryGroups::follow(Some(&previous), &strings(&["e", "a", "d"]));
+        assert!(shuffled
+            .groups
+            .iter()
+            .zip([7, 0, 2])
+            .all(|(g, want)| g.is_none_or(|g| g == want)));
+        assert_eq!(
+            DictionaryGroups::follow(None, &strings(&["a"])).groups,
+            [None]
+        );
     }
 }
