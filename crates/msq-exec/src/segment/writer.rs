@@ -1085,14 +1085,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_projected_read_decodes_only_the_named_columns_without_copying() {
+    /// One segment of two batches (2 and 3 rows) with `__time`, `page` and `added`.
+    fn two_batch_segment() -> Vec<Segment> {
         let a = batch(vec![1, 2], vec![Some("x"), Some("y")]);
         let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
-        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 10)
+        SegmentWriter::new("wiki", 0, DAY, "v1", 10)
             .unwrap()
             .write(&[a, b])
-            .unwrap();
+            .unwrap()
+    }
+
+    #[test]
+    fn a_projected_read_decodes_only_the_named_columns_without_copying() {
+        let segments = two_batch_segment();
         let file = Buffer::from_vec(segments[0].bytes.clone());
         let wanted: HashSet<&str> = ["added", "page", "not-in-this-segment"].into();
         let back = decode_segment_columns(&file, Some(&wanted)).unwrap();
@@ -1123,12 +1128,7 @@ mod tests {
 
     #[test]
     fn a_segment_cut_to_some_columns_keeps_their_values_and_batches() {
-        let a = batch(vec![1, 2], vec![Some("x"), Some("y")]);
-        let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
-        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 10)
-            .unwrap()
-            .write(&[a, b])
-            .unwrap();
+        let segments = two_batch_segment();
         let file = Buffer::from_vec(segments[0].bytes.clone());
         let wanted: HashSet<&str> = ["__time", "page", "not-in-this-segment"].into();
         let cut = Buffer::from_vec(project_segment(&file, &wanted).unwrap());
