@@ -676,9 +676,9 @@ impl WorkerInputs for HostInputs {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
         };
-        let asked = host.segments.borrow().missing(data_source, id, columns);
-        if asked.is_empty() {
-            let kept = (host.segments.borrow_mut()).read(data_source, id, columns, &[], &[]);
+        let pending = host.segments.borrow_mut().start(data_source, id, columns);
+        if pending.asked.is_empty() {
+            let kept = (host.segments.borrow_mut()).finish(data_source, id, columns, pending, &[]);
             return futures::future::ready(kept).boxed_local();
         }
         let (request, answer) = host
@@ -688,7 +688,7 @@ impl WorkerInputs for HostInputs {
             request,
             data_source: data_source.to_owned(),
             id: id.to_owned(),
-            columns: asked.clone(),
+            columns: pending.asked.clone(),
         };
         host.links.to_controller(Wire::new(&ask, Vec::new()));
         let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
@@ -709,7 +709,7 @@ impl WorkerInputs for HostInputs {
                 .upgrade()
                 .ok_or_else(|| MsqError::canceled("the worker is shutting down"))?;
             let batches =
-                (host.segments.borrow_mut()).read(&data_source, &id, &columns, &asked, &arrived);
+                (host.segments.borrow_mut()).finish(&data_source, &id, &columns, pending, &arrived);
             batches
         }
         .boxed_local()

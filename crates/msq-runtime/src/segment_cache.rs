@@ -40,6 +40,18 @@ struct CachedSegment {
     columns: HashMap<String, Option<CachedColumn>>,
 }
 
+/// A read of some columns of a segment, between [`SegmentCache::start`] and
+/// [`SegmentCache::finish`].
+#[derive(Debug)]
+pub(crate) struct Pending {
+    /// The columns to ask the segment's owner for (none: the cache had everything).
+    pub(crate) asked: Vec<String>,
+    /// The segment's batch row counts, when the cache knew them.
+    batch_rows: Option<Vec<usize>>,
+    /// The columns named that the cache had (`None`: the segment lacks it).
+    kept: HashMap<String, Option<CachedColumn>>,
+}
+
 /// Columns of segments, by `(datasource, segment id)`; see the module docs.
 #[derive(Debug)]
 pub(crate) struct SegmentCache {
@@ -72,96 +84,107 @@ impl SegmentCache {
         self.bytes
     }
 
-    /// Which of `columns` must still be read from the segment file. A segment seen for the
-    /// first time is also asked for `__time`, which every segment has, so its batches' row
-    /// counts are known even when it lacks every column named.
-    pub(crate) fn missing(&self, data_source: &str, id: &str, columns: &[String]) -> Vec<String> {
+    /// Starts a read of `columns` of a segment: takes what the cache holds of them (so the
+    /// read does not depend on the cache still holding it when the rest arrives; another read
+    /// may evict meanwhile) and names the rest, [`Pending::asked`]. A segment whose batches
+    /// are not known yet is also asked for `__time`, which every segment has, so their row
+    /// counts are learnt even when it lacks every column named.
+    pub(crate) fn start(&mut self, data_source: &str, id: &str, columns: &[String]) -> Pending {
+        self.clock += 1;
+        let now = self.clock;
         let key = (data_source.to_owned(), id.to_owned());
-        match self.segments.get(&key) {
-            Some(segment) => columns
-                .iter()
-                .filter(|name| !segment.columns.contains_key(name.as_str()))
-                .cloned()
-                .collect(),
-            None => {
-                let mut asked = columns.to_vec();
-                if !asked.iter().any(|name| name == TIME_COLUMN) {
-                    asked.push(TIME_COLUMN.to_owned());
+        let mut kept = HashMap::new();
+        let mut batch_rows = None;
+        if let Some(segment) = self.segments.get_mut(&key) {
+            batch_rows = Some(segment.batch_rows.clone());
+            for name in columns {
+                if let Some(column) = segment.columns.get_mut(name) {
+                    if let Some(column) = column.as_mut() {
+                        column.last_used = now;
+                    }
+                    kept.insert(name.clone(), column.clone());
                 }
-                asked
             }
+        }
+        let mut asked: Vec<String> = (columns.iter())
+            .filter(|name| !kept.contains_key(name.as_str()))
+            .cloned()
+            .collect();
+        if batch_rows.is_none() && !asked.iter().any(|name| name == TIME_COLUMN) {
+            asked.push(TIME_COLUMN.to_owned());
+        }
+        Pending {
+            asked,
+            batch_rows,
+            kept,
         }
     }
 
-    /// Answers a read of `columns` of a segment from what is cached plus `arrived`: the
-    /// batches of the file cut to the names in `asked` (those [`Self::missing`] returned),
-    /// which are kept for later reads. Batches come back in the file's order holding the
-    /// named columns the segment has, in the order named; a batch holding none of them still
-    /// has its row count.
+    /// Finishes a read begun with [`Self::start`]: `arrived` holds the batches of the file cut
+    /// to [`Pending::asked`] (none when nothing was asked), which are kept for later reads.
+    /// Batches come back in the file's order holding the named columns the segment has, in
+    /// the order named; a batch holding none of them still has its row count.
     ///
     /// # Errors
-    /// An internal error when the arrived batches do not match the segment's known batches,
-    /// or a named column is neither cached nor arrived.
-    pub(crate) fn read(
+    /// An internal error when the arrived batches do not match the segment's known batches.
+    pub(crate) fn finish(
         &mut self,
         data_source: &str,
         id: &str,
         columns: &[String],
-        asked: &[String],
+        pending: Pending,
         arrived: &[RecordBatch],
     ) -> Result<Vec<RecordBatch>> {
-        self.clock += 1;
+        let Pending {
+            asked,
+            batch_rows,
+            mut kept,
+        } = pending;
+        let arrived_rows: Vec<usize> = arrived.iter().map(RecordBatch::num_rows).collect();
+        let batch_rows = match batch_rows {
+            Some(rows) if !asked.is_empty() && rows != arrived_rows => {
+                return Err(MsqError::internal(format!(
+                    "segment [{id}] arrived as batches of {arrived_rows:?} rows, it had {rows:?}"
+                )))
+            }
+            Some(rows) => rows,
+            None => arrived_rows,
+        };
         let now = self.clock;
         let key = (data_source.to_owned(), id.to_owned());
-        let segment = self.segments.entry(key).or_default();
-        if !asked.is_empty() {
-            let rows: Vec<usize> = arrived.iter().map(RecordBatch::num_rows).collect();
-            if segment.columns.is_empty() {
-                segment.batch_rows = rows;
-            } else if segment.batch_rows != rows {
-                return Err(MsqError::internal(format!(
-                    "segment [{id}] arrived as batches of {rows:?} rows, it had {:?}",
-                    segment.batch_rows
-                )));
-            }
-            for name in asked {
-                let column = arrived
-                    .first()
-                    .and_then(|b| b.schema().index_of(name).ok())
-                    .map(|i| {
-                        let arrays: Vec<ArrayRef> =
-                            arrived.iter().map(|b| Arc::clone(b.column(i))).collect();
-                        CachedColumn {
-                            field: Arc::clone(&arrived[0].schema().fields()[i]),
-                            bytes: column_bytes(&arrays),
-                            arrays,
-                            last_used: now,
-                        }
-                    });
-                // An empty segment has no batches to show a column in: it has none to read.
+        let segment = self.segments.entry(key).or_insert_with(|| CachedSegment {
+            batch_rows: batch_rows.clone(),
+            columns: HashMap::new(),
+        });
+        for name in &asked {
+            let column = arrived
+                .first()
+                .and_then(|b| b.schema().index_of(name).ok())
+                .map(|i| {
+                    let arrays: Vec<ArrayRef> =
+                        arrived.iter().map(|b| Arc::clone(b.column(i))).collect();
+                    CachedColumn {
+                        field: Arc::clone(&arrived[0].schema().fields()[i]),
+                        bytes: column_bytes(&arrays),
+                        arrays,
+                        last_used: now,
+                    }
+                });
+            // An empty segment has no batches to show a column in: it has none to read.
+            if !segment.columns.contains_key(name) {
                 self.bytes += column.as_ref().map_or(0, |c| c.bytes);
-                segment.columns.insert(name.clone(), column);
+                segment.columns.insert(name.clone(), column.clone());
             }
+            kept.insert(name.clone(), column);
         }
         let mut fields = Vec::new();
         let mut chosen = Vec::new();
-        for name in columns {
-            match segment.columns.get_mut(name) {
-                Some(Some(column)) => {
-                    column.last_used = now;
-                    fields.push(Arc::clone(&column.field));
-                    chosen.push(column.arrays.clone());
-                }
-                Some(None) => {}
-                None => {
-                    return Err(MsqError::internal(format!(
-                        "column [{name}] of segment [{id}] was neither kept nor sent"
-                    )))
-                }
-            }
+        for column in columns.iter().filter_map(|name| kept.get(name)).flatten() {
+            fields.push(Arc::clone(&column.field));
+            chosen.push(&column.arrays);
         }
         let schema = Arc::new(Schema::new(fields));
-        let batches = (segment.batch_rows.iter().enumerate())
+        let batches = (batch_rows.iter().enumerate())
             .map(|(b, &rows)| {
                 let arrays = chosen.iter().map(|c| Arc::clone(&c[b])).collect();
                 let options = RecordBatchOptions::new().with_row_count(Some(rows));
@@ -261,12 +284,13 @@ mod tests {
         columns: &[&str],
     ) -> (Vec<String>, Vec<RecordBatch>) {
         let columns = names(columns);
-        let asked = cache.missing("ds", id, &columns);
+        let pending = cache.start("ds", id, &columns);
+        let asked = pending.asked.clone();
         let arrived = match asked.is_empty() {
             true => Vec::new(),
             false => file_cut_to(&asked),
         };
-        let batches = cache.read("ds", id, &columns, &asked, &arrived).unwrap();
+        let batches = cache.finish("ds", id, &columns, pending, &arrived).unwrap();
         (asked, batches)
     }
 
@@ -337,7 +361,7 @@ mod tests {
             read(&mut cache, "s1", &["added", "__time"]).0,
             Vec::<String>::new()
         );
-        assert_eq!(cache.missing("ds", "s1", &names(&["page"])), ["page"]);
+        assert_eq!(cache.start("ds", "s1", &names(&["page"])).asked, ["page"]);
     }
 
     #[test]
@@ -356,12 +380,39 @@ mod tests {
     }
 
     #[test]
+    fn a_read_keeps_what_it_started_with_when_another_read_evicts_it() {
+        let mut cache = SegmentCache::default();
+        read(&mut cache, "s1", &["page"]);
+        let columns = names(&["page", "added"]);
+        let pending = cache.start("ds", "s1", &columns);
+        assert_eq!(pending.asked, ["added"]);
+        // Meanwhile another read fills the cache and page is dropped.
+        cache.limit = 0;
+        cache.evict();
+        assert_eq!(cache.bytes(), 0);
+        let batches = cache
+            .finish(
+                "ds",
+                "s1",
+                &columns,
+                pending,
+                &file_cut_to(&names(&["added"])),
+            )
+            .unwrap();
+        assert_eq!(batches[0].num_columns(), 2);
+        assert_eq!(batches.iter().map(RecordBatch::num_rows).sum::<usize>(), 3);
+    }
+
+    #[test]
     fn batches_that_disagree_with_the_known_ones_are_an_error() {
         let mut cache = SegmentCache::default();
         read(&mut cache, "s1", &["page"]);
         let asked = names(&["added"]);
+        let pending = cache.start("ds", "s1", &asked);
         let wrong = file_cut_to(&asked)[..1].to_vec();
-        let err = cache.read("ds", "s1", &asked, &asked, &wrong).unwrap_err();
+        let err = cache
+            .finish("ds", "s1", &asked, pending, &wrong)
+            .unwrap_err();
         assert!(
             err.message().contains("segment [s1] arrived as batches"),
             "{}",
