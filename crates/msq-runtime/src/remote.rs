@@ -823,7 +823,7 @@ impl RemoteHosts {
                     .segment_bytes(&data_source, &id)
                     .and_then(|bytes| {
                         let columns = columns.iter().map(String::as_str).collect();
-                        msq_exec::segment::project_segment(&Buffer::from_vec(bytes), &columns)
+                        msq_exec::segment::project_segment(bytes, &columns)
                     });
                 let (frames, error) = match cut {
                     Ok(bytes) => (vec![bytes], None),
