@@ -8,7 +8,10 @@
 //!   large uncompressed line-based file known to serve byte ranges
 //!   ([`ExternalInputSpecSlicer::ranged_files`]) is cut into byte ranges of at least
 //!   [`MIN_PART_BYTES`], each a unit (`acornByteRange` on its source; read by
-//!   `msq_runtime::split`).
+//!   `msq_runtime::split`), and a large gzip file, which cannot be entered in the middle, is
+//!   read by several workers that each inflate all of it and parse one share of its lines
+//!   (at least [`MIN_SHARE_BYTES`] of it each; `acornLineShare` on its source; read by
+//!   `msq_exec::input::share`).
 //! - `taskAssignment: max` ([`WorkerAssignment::Max`]) uses as many workers as the stage's
 //!   `maxWorkerCount` allows **but never more than there are units**: Druid's slicer drops
 //!   empty slices and `WorkerInputs` drops workers left without non-broadcast input, except
@@ -85,6 +88,10 @@ fn auto_slice_count(count: usize, total: u64, max_bytes: u64, max_slices: usize)
 /// Smallest byte range of one file worth its own worker.
 pub const MIN_PART_BYTES: u64 = 8 << 20;
 
+/// Smallest share of a gzip file (compressed bytes) worth its own worker: text inflates
+/// four to ten times, so a share parses at least about [`MIN_PART_BYTES`].
+pub const MIN_SHARE_BYTES: u64 = MIN_PART_BYTES / 4;
+
 /// Extensions of compressed files, which cannot be read from the middle.
 const COMPRESSED: &[&str] = &[
     ".gz", ".bz2", ".xz", ".zst", ".zip", ".sz", ".snappy", ".lz4", ".z",
@@ -101,6 +108,15 @@ pub fn line_splittable(input_format: &Value) -> bool {
     )
 }
 
+/// Whether `name` is gzip by its extension, the one compression Acorn reads.
+fn is_gzip(name: &str) -> bool {
+    let lower = name.to_ascii_lowercase();
+    lower
+        .split(['?', '#'])
+        .next()
+        .is_some_and(|path| path.ends_with(".gz"))
+}
+
 /// Whether `name` looks compressed (by its extension).
 pub fn is_compressed(name: &str) -> bool {
     let lower = name.to_ascii_lowercase();
@@ -108,9 +124,10 @@ pub fn is_compressed(name: &str) -> bool {
     COMPRESSED.iter().any(|ext| path.ends_with(ext))
 }
 
-/// The files of `input` that may be cut into byte ranges for a stage of `max_workers` workers
-/// — those the controller asks the server about ([`ExternalInputSpecSlicer::ranged_files`]):
-/// uncompressed files of a line-based external input with fewer files than workers.
+/// The files of `input` that may be cut into byte ranges (or gzip shares) for a stage of
+/// `max_workers` workers — those the controller asks the server about
+/// ([`ExternalInputSpecSlicer::ranged_files`]): uncompressed or gzip files of a line-based
+/// external input with fewer files than workers.
 pub fn range_candidates(input: &InputSpec, max_workers: usize) -> Vec<String> {
     let InputSpec::External {
         input_source,
@@ -127,7 +144,7 @@ pub fn range_candidates(input: &InputSpec, max_workers: usize) -> Vec<String> {
         Some(files) if files.len() < max_workers => files
             .into_iter()
             .map(|(name, _)| name)
-            .filter(|name| !is_compressed(name))
+            .filter(|name| !is_compressed(name) || is_gzip(name))
             .collect(),
         _ => Vec::new(),
     }
@@ -139,8 +156,9 @@ pub struct ExternalInputSpecSlicer {
     /// Known file sizes in bytes, by uri or path (as written in the input source). When every
     /// file of an input has a size, files are balanced by size; otherwise dealt round-robin.
     pub file_sizes: BTreeMap<String, u64>,
-    /// Files that may be read in byte ranges, with their sizes in bytes (the controller probes
-    /// the files of stages with fewer files than workers).
+    /// Files that may be read in byte ranges (uncompressed) or shares (gzip), with their
+    /// sizes in bytes (the controller probes the files of stages with fewer files than
+    /// workers).
     pub ranged_files: BTreeMap<String, u64>,
 }
 
@@ -241,14 +259,22 @@ impl ExternalInputSpecSlicer {
 
 impl ExternalInputSpecSlicer {
     /// Cuts each ranged, uncompressed file into at most `per_file` byte ranges of at least
-    /// [`MIN_PART_BYTES`]; other files stay whole. Returns each unit's source and weight.
+    /// [`MIN_PART_BYTES`], and each ranged gzip file into at most `per_file` line shares of at
+    /// least [`MIN_SHARE_BYTES`]; other files stay whole. Returns each unit's source and
+    /// weight.
     fn cut(&self, files: Vec<(String, Value)>, per_file: usize) -> Vec<(Value, Option<u64>)> {
         let mut units = Vec::new();
         for (name, source) in files {
             let size = self.ranged_files.get(&name).copied();
+            let gzip = is_gzip(&name);
             let parts = match size {
-                Some(size) if !is_compressed(&name) => {
-                    usize::try_from(size / MIN_PART_BYTES).map_or(per_file, |n| n.min(per_file))
+                Some(size) if gzip || !is_compressed(&name) => {
+                    let min = if gzip {
+                        MIN_SHARE_BYTES
+                    } else {
+                        MIN_PART_BYTES
+                    };
+                    usize::try_from(size / min).map_or(per_file, |n| n.min(per_file))
                 }
                 _ => 1,
             };
@@ -257,12 +283,20 @@ impl ExternalInputSpecSlicer {
                     let parts = parts as u64;
                     for p in 0..parts {
                         let (start, end) = (size * p / parts, size * (p + 1) / parts);
+                        let (field, unit) = if gzip {
+                            (
+                                "acornLineShare",
+                                serde_json::json!({"index": p, "of": parts}),
+                            )
+                        } else {
+                            (
+                                "acornByteRange",
+                                serde_json::json!({"start": start, "end": end, "size": size}),
+                            )
+                        };
                         let mut part = source.clone();
                         if let Some(object) = part.as_object_mut() {
-                            object.insert(
-                                "acornByteRange".to_owned(),
-                                serde_json::json!({"start": start, "end": end, "size": size}),
-                            );
+                            object.insert(field.to_owned(), unit);
                         }
                         units.push((part, Some(end - start)));
                     }
@@ -578,6 +612,60 @@ mod tests {
             range_candidates(&http(4), 4).is_empty(),
             "a file per worker already"
         );
+    }
+
+    #[test]
+    fn a_large_gzip_file_is_read_in_line_shares_one_per_worker() {
+        let stage = |uri: &str| {
+            let InputSpec::External {
+                input_format,
+                signature,
+                ..
+            } = http(1)
+            else {
+                unreachable!()
+            };
+            let input_source = json!({"type": "http", "uris": [uri]});
+            stage_with(
+                vec![InputSpec::External {
+                    input_source,
+                    input_format,
+                    signature,
+                }],
+                4,
+            )
+        };
+        let uri = "http://h/big.csv.gz";
+        assert_eq!(range_candidates(&stage(uri).inputs[0], 4), vec![uri]);
+        let mut slicers = InputSlicers::default();
+        slicers
+            .external
+            .ranged_files
+            .insert(uri.into(), 3 * MIN_SHARE_BYTES + 1);
+        let workers = slicers
+            .worker_inputs(&stage(uri), WorkerAssignment::Max)
+            .unwrap();
+        assert_eq!(workers.len(), 3);
+        for (p, w) in workers.iter().enumerate() {
+            let InputSlice::External { input_sources, .. } = &w[0] else {
+                panic!("external slice expected")
+            };
+            assert_eq!(
+                input_sources[0]["acornLineShare"],
+                json!({"index": p, "of": 3})
+            );
+            assert!(input_sources[0].get("acornByteRange").is_none());
+        }
+        // A small one is read whole; other compressions are never probed.
+        slicers
+            .external
+            .ranged_files
+            .insert(uri.into(), 2 * MIN_SHARE_BYTES - 1);
+        let workers = slicers
+            .worker_inputs(&stage(uri), WorkerAssignment::Max)
+            .unwrap();
+        assert_eq!(workers.len(), 1);
+        assert!(range_candidates(&stage("http://h/big.csv.bz2").inputs[0], 4).is_empty());
     }
 
     #[test]

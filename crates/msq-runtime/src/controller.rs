@@ -200,10 +200,11 @@ impl ControllerRun {
         self.state != TaskState::Running
     }
 
-    /// The sizes of the files that may be cut into byte ranges (`msq_runtime::split`): files of
-    /// line-based, uncompressed external inputs of stages with fewer files than workers, whose
-    /// server serves byte ranges. Asked before slicing; a file that cannot be probed is read
-    /// whole (its errors surface when it is read).
+    /// The sizes of the files that may be cut into byte ranges (`msq_runtime::split`) or, for
+    /// gzip, line shares (`msq_exec::input::share`): files of line-based, uncompressed or gzip
+    /// external inputs of stages with fewer files than workers, whose server serves byte
+    /// ranges. Asked before slicing; a file that cannot be probed is read whole (its errors
+    /// surface when it is read).
     async fn probe_splittable_files(&self) -> BTreeMap<String, u64> {
         let mut sizes = BTreeMap::new();
         for stage in &self.query.stages {

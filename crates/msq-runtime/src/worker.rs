@@ -31,7 +31,7 @@ use futures::{FutureExt, StreamExt};
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
 use msq_exec::counters::CounterTracker;
 use msq_exec::frame::{decode_frame, FrameWriter};
-use msq_exec::input::{InputFormat, InputReader, ParseException, ReaderOptions};
+use msq_exec::input::{InputFormat, InputReader, LineShare, ParseException, ReaderOptions};
 use msq_exec::ops::{sort_batches, ProgramExecutor};
 use msq_exec::segment::{Segment, SegmentWriter};
 use msq_kernel::{ClusterByPartitions, ClusterByStatistics, InputSlice, WorkOrder};
@@ -195,6 +195,8 @@ struct FileToRead {
     /// `(start, end, size)`: only the lines starting in bytes `start..end` of a file of `size`
     /// bytes.
     range: Option<(u64, u64, u64)>,
+    /// Only this share of the lines of a gzip file (`msq_exec::input::share`).
+    share: Option<LineShare>,
 }
 
 impl FileToRead {
@@ -203,6 +205,7 @@ impl FileToRead {
             name,
             inline: None,
             range: None,
+            share: None,
         }
     }
 }
@@ -653,12 +656,19 @@ impl WorkRun {
             name,
             inline,
             range,
+            share,
         } in files
         {
             self.check_canceled()?;
             let options = ReaderOptions {
                 max_frame_size: self.context.max_frame_size,
+                line_share: share,
                 ..ReaderOptions::default()
+            };
+            // Every share reads the whole file: each counts its part of the bytes, so the
+            // stage counts the file's bytes once.
+            let bytes_read = |reader: &InputReader| {
+                share.map_or(reader.bytes_read(), |s| s.part_of(reader.bytes_read()))
             };
             let mut reader = InputReader::new(&format, &druid_signature, name.clone(), options)?;
             // Rows and bytes of this file already in the counters (sent as the file streams).
@@ -702,7 +712,7 @@ impl WorkRun {
                         let now = self.context.clock.now_ms();
                         if now - last_sent >= LIVE_COUNTERS_EVERY_MS {
                             last_sent = now;
-                            let (rows, bytes) = (reader.rows_read(), reader.bytes_read());
+                            let (rows, bytes) = (reader.rows_read(), bytes_read(&reader));
                             self.counters
                                 .input(number as u32)
                                 .add_read(rows - counted.0, bytes - counted.1);
@@ -730,7 +740,7 @@ impl WorkRun {
             let input = self.counters.input(number as u32);
             input.add_read(
                 reader.rows_read() - counted.0,
-                reader.bytes_read() - counted.1,
+                bytes_read(&reader) - counted.1,
             );
             input.finish_file();
             self.send_counters();
@@ -759,9 +769,8 @@ impl WorkRun {
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or_default();
                 Ok(vec![FileToRead {
-                    name: "inline".to_owned(),
                     inline: Some(data.to_owned()),
-                    range: None,
+                    ..FileToRead::whole("inline".to_owned())
                 }])
             }
             Some("http") => {
@@ -770,12 +779,23 @@ impl WorkRun {
                     let at = |k: &str| r.get(k).and_then(serde_json::Value::as_u64);
                     Some((at("start")?, at("end")?, at("size")?))
                 });
+                // A share of the lines of one large gzip file (cut by the slicer too).
+                let share = source
+                    .get("acornLineShare")
+                    .map(|s| {
+                        let at = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
+                        match (at("index"), at("of")) {
+                            (Some(index), Some(of)) => LineShare::new(index, of),
+                            _ => Err(MsqError::internal(format!("bad acornLineShare {s}"))),
+                        }
+                    })
+                    .transpose()?;
                 Ok(strings("uris")
                     .into_iter()
                     .map(|u| FileToRead {
-                        name: u,
-                        inline: None,
                         range,
+                        share,
+                        ..FileToRead::whole(u)
                     })
                     .collect())
             }

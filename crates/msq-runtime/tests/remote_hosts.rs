@@ -216,7 +216,40 @@ fn one_large_file_is_split_across_workers_by_byte_ranges() {
         );
         text.push('\n');
     }
-    read_in_two_parts("http://t/big.json", &text, r#"{"type":"json"}"#, rows);
+    read_in_two_parts(
+        "http://t/big.json",
+        text.as_bytes(),
+        r#"{"type":"json"}"#,
+        rows,
+    );
+}
+
+#[test]
+fn one_large_gzip_file_is_read_by_workers_each_parsing_a_share_of_its_lines() {
+    use std::io::Write;
+    // Comments of pseudo-random hex, so the file stays over two shares once compressed.
+    let rows = 100_000u64;
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut text = String::from("# exported by a tool\ncomment,added,channel\n");
+    for n in 0..rows {
+        let comment: String = (0..(n % 9 + 1))
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                format!("{state:016x}")
+            })
+            .collect();
+        text.push_str(&format!("{comment},{n},#c{}\n", n % 7));
+    }
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(text.as_bytes()).unwrap();
+    read_in_two_parts(
+        "http://t/big.csv.gz",
+        &gz.finish().unwrap(),
+        r#"{"type":"csv","findColumnsFromHeader":true,"skipHeaderRows":1}"#,
+        rows,
+    );
 }
 
 #[test]
@@ -233,24 +266,30 @@ fn a_large_csv_with_a_header_is_split_and_every_part_reads_the_header() {
     }
     read_in_two_parts(
         "http://t/big.csv",
-        &text,
+        text.as_bytes(),
         r#"{"type":"csv","findColumnsFromHeader":true,"skipHeaderRows":1}"#,
         rows,
     );
 }
 
-/// Reads `text` (`rows` rows of `channel`, 7 values, and `added`, 0..rows) as `uri` in
-/// `format` with and without stage threads: two workers read a part each, every row once, and
-/// the bytes counted add up to the file.
-fn read_in_two_parts(uri: &str, text: &str, format: &str, rows: u64) {
-    assert!(text.len() as u64 > 2 * msq_kernel::slicer::MIN_PART_BYTES);
+/// Reads `file` (`rows` rows of `channel`, 7 values, and `added`, 0..rows) as `uri` in
+/// `format` with and without stage threads: two workers read a part (a byte range, or a share
+/// of a gzip file's lines) each, every row once, and the bytes counted add up to the file.
+fn read_in_two_parts(uri: &str, file: &[u8], format: &str, rows: u64) {
+    let min_part = if uri.ends_with(".gz") {
+        msq_kernel::slicer::MIN_SHARE_BYTES
+    } else {
+        msq_kernel::slicer::MIN_PART_BYTES
+    };
+    assert!(file.len() as u64 > 2 * min_part);
+    assert!((file.len() as u64) < 3 * min_part, "two parts, not three");
     let sql = format!(
         "SELECT COUNT(*) AS n, SUM(added) AS added, COUNT(DISTINCT channel) AS channels \
          FROM TABLE(EXTERN('{{\"type\":\"http\",\"uris\":[\"{uri}\"]}}', '{format}', \
          '[{{\"name\":\"channel\",\"type\":\"string\"}},{{\"name\":\"added\",\"type\":\"long\"}}]'))"
     );
     for hosts in [None, Some(2)] {
-        let fetcher = MemoryFetcher::new().with_file(uri, text.as_bytes().to_vec());
+        let fetcher = MemoryFetcher::new().with_file(uri, file.to_vec());
         let clock = ManualClock::new(1_700_000_000_000);
         let mut cluster = match hosts {
             None => LocalCluster::new(fetcher, clock),
@@ -281,7 +320,7 @@ fn read_in_two_parts(uri: &str, text: &str, format: &str, rows: u64) {
         assert_eq!(input.iter().map(|(r, _)| r).sum::<u64>(), rows);
         assert_eq!(
             input.iter().map(|(_, b)| b).sum::<u64>(),
-            text.len() as u64,
+            file.len() as u64,
             "{hosts:?}: header lines read twice are counted once"
         );
     }

@@ -4,6 +4,8 @@
 //! - [`format`]: `inputFormat` JSON → [`InputFormat`] (json, csv, tsv).
 //! - [`reader`]: [`InputReader`], bytes of one file → Arrow batches of the signature.
 //! - [`gzip`]: [`GzipDecoder`], streaming multi-member gzip.
+//! - [`share`]: [`LineShare`], one compressed file parsed by several workers, each taking
+//!   every `of`-th block of its decompressed lines.
 //! - [`parse_exception`]: [`ParseException`] (Druid's `CannotParseExternalData` warning) and
 //!   [`ParseExceptionPolicy`] (`maxParseExceptions`).
 
@@ -15,8 +17,10 @@ pub mod gzip;
 mod json;
 pub mod parse_exception;
 pub mod reader;
+pub mod share;
 
 pub use format::{DelimitedFormat, InputFormat, JsonFormat};
 pub use gzip::GzipDecoder;
 pub use parse_exception::{ParseException, ParseExceptionPolicy};
 pub use reader::{arrow_schema, Compression, InputReader, ReadOutput, ReaderOptions};
+pub use share::LineShare;

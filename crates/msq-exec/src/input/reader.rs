@@ -35,6 +35,7 @@ use super::format::{check_column_names, DelimitedFormat, InputFormat};
 use super::gzip::{has_gzip_magic, is_gzip_name, GzipDecoder};
 use super::json::{parse_number, parse_row, FieldIndex, KeyCache, Number};
 use super::parse_exception::ParseException;
+use super::share::{LineShare, ShareFilter, SHARE_BLOCK_BYTES};
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -80,6 +81,9 @@ pub struct ReaderOptions {
     /// `false` reads every line with serde_json alone: the browser benchmark measures
     /// serde_json's own decode speed that way (`POST /acorn/v1/bench/decode`).
     pub json_scanner: bool,
+    /// Read only this share of the file's lines ([`super::share`]): the file is decompressed
+    /// whole and the other lines are skipped unparsed.
+    pub line_share: Option<LineShare>,
 }
 
 impl Default for ReaderOptions {
@@ -90,6 +94,7 @@ impl Default for ReaderOptions {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             compression: Compression::Auto,
             json_scanner: true,
+            line_share: None,
         }
     }
 }
@@ -174,6 +179,8 @@ pub struct InputReader {
     pending: Vec<u8>,
     /// Reused output buffer of the gzip decoder.
     inflated: Vec<u8>,
+    /// Picks this reader's lines when it reads a share of the file.
+    share: Option<ShareFilter>,
     sink: Sink,
     bytes_in: u64,
     max_line_bytes: usize,
@@ -226,6 +233,9 @@ impl InputReader {
             decoder,
             pending: Vec::new(),
             inflated: Vec::new(),
+            share: options
+                .line_share
+                .map(|share| ShareFilter::new(share, format.header_lines(), SHARE_BLOCK_BYTES)),
             sink: Sink {
                 parser,
                 buffers: ColumnBuffers::new(schema.clone(), &kinds, max_rows.min(65_536)),
@@ -324,9 +334,10 @@ impl InputReader {
 
     fn decode(&mut self, chunk: &[u8]) -> Result<()> {
         match &mut self.decoder {
-            Decoder::Sniff(_) | Decoder::Plain => push_lines(
+            Decoder::Sniff(_) | Decoder::Plain => push_decoded(
                 &mut self.pending,
                 &mut self.sink,
+                &mut self.share,
                 chunk,
                 self.max_line_bytes,
             ),
@@ -334,8 +345,13 @@ impl InputReader {
                 let mut out = std::mem::take(&mut self.inflated);
                 out.clear();
                 gz.push(chunk, &mut out)?;
-                let result =
-                    push_lines(&mut self.pending, &mut self.sink, &out, self.max_line_bytes);
+                let result = push_decoded(
+                    &mut self.pending,
+                    &mut self.sink,
+                    &mut self.share,
+                    &out,
+                    self.max_line_bytes,
+                );
                 self.inflated = out;
                 result
             }
@@ -354,9 +370,10 @@ impl InputReader {
         self.finished = true;
         match std::mem::replace(&mut self.decoder, Decoder::Plain) {
             Decoder::Sniff(seen) => {
-                push_lines(
+                push_decoded(
                     &mut self.pending,
                     &mut self.sink,
+                    &mut self.share,
                     &seen,
                     self.max_line_bytes,
                 )?;
@@ -366,7 +383,13 @@ impl InputReader {
                 let mut out = std::mem::take(&mut self.inflated);
                 out.clear();
                 gz.finish(&mut out)?;
-                push_lines(&mut self.pending, &mut self.sink, &out, self.max_line_bytes)?;
+                push_decoded(
+                    &mut self.pending,
+                    &mut self.sink,
+                    &mut self.share,
+                    &out,
+                    self.max_line_bytes,
+                )?;
             }
         }
         if !self.pending.is_empty() {
@@ -389,6 +412,24 @@ impl InputReader {
     /// The parse exceptions since the last call, in file order.
     pub fn take_parse_exceptions(&mut self) -> Vec<ParseException> {
         std::mem::take(&mut self.sink.exceptions)
+    }
+}
+
+/// Hands decoded bytes to [`push_lines`]: all of them, or the runs of this reader's share,
+/// with the lines skipped before each run counted (line numbers stay the file's).
+fn push_decoded(
+    pending: &mut Vec<u8>,
+    sink: &mut Sink,
+    share: &mut Option<ShareFilter>,
+    data: &[u8],
+    max_line: usize,
+) -> Result<()> {
+    match share {
+        None => push_lines(pending, sink, data, max_line),
+        Some(filter) => filter.split(data, |run, skipped| {
+            sink.line += skipped;
+            push_lines(pending, sink, run, max_line)
+        }),
     }
 }
 
@@ -896,6 +937,59 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.code(), ErrorCode::CannotParseExternalData);
         assert!(err.message().contains("Path: bad.gz"));
+    }
+
+    #[test]
+    fn shares_of_a_gzip_file_read_every_row_once_with_the_files_line_numbers() {
+        use flate2::write::GzEncoder;
+        use std::io::Write;
+        // A CSV of about 3.5 blocks after its header; line 40,002 is bad.
+        let mut csv = b"skipped\nn,s\n".to_vec();
+        for n in 0..120_000_u64 {
+            match n {
+                40_000 => csv.extend_from_slice(b"oops,x\n"),
+                _ => writeln!(csv, "{n},{}", "v".repeat((n % 40) as usize)).unwrap(),
+            }
+        }
+        let mut e = GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&csv).unwrap();
+        let gz = e.finish().unwrap();
+        let format = InputFormat::from_json(
+            &json!({"type": "csv", "findColumnsFromHeader": true, "skipHeaderRows": 1}),
+        )
+        .unwrap();
+        let signature = sig(&[("n", DruidType::Long), ("s", DruidType::String)]);
+        let of = 3;
+        let mut numbers = Vec::new();
+        let mut exceptions = Vec::new();
+        for index in 0..of {
+            let options = ReaderOptions {
+                line_share: Some(LineShare::new(index, of).unwrap()),
+                ..ReaderOptions::default()
+            };
+            let mut reader = InputReader::new(&format, &signature, "x.csv.gz", options).unwrap();
+            for chunk in gz.chunks(100_000) {
+                reader.feed(chunk).unwrap();
+            }
+            reader.finish().unwrap();
+            let share: Vec<i64> = reader
+                .drain_batches()
+                .flat_map(|b| longs(&b, 0))
+                .map(Option::unwrap)
+                .collect();
+            assert!(
+                share.len() > 20_000,
+                "share {index} read {} rows",
+                share.len()
+            );
+            numbers.extend(share);
+            exceptions.extend(reader.take_parse_exceptions());
+        }
+        numbers.sort_unstable();
+        let expected: Vec<i64> = (0..120_000).filter(|&n| n != 40_000).collect();
+        assert_eq!(numbers, expected);
+        assert_eq!(exceptions.len(), 1);
+        assert_eq!(exceptions[0].line, 40_003);
     }
 
     #[test]
