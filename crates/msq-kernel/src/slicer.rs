@@ -9,8 +9,8 @@
 //!   ([`ExternalInputSpecSlicer::ranged_files`]) is cut into byte ranges of at least
 //!   [`MIN_PART_BYTES`], each a unit (`acornByteRange` on its source; read by
 //!   `msq_runtime::split`), and a large gzip file, which cannot be entered in the middle, is
-//!   read by several workers that each inflate all of it and parse one share of its lines
-//!   (at least [`MIN_SHARE_BYTES`] of it each; `acornLineShare` on its source; read by
+//!   read by several workers that each inflate it from the start and parse one share of its
+//!   lines (at least [`MIN_SHARE_BYTES`] of it each; `acornLineShare` on its source; read by
 //!   `msq_exec::input::share`).
 //! - `taskAssignment: max` ([`WorkerAssignment::Max`]) uses as many workers as the stage's
 //!   `maxWorkerCount` allows **but never more than there are units**: Druid's slicer drops
@@ -286,7 +286,7 @@ impl ExternalInputSpecSlicer {
                         let (field, unit) = if gzip {
                             (
                                 "acornLineShare",
-                                serde_json::json!({"index": p, "of": parts}),
+                                serde_json::json!({"index": p, "of": parts, "size": size}),
                             )
                         } else {
                             (
@@ -652,7 +652,7 @@ mod tests {
             };
             assert_eq!(
                 input_sources[0]["acornLineShare"],
-                json!({"index": p, "of": 3})
+                json!({"index": p, "of": 3, "size": 3 * MIN_SHARE_BYTES + 1})
             );
             assert!(input_sources[0].get("acornByteRange").is_none());
         }

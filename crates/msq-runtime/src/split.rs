@@ -180,6 +180,30 @@ pub async fn first_lines(
     Ok(out)
 }
 
+/// The last four bytes of the gzip file `uri` of `size` bytes: its trailer's `ISIZE`, from
+/// which the shares of its lines are cut (`msq_exec::input::share`).
+///
+/// # Errors
+/// As [`Fetcher::open_range`], and `CannotParseExternalData` for a file too short to be gzip.
+pub async fn gzip_trailer(fetcher: &dyn Fetcher, uri: &str, size: u64) -> Result<[u8; 4]> {
+    msq_common::msq_ensure!(
+        size >= 18,
+        CannotParseExternalData,
+        "[{uri}] is {size} bytes, too short to be a gzip file"
+    );
+    let mut stream = fetcher.open_range(uri, size - 4, size - 1).await?;
+    let mut trailer = Vec::with_capacity(4);
+    while let Some(chunk) = stream.next().await {
+        trailer.extend_from_slice(&chunk?);
+    }
+    trailer.try_into().map_err(|bytes: Vec<u8>| {
+        crate::fetch::cannot_open(
+            uri,
+            format!("asked for its last 4 bytes, got {}", bytes.len()),
+        )
+    })
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -240,5 +264,22 @@ mod tests {
         assert_eq!(read(&fetcher, 6, 9, 9), b"cc\n");
         // A part inside one line owns nothing.
         assert_eq!(read(&fetcher, 4, 5, 9), b"");
+    }
+
+    #[test]
+    fn the_gzip_trailer_is_the_files_last_four_bytes() {
+        let bytes: Vec<u8> = (0..40).collect();
+        let fetcher = MemoryFetcher::new()
+            .with_file("http://t/f.gz", bytes)
+            .with_file("http://t/short.gz", vec![0x1f, 0x8b]);
+        let trailer =
+            |uri: &str, size| futures::executor::block_on(gzip_trailer(&fetcher, uri, size));
+        assert_eq!(trailer("http://t/f.gz", 40).unwrap(), [36, 37, 38, 39]);
+        let error = trailer("http://t/short.gz", 2).unwrap_err();
+        assert_eq!(error.code(), msq_common::ErrorCode::CannotParseExternalData);
+        assert!(
+            error.message().contains("too short to be a gzip file"),
+            "{error}"
+        );
     }
 }

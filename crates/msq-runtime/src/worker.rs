@@ -195,8 +195,9 @@ struct FileToRead {
     /// `(start, end, size)`: only the lines starting in bytes `start..end` of a file of `size`
     /// bytes.
     range: Option<(u64, u64, u64)>,
-    /// Only this share of the lines of a gzip file (`msq_exec::input::share`).
-    share: Option<LineShare>,
+    /// Only this share of the lines of a gzip file of `size` bytes
+    /// (`msq_exec::input::share`).
+    share: Option<(LineShare, u64)>,
 }
 
 impl FileToRead {
@@ -660,15 +661,26 @@ impl WorkRun {
         } in files
         {
             self.check_canceled()?;
+            // A share of a gzip file reads the lines of its share of the decompressed text,
+            // cut by the size in the file's trailer. Shares read overlapping bytes, so each
+            // counts its part of the file's bytes: the stage counts the file once.
+            let line_range = match share {
+                Some((share, size)) => {
+                    let fetcher = self.context.fetcher.as_ref();
+                    let trailer = crate::split::gzip_trailer(fetcher, &name, size).await?;
+                    Some(share.range(LineShare::decompressed_size(trailer, size)))
+                }
+                None => None,
+            };
+            let bytes_read = |reader: &InputReader| match share {
+                Some((share, size)) if reader.is_done() => share.part_of(size),
+                Some((share, size)) => reader.bytes_read().min(share.part_of(size)),
+                None => reader.bytes_read(),
+            };
             let options = ReaderOptions {
                 max_frame_size: self.context.max_frame_size,
-                line_share: share,
+                line_range,
                 ..ReaderOptions::default()
-            };
-            // Every share reads the whole file: each counts its part of the bytes, so the
-            // stage counts the file's bytes once.
-            let bytes_read = |reader: &InputReader| {
-                share.map_or(reader.bytes_read(), |s| s.part_of(reader.bytes_read()))
             };
             let mut reader = InputReader::new(&format, &druid_signature, name.clone(), options)?;
             // Rows and bytes of this file already in the counters (sent as the file streams).
@@ -703,9 +715,13 @@ impl WorkRun {
                         None => self.context.fetcher.open(&name).await?,
                     };
                     let mut last_sent = self.context.clock.now_ms();
+                    // Dropping the stream of a share that has read its lines cancels the rest.
                     while let Some(chunk) = stream.next().await {
                         self.check_canceled()?;
                         reader.feed(&chunk?)?;
+                        if reader.is_done() {
+                            break;
+                        }
                         for batch in reader.drain_batches() {
                             sink(batch)?;
                         }
@@ -784,8 +800,10 @@ impl WorkRun {
                     .get("acornLineShare")
                     .map(|s| {
                         let at = |k: &str| s.get(k).and_then(serde_json::Value::as_u64);
-                        match (at("index"), at("of")) {
-                            (Some(index), Some(of)) => LineShare::new(index, of),
+                        match (at("index"), at("of"), at("size")) {
+                            (Some(index), Some(of), Some(size)) => {
+                                Ok((LineShare::new(index, of)?, size))
+                            }
                             _ => Err(MsqError::internal(format!("bad acornLineShare {s}"))),
                         }
                     })

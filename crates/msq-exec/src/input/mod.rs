@@ -5,7 +5,7 @@
 //! - [`reader`]: [`InputReader`], bytes of one file → Arrow batches of the signature.
 //! - [`gzip`]: [`GzipDecoder`], streaming multi-member gzip.
 //! - [`share`]: [`LineShare`], one compressed file parsed by several workers, each taking
-//!   every `of`-th block of its decompressed lines.
+//!   one contiguous share of its decompressed lines.
 //! - [`parse_exception`]: [`ParseException`] (Druid's `CannotParseExternalData` warning) and
 //!   [`ParseExceptionPolicy`] (`maxParseExceptions`).
 

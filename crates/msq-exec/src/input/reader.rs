@@ -35,7 +35,7 @@ use super::format::{check_column_names, DelimitedFormat, InputFormat};
 use super::gzip::{has_gzip_magic, is_gzip_name, GzipDecoder};
 use super::json::{parse_number, parse_row, FieldIndex, KeyCache, Number};
 use super::parse_exception::ParseException;
-use super::share::{LineShare, ShareFilter, SHARE_BLOCK_BYTES};
+use super::share::LineFilter;
 use crate::frame::DEFAULT_MAX_FRAME_SIZE;
 use arrow_array::RecordBatch;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -81,9 +81,11 @@ pub struct ReaderOptions {
     /// `false` reads every line with serde_json alone: the browser benchmark measures
     /// serde_json's own decode speed that way (`POST /acorn/v1/bench/decode`).
     pub json_scanner: bool,
-    /// Read only this share of the file's lines ([`super::share`]): the file is decompressed
-    /// whole and the other lines are skipped unparsed.
-    pub line_share: Option<LineShare>,
+    /// `(start, end)`: read only the lines whose first byte lies in `start..end` of the
+    /// decompressed text, skipping the others unparsed and stopping after the range (one
+    /// [`LineShare`](super::share::LineShare) of a gzip file). Header lines are read whatever
+    /// the range.
+    pub line_range: Option<(u64, u64)>,
 }
 
 impl Default for ReaderOptions {
@@ -94,7 +96,7 @@ impl Default for ReaderOptions {
             max_line_bytes: DEFAULT_MAX_LINE_BYTES,
             compression: Compression::Auto,
             json_scanner: true,
-            line_share: None,
+            line_range: None,
         }
     }
 }
@@ -179,8 +181,8 @@ pub struct InputReader {
     pending: Vec<u8>,
     /// Reused output buffer of the gzip decoder.
     inflated: Vec<u8>,
-    /// Picks this reader's lines when it reads a share of the file.
-    share: Option<ShareFilter>,
+    /// Picks this reader's lines when it reads a range of the file's lines.
+    share: Option<LineFilter>,
     sink: Sink,
     bytes_in: u64,
     max_line_bytes: usize,
@@ -234,8 +236,8 @@ impl InputReader {
             pending: Vec::new(),
             inflated: Vec::new(),
             share: options
-                .line_share
-                .map(|share| ShareFilter::new(share, format.header_lines(), SHARE_BLOCK_BYTES)),
+                .line_range
+                .map(|(start, end)| LineFilter::new(start, end, format.header_lines())),
             sink: Sink {
                 parser,
                 buffers: ColumnBuffers::new(schema.clone(), &kinds, max_rows.min(65_536)),
@@ -315,6 +317,9 @@ impl InputReader {
                 self.sink.source
             )));
         }
+        if self.is_done() {
+            return Ok(());
+        }
         self.bytes_in += chunk.len() as u64;
         if let Decoder::Sniff(seen) = &mut self.decoder {
             seen.extend_from_slice(chunk);
@@ -368,6 +373,11 @@ impl InputReader {
             return Ok(());
         }
         self.finished = true;
+        if self.is_done() {
+            // The range ended on a newline: nothing is pending, and the rest of the file (a
+            // gzip stream included) is not this reader's.
+            return self.sink.flush();
+        }
         match std::mem::replace(&mut self.decoder, Decoder::Plain) {
             Decoder::Sniff(seen) => {
                 push_decoded(
@@ -399,6 +409,12 @@ impl InputReader {
         self.sink.flush()
     }
 
+    /// Whether the reader has read every line of its `line_range` ([`ReaderOptions`]): the
+    /// rest of the file may be left unread, and further chunks are ignored.
+    pub fn is_done(&self) -> bool {
+        self.share.as_ref().is_some_and(LineFilter::is_done)
+    }
+
     /// The next complete batch, if any.
     pub fn next_batch(&mut self) -> Option<RecordBatch> {
         self.sink.batches.pop_front()
@@ -415,12 +431,12 @@ impl InputReader {
     }
 }
 
-/// Hands decoded bytes to [`push_lines`]: all of them, or the runs of this reader's share,
+/// Hands decoded bytes to [`push_lines`]: all of them, or the runs of this reader's range,
 /// with the lines skipped before each run counted (line numbers stay the file's).
 fn push_decoded(
     pending: &mut Vec<u8>,
     sink: &mut Sink,
-    share: &mut Option<ShareFilter>,
+    share: &mut Option<LineFilter>,
     data: &[u8],
     max_line: usize,
 ) -> Result<()> {
@@ -722,6 +738,7 @@ impl Sink {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+    use crate::input::share::LineShare;
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float32Type, Float64Type, Int64Type};
     use arrow_array::Array;
@@ -940,10 +957,10 @@ mod tests {
     }
 
     #[test]
-    fn shares_of_a_gzip_file_read_every_row_once_with_the_files_line_numbers() {
+    fn shares_of_a_gzip_file_read_every_row_once_in_order_with_the_files_line_numbers() {
         use flate2::write::GzEncoder;
         use std::io::Write;
-        // A CSV of about 3.5 blocks after its header; line 40,002 is bad.
+        // A CSV of 3.5 MB after its header; line 40,003 is bad.
         let mut csv = b"skipped\nn,s\n".to_vec();
         for n in 0..120_000_u64 {
             match n {
@@ -960,32 +977,45 @@ mod tests {
         .unwrap();
         let signature = sig(&[("n", DruidType::Long), ("s", DruidType::String)]);
         let of = 3;
+        let trailer: [u8; 4] = gz[gz.len() - 4..].try_into().unwrap();
+        let size = LineShare::decompressed_size(trailer, gz.len() as u64);
+        assert_eq!(size, csv.len() as u64);
         let mut numbers = Vec::new();
         let mut exceptions = Vec::new();
         for index in 0..of {
             let options = ReaderOptions {
-                line_share: Some(LineShare::new(index, of).unwrap()),
+                line_range: Some(LineShare::new(index, of).unwrap().range(size)),
                 ..ReaderOptions::default()
             };
             let mut reader = InputReader::new(&format, &signature, "x.csv.gz", options).unwrap();
+            let mut fed = 0;
             for chunk in gz.chunks(100_000) {
+                if reader.is_done() {
+                    break;
+                }
                 reader.feed(chunk).unwrap();
+                fed += chunk.len();
             }
             reader.finish().unwrap();
+            // The first shares stop reading after their range.
+            assert_eq!(
+                fed < gz.len(),
+                index + 1 < of,
+                "share {index} read {fed} bytes"
+            );
             let share: Vec<i64> = reader
                 .drain_batches()
                 .flat_map(|b| longs(&b, 0))
                 .map(Option::unwrap)
                 .collect();
             assert!(
-                share.len() > 20_000,
+                share.len() > 35_000,
                 "share {index} read {} rows",
                 share.len()
             );
             numbers.extend(share);
             exceptions.extend(reader.take_parse_exceptions());
         }
-        numbers.sort_unstable();
         let expected: Vec<i64> = (0..120_000).filter(|&n| n != 40_000).collect();
         assert_eq!(numbers, expected);
         assert_eq!(exceptions.len(), 1);

@@ -3,13 +3,16 @@
 //! A gzip stream cannot be entered in the middle, so the byte ranges that split a large plain
 //! file (`msq_runtime::split`) do not apply to it, and one worker would inflate *and parse* the
 //! whole file while the stage's other workers idle. Parsing costs several times what inflating
-//! does, so instead every worker of a [`LineShare`] inflates the whole stream and parses only
-//! its share of the lines: the decompressed bytes are cut into blocks of [`SHARE_BLOCK_BYTES`],
-//! block `k` belongs to share `k mod of`, and a line belongs to the block its first byte falls
-//! in — the rule of byte ranges, so the shares together read every line exactly once. Blocks
-//! are dealt round-robin rather than cut into `of` runs because the decompressed size is not
-//! known before the end (gzip's `ISIZE` is the size modulo 2³²), and so that the shares finish
-//! together.
+//! does, so instead share `i` of `n` ([`LineShare`]) inflates the file from its start and parses
+//! only the lines whose first byte falls in its `i`-th of the decompressed text
+//! ([`LineShare::range`]), then stops reading: the rule of byte ranges applied after
+//! decompression, so the shares together read every line exactly once, in contiguous runs
+//! (a time-ordered file stays time-ordered in each share, and the next stage finds its input
+//! already sorted).
+//!
+//! The decompressed size comes from the gzip trailer (`ISIZE`, the size modulo 2³², of the
+//! last member), which every share reads alike; a wrong guess (a file over 4 GiB, several
+//! members) only unbalances the shares, since the last one reads to the end whatever the size.
 //!
 //! The first `header_lines` lines (CSV/TSV `skipHeaderRows` and the header) go to every share,
 //! as a byte range after the first reads them too. Skipped lines are counted, so line numbers
@@ -18,9 +21,6 @@
 //! Druid never splits a file; this is an Acorn addition (see `msq_kernel::slicer`).
 
 use msq_common::{internal_err, Result};
-
-/// Decompressed bytes per block dealt to the shares.
-pub const SHARE_BLOCK_BYTES: u64 = 1 << 20;
 
 /// Share `index` of `of` of a file's lines (`acornLineShare` on an input source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,43 +51,77 @@ impl LineShare {
         self.of
     }
 
-    /// This share's part of `total` bytes read by every share alike: the parts of all shares
-    /// sum to `total` exactly, whatever `total` is, so input byte counters count the file once
-    /// even while it streams.
+    fn cut(&self, total: u64, at: u64) -> u64 {
+        (u128::from(total) * u128::from(at) / u128::from(self.of)) as u64
+    }
+
+    /// This share's part of `total` bytes: the parts of all shares sum to `total` exactly
+    /// (input byte counters count the file once).
     pub fn part_of(&self, total: u64) -> u64 {
-        let cut = |i: u64| (u128::from(total) * u128::from(i) / u128::from(self.of)) as u64;
-        cut(self.index + 1) - cut(self.index)
+        self.cut(total, self.index + 1) - self.cut(total, self.index)
+    }
+
+    /// The offsets of the decompressed text whose lines this share reads, for a text of about
+    /// `decompressed` bytes: the last share reads to the end, however long the text is.
+    pub fn range(&self, decompressed: u64) -> (u64, u64) {
+        let end = if self.index + 1 == self.of {
+            u64::MAX
+        } else {
+            self.cut(decompressed, self.index + 1)
+        };
+        (self.cut(decompressed, self.index), end)
+    }
+
+    /// The decompressed size to cut a gzip file of `compressed` bytes by, from the `ISIZE`
+    /// field of its trailer (its last four bytes, little-endian): taken as at least the
+    /// compressed size, adding 4 GiB while it is less (`ISIZE` is the size modulo 2³²).
+    pub fn decompressed_size(trailer: [u8; 4], compressed: u64) -> u64 {
+        let mut size = u64::from(u32::from_le_bytes(trailer));
+        while size < compressed {
+            size += 1 << 32;
+        }
+        size
     }
 }
 
-/// Picks a share's lines out of a stream of decompressed bytes; see the module doc.
+/// Where a [`LineFilter`] is in the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Run {
+    /// Passing the first lines to every share.
+    Header,
+    /// Skipping to the first line starting at or after the range's start.
+    Skipping,
+    /// Passing lines until the one holding the range's last byte.
+    Emitting,
+    /// Past the range.
+    Done,
+}
+
+/// Picks the lines whose first byte lies in `start..end` out of a stream of decompressed
+/// bytes; see the module doc.
 #[derive(Debug)]
-pub(crate) struct ShareFilter {
-    share: LineShare,
-    block: u64,
+pub(crate) struct LineFilter {
+    start: u64,
+    end: u64,
     /// Offset in the stream of the next byte.
     pos: u64,
-    /// Lines still to pass to every share.
+    /// Lines still to pass whatever the range.
     header_left: usize,
-    /// Whether the current line is this share's.
-    emitting: bool,
-    /// The current run (emitted or skipped) ends at the first newline at or after this offset.
-    until: u64,
-    /// Newlines skipped since the last emitted run.
+    run: Run,
+    /// Newlines skipped before the range.
     skipped_lines: u64,
 }
 
-impl ShareFilter {
-    /// A filter for `share`, passing the first `header_lines` lines to every share, with
-    /// blocks of `block` bytes (at least 1).
-    pub(crate) fn new(share: LineShare, header_lines: usize, block: u64) -> Self {
+impl LineFilter {
+    /// A filter of the lines starting in `start..end`, passing the first `header_lines` lines
+    /// too.
+    pub(crate) fn new(start: u64, end: u64, header_lines: usize) -> Self {
         let mut filter = Self {
-            share,
-            block: block.max(1),
+            start,
+            end,
             pos: 0,
             header_left: header_lines,
-            emitting: true,
-            until: 0,
+            run: Run::Header,
             skipped_lines: 0,
         };
         if header_lines == 0 {
@@ -96,84 +130,71 @@ impl ShareFilter {
         filter
     }
 
-    /// A line starts at offset `at`: it is this share's when its block is, and the run it
-    /// starts lasts to the end of the line holding the last byte of its block (emitting) or
-    /// the byte before the share's next block (skipping).
+    /// Whether every line of the range has been passed on.
+    pub(crate) fn is_done(&self) -> bool {
+        self.run == Run::Done
+    }
+
     fn line_starts_at(&mut self, at: u64) {
-        let (index, of) = (self.share.index, self.share.of);
-        let block = at / self.block;
-        let position = block % of;
-        if position == index {
-            self.emitting = true;
-            self.until = (block + 1) * self.block - 1;
+        self.run = if at >= self.end {
+            Run::Done
+        } else if at >= self.start {
+            Run::Emitting
         } else {
-            let next = if position < index {
-                block - position + index
-            } else {
-                block - position + of + index
-            };
-            self.emitting = false;
-            self.until = next * self.block - 1;
+            Run::Skipping
+        };
+    }
+
+    /// The first newline at or after this offset ends the current run.
+    fn run_ends_after(&self) -> u64 {
+        match self.run {
+            Run::Skipping => self.start.saturating_sub(1),
+            Run::Emitting => self.end.saturating_sub(1),
+            Run::Header | Run::Done => 0,
         }
     }
 
-    /// Splits `chunk`, the next bytes of the stream, into the runs this share reads and calls
-    /// `emit` on each, in order, with the number of lines skipped since the previous run.
+    /// Splits `chunk`, the next bytes of the stream, into the runs to read and calls `emit`
+    /// on each, in order, with the number of lines skipped since the previous run.
     pub(crate) fn split<'a>(
         &mut self,
         chunk: &'a [u8],
         mut emit: impl FnMut(&'a [u8], u64) -> Result<()>,
     ) -> Result<()> {
         let mut i = 0;
-        while self.header_left > 0 && i < chunk.len() {
-            let Some(newline) = memchr::memchr(b'\n', &chunk[i..]) else {
-                break;
-            };
-            let end = i + newline + 1;
-            emit(&chunk[i..end], 0)?;
-            i = end;
-            self.header_left -= 1;
-            if self.header_left == 0 {
-                self.line_starts_at(self.pos + i as u64);
-            }
-        }
-        if self.header_left > 0 {
-            // Still inside the header: the whole rest of the chunk is one of its lines.
-            if i < chunk.len() {
-                emit(&chunk[i..], 0)?;
-            }
-            self.pos += chunk.len() as u64;
-            return Ok(());
-        }
-        while i < chunk.len() {
+        while i < chunk.len() && self.run != Run::Done {
             let at = self.pos + i as u64;
-            let search = usize::try_from(self.until.saturating_sub(at)).unwrap_or(usize::MAX);
+            let search =
+                usize::try_from(self.run_ends_after().saturating_sub(at)).unwrap_or(usize::MAX);
             let newline = i
                 .checked_add(search)
                 .filter(|&from| from < chunk.len())
                 .and_then(|from| memchr::memchr(b'\n', &chunk[from..]).map(|n| from + n));
             let end = newline.map_or(chunk.len(), |n| n + 1);
-            self.run(&chunk[i..end], &mut emit)?;
+            let bytes = &chunk[i..end];
+            match self.run {
+                Run::Header | Run::Emitting => {
+                    emit(bytes, std::mem::take(&mut self.skipped_lines))?;
+                }
+                Run::Skipping => {
+                    self.skipped_lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
+                }
+                Run::Done => {}
+            }
             i = end;
             if newline.is_some() {
-                self.line_starts_at(self.pos + i as u64);
+                if self.run == Run::Header {
+                    self.header_left -= 1;
+                    if self.header_left == 0 {
+                        self.line_starts_at(self.pos + i as u64);
+                    }
+                } else {
+                    self.line_starts_at(self.pos + i as u64);
+                }
             }
         }
         self.pos += chunk.len() as u64;
         Ok(())
-    }
-
-    fn run<'a>(
-        &mut self,
-        bytes: &'a [u8],
-        emit: &mut impl FnMut(&'a [u8], u64) -> Result<()>,
-    ) -> Result<()> {
-        if self.emitting {
-            emit(bytes, std::mem::take(&mut self.skipped_lines))
-        } else {
-            self.skipped_lines += memchr::memchr_iter(b'\n', bytes).count() as u64;
-            Ok(())
-        }
     }
 }
 
@@ -181,21 +202,22 @@ impl ShareFilter {
 mod tests {
     use super::*;
 
-    /// The lines (with their offsets) share `index` of `of` reads from `data` fed in chunks of
-    /// `chunk` bytes, and the line number of each, counting skipped lines.
+    /// The lines (with their line numbers, counting skipped lines) that `start..end` reads
+    /// from `data` fed in chunks of `chunk` bytes, and whether the filter finished early.
     fn read(
         data: &[u8],
-        index: u64,
-        of: u64,
+        (start, end): (u64, u64),
         header: usize,
-        block: u64,
         chunk: usize,
     ) -> Vec<(u64, Vec<u8>)> {
-        let mut filter = ShareFilter::new(LineShare::new(index, of).unwrap(), header, block);
+        let mut filter = LineFilter::new(start, end, header);
         let mut out: Vec<(u64, Vec<u8>)> = Vec::new();
         let mut line = 0_u64;
         let mut pending: Vec<u8> = Vec::new();
         for piece in data.chunks(chunk.max(1)) {
+            if filter.is_done() {
+                break;
+            }
             filter
                 .split(piece, |run, skipped| {
                     assert!(
@@ -227,7 +249,7 @@ mod tests {
             .collect()
     }
 
-    /// Lines of varied lengths, some longer than a block, the last without a newline.
+    /// Lines of varied lengths, some long, the last without a newline.
     fn sample() -> Vec<u8> {
         let mut data = Vec::new();
         for i in 0..200_usize {
@@ -240,17 +262,20 @@ mod tests {
     }
 
     #[test]
-    fn the_shares_read_every_line_once_with_its_line_number() {
+    fn the_shares_read_every_line_once_in_order_with_its_line_number() {
         let data = sample();
         let all = lines(&data);
-        for of in 1..=4 {
-            for block in [1, 5, 16, 64, 4096] {
+        // A right, a short and a long guess of the size, and one far off.
+        for guess in [data.len() as u64, 100, 3000, 1 << 40] {
+            for of in 1..=4 {
                 for chunk in [1, 3, 17, 1000] {
-                    let mut got: Vec<(u64, Vec<u8>)> = (0..of)
-                        .flat_map(|index| read(&data, index, of, 0, block, chunk))
+                    let got: Vec<(u64, Vec<u8>)> = (0..of)
+                        .flat_map(|index| {
+                            let share = LineShare::new(index, of).unwrap();
+                            read(&data, share.range(guess), 0, chunk)
+                        })
                         .collect();
-                    got.sort();
-                    assert_eq!(got, all, "of {of}, block {block}, chunk {chunk}");
+                    assert_eq!(got, all, "guess {guess}, of {of}, chunk {chunk}");
                 }
             }
         }
@@ -259,30 +284,48 @@ mod tests {
     #[test]
     fn every_share_reads_the_header_lines() {
         let data = b"h1\nh2\na\nbb\nccc\ndddd\neeeee\n".to_vec();
-        let header = lines(&data)[..2].to_vec();
+        let all = lines(&data);
         for chunk in [1, 2, 5, 100] {
-            let shares: Vec<_> = (0..3).map(|i| read(&data, i, 3, 2, 4, chunk)).collect();
-            for share in &shares {
-                assert_eq!(share[..2], header[..], "chunk {chunk}");
+            let mut body = Vec::new();
+            for index in 0..3 {
+                let share = LineShare::new(index, 3).unwrap();
+                let got = read(&data, share.range(data.len() as u64), 2, chunk);
+                assert_eq!(got[..2], all[..2], "chunk {chunk}");
+                body.extend_from_slice(&got[2..]);
             }
-            let mut body: Vec<_> = shares.into_iter().flat_map(|s| s[2..].to_vec()).collect();
-            body.sort();
-            assert_eq!(body, lines(&data)[2..], "chunk {chunk}");
+            assert_eq!(body, all[2..], "chunk {chunk}");
         }
     }
 
     #[test]
-    fn blocks_are_dealt_round_robin() {
-        // Lines of 4 bytes, blocks of 8: lines 1–2 are block 0, 3–4 block 1, 5–6 block 2.
+    fn a_share_stops_after_its_range() {
         let data = b"aaa\nbbb\nccc\nddd\neee\nfff\n";
-        let numbers = |index| -> Vec<u64> {
-            read(data, index, 2, 0, 8, 5)
-                .into_iter()
-                .map(|(n, _)| n)
-                .collect()
-        };
-        assert_eq!(numbers(0), [1, 2, 5, 6]);
-        assert_eq!(numbers(1), [3, 4]);
+        let mut filter = LineFilter::new(0, 6, 0);
+        let mut runs = Vec::new();
+        filter
+            .split(&data[..10], |run, _| {
+                runs.push(run.to_vec());
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(runs, [b"aaa\nbbb\n".to_vec()]);
+        assert!(filter.is_done());
+    }
+
+    #[test]
+    fn the_decompressed_size_comes_from_the_trailer() {
+        assert_eq!(
+            LineShare::decompressed_size(1000_u32.to_le_bytes(), 10),
+            1000
+        );
+        // Over 4 GiB, ISIZE wraps: taken as at least the compressed size.
+        assert_eq!(
+            LineShare::decompressed_size(5_u32.to_le_bytes(), 1 << 33),
+            (2 << 32) + 5
+        );
+        let last = LineShare::new(2, 3).unwrap();
+        assert_eq!(last.range(300), (200, u64::MAX));
+        assert_eq!(LineShare::new(0, 3).unwrap().range(300), (0, 100));
     }
 
     #[test]
