@@ -18,6 +18,11 @@
 //! - compaction is deterministic, so merging statistics in any order gives the same
 //!   boundaries for the same inputs when no compaction is needed, and close ones otherwise.
 //!
+//! A worker whose output is sorted builds its statistics in one pass
+//! ([`ClusterByStatistics::from_sorted_rows`]): equal keys are counted by comparing with the
+//! previous one, and each bucket's keys are built at once. On the wire keys are hex strings
+//! (a byte array in JSON is a list of numbers, four times as long and slow to parse).
+//!
 //! A retained key stands for all keys from it up to the next retained key; a boundary is
 //! always a retained key. Partitions are `[start, end)` with `None` meaning unbounded; the
 //! first starts at `None` and the last ends at `None`, so every key has a partition.
@@ -29,11 +34,14 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// Retained keys by default (Druid bounds the sketch by memory; this is our equivalent).
-pub const DEFAULT_MAX_RETAINED_KEYS: usize = 100_000;
+/// Boundaries need far fewer keys than partitions could use: 16,384 keys place each one
+/// within 1/8,192 of the rows of a bucket, and keep what every worker sends the controller
+/// small (100,000 took a third of a 100k-row `COUNT(DISTINCT)` merging them).
+pub const DEFAULT_MAX_RETAINED_KEYS: usize = 1 << 14;
 
 /// Weighted key sample of one stage's output, per bucket; mergeable across workers.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(from = "StatisticsSnapshot", into = "StatisticsSnapshot")]
+#[serde(try_from = "StatisticsSnapshot", into = "StatisticsSnapshot")]
 pub struct ClusterByStatistics {
     max_retained_keys: usize,
     buckets: BTreeMap<Vec<u8>, BTreeMap<Vec<u8>, u64>>,
@@ -41,16 +49,14 @@ pub struct ClusterByStatistics {
     total_weight: u64,
 }
 
-/// Wire form of [`ClusterByStatistics`] (JSON maps cannot have byte keys).
+/// Wire form of [`ClusterByStatistics`]: buckets and keys as hex strings (JSON maps cannot
+/// have byte keys, and byte arrays as number lists are four times as long).
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct StatisticsSnapshot {
     max_retained_keys: usize,
-    buckets: Vec<(Vec<u8>, Vec<WeightedKey>)>,
+    buckets: Vec<(String, Vec<(String, u64)>)>,
 }
-
-/// A retained key and the rows it stands for.
-type WeightedKey = (Vec<u8>, u64);
 
 impl From<ClusterByStatistics> for StatisticsSnapshot {
     fn from(s: ClusterByStatistics) -> Self {
@@ -59,22 +65,62 @@ impl From<ClusterByStatistics> for StatisticsSnapshot {
             buckets: s
                 .buckets
                 .into_iter()
-                .map(|(b, keys)| (b, keys.into_iter().collect()))
+                .map(|(b, keys)| {
+                    let keys = keys.into_iter().map(|(k, w)| (hex::encode(&k), w));
+                    (hex::encode(&b), keys.collect())
+                })
                 .collect(),
         }
     }
 }
 
-impl From<StatisticsSnapshot> for ClusterByStatistics {
-    fn from(s: StatisticsSnapshot) -> Self {
+impl TryFrom<StatisticsSnapshot> for ClusterByStatistics {
+    type Error = String;
+
+    fn try_from(s: StatisticsSnapshot) -> Result<Self, String> {
         let mut stats = ClusterByStatistics::new(s.max_retained_keys);
         for (bucket, keys) in s.buckets {
-            for (key, weight) in keys {
-                stats.insert(bucket.clone(), key, weight);
-            }
+            let keys = keys
+                .into_iter()
+                .map(|(k, w)| Ok((hex::decode(&k)?, w)))
+                .collect::<Result<Vec<_>, String>>()?;
+            stats.absorb(hex::decode(&bucket)?, keys);
         }
         stats.compact_to_limit();
-        stats
+        Ok(stats)
+    }
+}
+
+/// A retained key and the rows it stands for.
+type WeightedKey = (Vec<u8>, u64);
+
+/// Lower-case hex, the wire form of keys.
+mod hex {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
+    pub(super) fn encode(bytes: &[u8]) -> String {
+        let mut out = String::with_capacity(bytes.len() * 2);
+        for &b in bytes {
+            out.push(char::from(DIGITS[usize::from(b >> 4)]));
+            out.push(char::from(DIGITS[usize::from(b & 15)]));
+        }
+        out
+    }
+
+    pub(super) fn decode(text: &str) -> Result<Vec<u8>, String> {
+        let digit = |c: u8| match c {
+            b'0'..=b'9' => Ok(c - b'0'),
+            b'a'..=b'f' => Ok(c - b'a' + 10),
+            _ => Err(format!("bad hex key statistics [{text}]")),
+        };
+        let bytes = text.as_bytes();
+        if !bytes.len().is_multiple_of(2) {
+            return Err(format!("bad hex key statistics [{text}]"));
+        }
+        bytes
+            .chunks_exact(2)
+            .map(|pair| Ok(digit(pair[0])? << 4 | digit(pair[1])?))
+            .collect()
     }
 }
 
@@ -102,6 +148,71 @@ impl ClusterByStatistics {
         let bucket = key.get(..bucket_len).unwrap_or(key).to_vec();
         self.insert(bucket, key.to_vec(), weight);
         self.compact_to_limit();
+    }
+
+    /// Statistics of one row per key, the keys (with their bucket lengths, as in
+    /// [`ClusterByStatistics::add`]) given in ascending order — a sorted stage's output. A
+    /// repeated key is counted by comparing it with the previous one and each bucket's keys
+    /// are built at once, where adding row by row costs a map lookup per row. Keys out of
+    /// order are counted all the same, only slower.
+    pub fn from_sorted_rows<'a>(
+        max_retained_keys: usize,
+        rows: impl IntoIterator<Item = (&'a [u8], usize)>,
+    ) -> Self {
+        let mut stats = Self::new(max_retained_keys);
+        let limit = stats.max_retained_keys.saturating_mul(2);
+        // The bucket being read and its keys so far, ascending.
+        let mut run: Option<(Vec<u8>, Vec<WeightedKey>)> = None;
+        for (key, bucket_len) in rows {
+            let bucket = key.get(..bucket_len).unwrap_or(key);
+            if let Some((current, keys)) = &mut run {
+                if current.as_slice() == bucket {
+                    match keys.last_mut() {
+                        Some((last, weight)) if last.as_slice() == key => {
+                            *weight += 1;
+                            continue;
+                        }
+                        Some((last, _)) if last.as_slice() < key => {
+                            keys.push((key.to_vec(), 1));
+                            if keys.len() > limit {
+                                let compacted = compact(std::mem::take(keys).into_iter().collect());
+                                *keys = compacted.into_iter().collect();
+                            }
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            if let Some((bucket, keys)) = run.take() {
+                stats.absorb(bucket, keys);
+            }
+            run = Some((bucket.to_vec(), vec![(key.to_vec(), 1)]));
+        }
+        if let Some((bucket, keys)) = run {
+            stats.absorb(bucket, keys);
+        }
+        stats.compact_to_limit();
+        stats
+    }
+
+    /// Adds a bucket's weighted keys, built at once when they are ascending and the bucket is
+    /// new. Does not compact.
+    fn absorb(&mut self, bucket: Vec<u8>, keys: Vec<WeightedKey>) {
+        let ascending = keys.windows(2).all(|pair| pair[0].0 < pair[1].0);
+        match self.buckets.get(&bucket) {
+            None if ascending => {
+                let weight = keys.iter().fold(0u64, |a, (_, w)| a.saturating_add(*w));
+                self.total_weight = self.total_weight.saturating_add(weight);
+                self.retained += keys.len();
+                self.buckets.insert(bucket, keys.into_iter().collect());
+            }
+            _ => {
+                for (key, weight) in keys {
+                    self.insert(bucket.clone(), key, weight);
+                }
+            }
+        }
     }
 
     /// Merges another worker's statistics into these.
@@ -462,6 +573,57 @@ mod tests {
         let json = serde_json::to_string(&a).unwrap();
         let back: ClusterByStatistics = serde_json::from_str(&json).unwrap();
         assert_eq!(back, a);
+    }
+
+    #[test]
+    fn sorted_rows_give_the_statistics_of_adding_them_one_by_one() {
+        // Three buckets, repeated keys, one key out of order, and more keys than retained.
+        let mut rows: Vec<(Vec<u8>, usize)> = Vec::new();
+        for bucket in 0..3u8 {
+            for i in 0..500u32 {
+                for _ in 0..(i % 3 + 1) {
+                    rows.push((key(bucket, i), 1));
+                }
+            }
+        }
+        rows.insert(700, (key(0, 3), 1));
+        for max in [64, 100_000] {
+            let mut one_by_one = ClusterByStatistics::new(max);
+            for (k, b) in &rows {
+                one_by_one.add(k, *b, 1);
+            }
+            let sorted =
+                ClusterByStatistics::from_sorted_rows(max, rows.iter().map(|(k, b)| (&k[..], *b)));
+            assert_eq!(sorted.total_weight(), rows.len() as u64);
+            assert_eq!(sorted.bucket_count(), 3);
+            assert!(
+                sorted.retained_keys() <= max.max(3),
+                "{}",
+                sorted.retained_keys()
+            );
+            if max == 100_000 {
+                assert_eq!(sorted, one_by_one, "exact below the limit");
+            }
+            let parts = sorted.generate_partitions_with_max_count(6).unwrap();
+            assert_eq!(parts.len(), 6);
+        }
+    }
+
+    #[test]
+    fn statistics_cross_the_wire_as_hex() {
+        let mut stats = ClusterByStatistics::new(10);
+        stats.add(&[0, 1, 0xab], 1, 2);
+        stats.add(&[0, 0xff], 1, 1);
+        let json = serde_json::to_value(&stats).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({"maxRetainedKeys": 10, "buckets": [["00", [["0001ab", 2], ["00ff", 1]]]]})
+        );
+        let back: ClusterByStatistics = serde_json::from_value(json).unwrap();
+        assert_eq!(back, stats);
+        let bad = serde_json::json!({"maxRetainedKeys": 10, "buckets": [["0g", []]]});
+        let error = serde_json::from_value::<ClusterByStatistics>(bad).unwrap_err();
+        assert!(error.to_string().contains("bad hex"), "{error}");
     }
 
     #[test]

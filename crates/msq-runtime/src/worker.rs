@@ -930,6 +930,8 @@ struct OutputCollector {
     keys: Option<KeyEncoder>,
     cluster_by: Option<msq_plan::ClusterBy>,
     sorts: bool,
+    /// `batches` are in key order (sorted for the key statistics).
+    sorted: bool,
     frame_writer: FrameWriter,
 }
 
@@ -945,6 +947,7 @@ impl OutputCollector {
             keys: None,
             cluster_by,
             sorts: definition.does_sort(),
+            sorted: false,
             frame_writer: FrameWriter::new(max_frame_size),
         })
     }
@@ -964,24 +967,36 @@ impl OutputCollector {
         Ok(())
     }
 
-    fn statistics(&self) -> Result<ClusterByStatistics> {
-        let mut statistics =
-            ClusterByStatistics::new(msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS);
-        if let Some(keys) = &self.keys {
-            for batch in &self.batches {
-                let rows = keys.encode(batch)?;
-                let buckets = keys.bucket_lengths(batch)?;
-                for (row, bucket_len) in rows.iter().zip(buckets) {
-                    statistics.add(row.as_ref(), bucket_len, 1);
-                }
-            }
-        } else {
+    /// The key statistics of the output. A sorting shuffle sorts the output here, once: the
+    /// statistics are then built in one pass over ordered keys, and [`OutputCollector::write`]
+    /// cuts the sorted rows without sorting again.
+    fn statistics(&mut self) -> Result<ClusterByStatistics> {
+        let max_keys = msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS;
+        let Some(keys) = &self.keys else {
+            let mut statistics = ClusterByStatistics::new(max_keys);
             let rows: u64 = self.batches.iter().map(|b| b.num_rows() as u64).sum();
             if rows > 0 {
                 statistics.add(&[], 0, rows);
             }
+            return Ok(statistics);
+        };
+        if let (true, false, Some(first)) = (self.sorts, self.sorted, self.batches.first()) {
+            self.batches = sort_batches(&first.schema(), &self.batches, keys.sort_keys())?;
+            self.sorted = true;
         }
-        Ok(statistics)
+        let encoded = self
+            .batches
+            .iter()
+            .map(|batch| Ok((keys.encode(batch)?, keys.bucket_lengths(batch)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(ClusterByStatistics::from_sorted_rows(
+            max_keys,
+            encoded.iter().flat_map(|(rows, buckets)| {
+                rows.iter()
+                    .map(|row| row.data())
+                    .zip(buckets.iter().copied())
+            }),
+        ))
     }
 
     /// Partitions, sorts when the shuffle sorts, and stores frames; returns rows per
@@ -999,7 +1014,9 @@ impl OutputCollector {
         // and then cutting it leaves each partition a run of slices, already in order, where
         // cutting first would gather every row once for the cut and again for each sort.
         let sort_first = match (&self.keys, self.sorts, self.batches.first()) {
-            (Some(keys), true, Some(first)) if matches!(partitioner, Partitioner::Range(_)) => {
+            (Some(keys), true, Some(first))
+                if matches!(partitioner, Partitioner::Range(_)) && !self.sorted =>
+            {
                 Some(sort_batches(
                     &first.schema(),
                     &self.batches,
@@ -1031,7 +1048,7 @@ impl OutputCollector {
         }
         for (partition, batches) in by_partition {
             let batches = match (&self.keys, self.sorts, batches.first()) {
-                (Some(keys), true, Some(first)) if sort_first.is_none() => {
+                (Some(keys), true, Some(first)) if sort_first.is_none() && !self.sorted => {
                     sort_batches(&first.schema(), &batches, keys.sort_keys())?
                 }
                 _ => batches,
