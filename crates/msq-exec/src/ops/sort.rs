@@ -38,32 +38,17 @@ fn sort_indices(keys: &[(ArrayRef, bool, bool)], num_rows: usize) -> Result<UInt
     let converter = RowConverter::new(fields).map_err(arrow_err)?;
     let columns: Vec<ArrayRef> = keys.iter().map(|(a, _, _)| a.clone()).collect();
     let rows = converter.convert_columns(&columns).map_err(arrow_err)?;
-    // Sort (prefix, encoded key, row index) triples. The prefix (a key's first 16 bytes) settles
-    // most comparisons in the vector itself, without following the slice into the row buffer;
-    // the bytes compare like the keys, and ties break on the index, so the (faster) unstable
-    // sort is stable — equal keys keep input order.
-    let mut keyed: Vec<(u128, &[u8], u32)> = indices
+    // Sort (encoded key, row index) pairs: the bytes compare like the keys, and ties break on
+    // the index, so the (faster) unstable sort is stable — equal keys keep input order.
+    let mut keyed: Vec<(&[u8], u32)> = indices
         .iter()
-        .map(|&i| {
-            let key = rows.row(i as usize).data();
-            (key_prefix(key), key, i)
-        })
+        .map(|&i| (rows.row(i as usize).data(), i))
         .collect();
     keyed.sort_unstable();
-    for (slot, (_, _, i)) in indices.iter_mut().zip(keyed) {
+    for (slot, (_, i)) in indices.iter_mut().zip(keyed) {
         *slot = i;
     }
     Ok(UInt32Array::from(indices))
-}
-
-/// The first 16 bytes of `key`, zero-padded, as a big-endian number: when two prefixes differ
-/// they order like the keys (a shorter key's padding is below any byte the longer one has
-/// there, or equal to a zero byte, which then does not decide).
-fn key_prefix(key: &[u8]) -> u128 {
-    let mut word = [0_u8; 16];
-    let n = key.len().min(16);
-    word[..n].copy_from_slice(&key[..n]);
-    u128::from_be_bytes(word)
 }
 
 /// Sorts the rows of `batches` (all of `schema`) by key columns, each
@@ -180,48 +165,5 @@ impl SortOp {
             keys.push((concat_columns(&refs)?, k.descending, k.nulls_first));
         }
         gather(batches, &keys)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn key_prefixes_never_contradict_the_byte_order() {
-        let keys: Vec<Vec<u8>> = vec![
-            vec![],
-            vec![0],
-            vec![0, 0],
-            vec![1],
-            vec![1, 0],
-            vec![1, 0, 0, 5],
-            vec![1, 5],
-            vec![2; 15],
-            vec![2; 16],
-            vec![2; 17],
-            [vec![2; 16], vec![0]].concat(),
-            [vec![2; 16], vec![1]].concat(),
-            vec![255; 20],
-        ];
-        for a in &keys {
-            for b in &keys {
-                let (pa, pb) = (key_prefix(a), key_prefix(b));
-                if pa != pb {
-                    assert_eq!(pa.cmp(&pb), a.cmp(b), "{a:?} {b:?}");
-                }
-            }
-        }
-    }
-
-    #[test]
-    fn long_keys_sharing_their_prefix_sort_by_their_tails_stably() {
-        let names: Vec<String> = [7, 3, 9, 3, 1]
-            .iter()
-            .map(|n| format!("{}{n}", "a".repeat(20)))
-            .collect();
-        let column: ArrayRef = Arc::new(arrow_array::StringArray::from(names));
-        let order = sort_indices(&[(column, false, true)], 5).unwrap();
-        assert_eq!(order.values().to_vec(), vec![4, 1, 3, 0, 2]);
     }
 }
