@@ -108,20 +108,26 @@ pub fn line_splittable(input_format: &Value) -> bool {
     )
 }
 
-/// Whether `name` is gzip by its extension, the one compression Acorn reads.
-fn is_gzip(name: &str) -> bool {
+/// The path of a file name or URI, lower-cased, without query string or fragment: what
+/// its extension is read from.
+fn lower_path(name: &str) -> String {
     let lower = name.to_ascii_lowercase();
     lower
         .split(['?', '#'])
         .next()
-        .is_some_and(|path| path.ends_with(".gz"))
+        .unwrap_or_default()
+        .to_owned()
 }
 
 /// Whether `name` looks compressed (by its extension).
 pub fn is_compressed(name: &str) -> bool {
-    let lower = name.to_ascii_lowercase();
-    let path = lower.split(['?', '#']).next().unwrap_or_default();
+    let path = lower_path(name);
     COMPRESSED.iter().any(|ext| path.ends_with(ext))
+}
+
+/// Whether `name` is gzip by its extension, the one compression Acorn reads.
+fn is_gzip(name: &str) -> bool {
+    lower_path(name).ends_with(".gz")
 }
 
 /// The files of `input` that may be cut into byte ranges (or gzip shares) for a stage of

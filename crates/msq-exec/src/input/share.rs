@@ -41,16 +41,6 @@ impl LineShare {
         Ok(Self { index, of })
     }
 
-    /// Which share this is, from 0.
-    pub fn index(&self) -> u64 {
-        self.index
-    }
-
-    /// How many shares the file is read in.
-    pub fn of(&self) -> u64 {
-        self.of
-    }
-
     fn cut(&self, total: u64, at: u64) -> u64 {
         (u128::from(total) * u128::from(at) / u128::from(self.of)) as u64
     }
