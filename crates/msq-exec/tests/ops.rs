@@ -838,17 +838,30 @@ fn dictionary_input() -> Vec<RecordBatch> {
 #[test]
 fn batches_sharing_a_dictionary_group_like_plain_strings() {
     // A segment's batches share one dictionary; a new segment brings another, and an earlier
-    // one may come back.
-    let shared = Arc::new(StringArray::from(vec!["unused", "B", "A"]));
-    let other = Arc::new(StringArray::from(vec!["A", "B"]));
+    // one may come back. The large dictionary makes 301 × 301 combinations of two keys, more
+    // than are grouped through a dense array.
+    let large: Vec<String> = ["B", "A"]
+        .into_iter()
+        .map(String::from)
+        .chain((0..298).map(|i| format!("unused {i}")))
+        .collect();
+    let large = Arc::new(StringArray::from(large));
     let plain = input();
-    let encoded = vec![
-        encode_page(&plain[0], &shared),
-        encode_page(&plain[1], &shared),
-        encode_page(&plain[0], &other),
-        encode_page(&plain[1], &shared),
-    ];
-    // One dictionary key, and two (each row's combination of dictionary keys).
+    for shared in [Arc::new(StringArray::from(vec!["unused", "B", "A"])), large] {
+        let other = Arc::new(StringArray::from(vec!["A", "B"]));
+        let encoded = vec![
+            encode_page(&plain[0], &shared),
+            encode_page(&plain[1], &shared),
+            encode_page(&plain[0], &other),
+            encode_page(&plain[1], &shared),
+        ];
+        group_like_plain_strings(&plain, &encoded);
+    }
+}
+
+/// Groups `encoded` by one dictionary key and by two (each row's combination of dictionary
+/// keys), checking each against `plain` (what `encoded` holds) read twice.
+fn group_like_plain_strings(plain: &[RecordBatch], encoded: &[RecordBatch]) {
     for keys in [vec![page()], vec![page(), page()]] {
         let program = Program::new(vec![
             Step::Aggregate(AggregateStep {
@@ -869,10 +882,10 @@ fn batches_sharing_a_dictionary_group_like_plain_strings() {
                 nulls_first: true,
             }]),
         ]);
-        let twice: Vec<RecordBatch> = plain.iter().chain(&plain).cloned().collect();
+        let twice: Vec<RecordBatch> = plain.iter().chain(plain).cloned().collect();
         let expected = run(&program, schema(), twice);
         assert_eq!(expected.num_rows(), 3, "A, B and null");
-        let got = run(&program, encoded[0].schema(), encoded.clone());
+        let got = run(&program, encoded[0].schema(), encoded.to_vec());
         assert_eq!(got, expected, "{} keys", keys.len());
     }
 }

@@ -45,7 +45,7 @@
 //! it is false or null for that aggregate only.
 
 use super::hll::HyperLogLog;
-use super::{arrow_err, ByteHasher, ByteMap};
+use super::{arrow_err, ByteHasher};
 use crate::expr::{arrow_type, cast_array, evaluate, evaluate_predicate};
 use arrow_array::builder::{BinaryBuilder, BooleanBuilder, StringBuilder};
 use arrow_array::cast::AsArray;
@@ -57,13 +57,14 @@ use arrow_array::{
 use arrow_buffer::NullBuffer;
 use arrow_row::{Row, RowConverter, Rows, SortField};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use hashbrown::HashTable;
 use msq_common::{internal_err, MsqError, Result};
 use msq_plan::{
     AggregateFunction, AggregateMode, AggregateStep, NamedAggregate, ScalarExpr, SqlType,
 };
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
+use std::hash::{BuildHasherDefault, Hasher as _};
 use std::sync::Arc;
 
 /// An exact distinct-value set of one group.
@@ -975,22 +976,47 @@ struct AggState {
     width: usize,
 }
 
-/// The operator of one [`AggregateStep`].
+/// The groups seen so far: each group's encoded key lives once, in the group rows, and the
+/// hash table holds only `(hash, group)` pairs that compare against those rows. Against a map
+/// keyed by owned byte strings this saves an allocation and a copy per group, and growing the
+/// table moves 16-byte entries without rehashing keys (the shape DataFusion's group values
+/// take).
+#[derive(Default)]
+struct GroupIndex {
+    table: HashTable<(u64, usize)>,
+}
+
+impl GroupIndex {
+    fn hash(bytes: &[u8]) -> u64 {
+        let mut hasher = ByteHasher::default();
+        hasher.write(bytes);
+        hasher.finish()
+    }
+}
+
 /// The group index of each key row seen so far, handing out the next index to a new key.
 struct GroupTable<'a> {
-    map: &'a mut ByteMap<usize>,
+    index: &'a mut GroupIndex,
     rows: &'a mut Rows,
     count: &'a mut usize,
 }
 
 impl GroupTable<'_> {
+    /// Room for `additional` more groups without growing the table on the way.
+    fn reserve(&mut self, additional: usize) {
+        (self.index.table).reserve(additional, |&(hash, _)| hash);
+    }
+
     fn group_of(&mut self, row: Row<'_>) -> usize {
         let bytes = row.as_ref();
-        if let Some(&g) = self.map.get(bytes) {
+        let hash = GroupIndex::hash(bytes);
+        let rows = &*self.rows;
+        let same = |&(h, g): &(u64, usize)| h == hash && rows.row(g).as_ref() == bytes;
+        if let Some(&(_, g)) = self.index.table.find(hash, same) {
             return g;
         }
         let g = *self.count;
-        self.map.insert(bytes.into(), g);
+        (self.index.table).insert_unique(hash, (hash, g), |&(hash, _)| hash);
         self.rows.push(row);
         *self.count += 1;
         g
@@ -1110,6 +1136,7 @@ fn group_dictionary(
             unknown.iter().map(|&k| (k >= 0).then_some(k)).collect();
         let strings = arrow_select::take::take(values, &indices, None).map_err(arrow_err)?;
         let encoded = converter.convert_columns(&[strings]).map_err(arrow_err)?;
+        table.reserve(unknown.len());
         for (i, &k) in unknown.iter().enumerate() {
             let group = Some(table.group_of(encoded.row(i)));
             match usize::try_from(k) {
@@ -1137,7 +1164,41 @@ struct CombinationGroups {
     /// Each key's radix: its dictionary's size plus one (for null).
     radix: Vec<u64>,
     /// Combination → group.
-    groups: HashMap<u64, usize, BuildHasherDefault<ByteHasher>>,
+    groups: CombinationSlots,
+}
+
+/// Combination → group: an array indexed by the combination while there are at most
+/// [`DENSE_COMBINATIONS`] of them (`channel × namespace` has a few hundred), so each row
+/// costs one index rather than a hash lookup; a hash map beyond that.
+enum CombinationSlots {
+    Dense(Vec<usize>),
+    Sparse(HashMap<u64, usize, BuildHasherDefault<ByteHasher>>),
+}
+
+/// The most combinations of dictionary keys grouped through a dense array (256 KiB of slots
+/// in wasm32).
+const DENSE_COMBINATIONS: u64 = 1 << 16;
+
+impl CombinationSlots {
+    /// A slot no row has used yet.
+    const UNSEEN: usize = usize::MAX;
+    /// A slot whose combination is being encoded (its group is set before the batch ends).
+    const PENDING: usize = usize::MAX - 1;
+
+    fn new(combinations: u64) -> Self {
+        match usize::try_from(combinations) {
+            Ok(n) if combinations <= DENSE_COMBINATIONS => Self::Dense(vec![Self::UNSEEN; n]),
+            _ => Self::Sparse(HashMap::default()),
+        }
+    }
+
+    /// The slot of `combination` (which is below the product of the radixes).
+    fn slot(&mut self, combination: u64) -> &mut usize {
+        match self {
+            Self::Dense(slots) => &mut slots[combination as usize],
+            Self::Sparse(map) => map.entry(combination).or_insert(Self::UNSEEN),
+        }
+    }
 }
 
 /// Groups the rows of several dictionary-encoded keys (`GROUP BY channel, namespace` over a
@@ -1166,20 +1227,17 @@ fn group_dictionaries(
             let radix: Vec<u64> = (dictionaries.iter())
                 .map(|d| d.values().len() as u64 + 1)
                 .collect();
-            if radix
-                .iter()
-                .try_fold(1_u64, |all, &r| all.checked_mul(r))
-                .is_none()
-            {
+            let Some(combinations) = (radix.iter()).try_fold(1_u64, |all, &r| all.checked_mul(r))
+            else {
                 return Ok(false);
-            }
+            };
             memo.insert(CombinationGroups {
                 values: dictionaries
                     .iter()
                     .map(|d| Arc::clone(d.values()))
                     .collect(),
                 radix,
-                groups: HashMap::default(),
+                groups: CombinationSlots::new(combinations),
             })
         }
     };
@@ -1202,8 +1260,9 @@ fn group_dictionaries(
     // The first row of each combination not seen before.
     let mut new_rows = Vec::new();
     for (row, &combination) in combinations.iter().enumerate() {
-        if let std::collections::hash_map::Entry::Vacant(slot) = memo.groups.entry(combination) {
-            slot.insert(usize::MAX);
+        let slot = memo.groups.slot(combination);
+        if *slot == CombinationSlots::UNSEEN {
+            *slot = CombinationSlots::PENDING;
             new_rows.push(row as u32);
         }
     }
@@ -1212,12 +1271,11 @@ fn group_dictionaries(
         let strings = plain_keys(keys, Some(&new_rows))?;
         let encoded = converter.convert_columns(&strings).map_err(arrow_err)?;
         for (i, &row) in new_rows.values().iter().enumerate() {
-            let group = table.group_of(encoded.row(i));
-            memo.groups.insert(combinations[row as usize], group);
+            *memo.groups.slot(combinations[row as usize]) = table.group_of(encoded.row(i));
         }
     }
-    for combination in &combinations {
-        groups.push(memo.groups[combination]);
+    for &combination in &combinations {
+        groups.push(*memo.groups.slot(combination));
     }
     Ok(true)
 }
@@ -1237,11 +1295,12 @@ fn plain_keys(keys: &[ArrayRef], rows: Option<&arrow_array::UInt32Array>) -> Res
         .collect()
 }
 
+/// The operator of one [`AggregateStep`].
 pub(crate) struct AggregateOp {
     step: AggregateStep,
     key_types: Vec<DataType>,
     converter: Option<RowConverter>,
-    map: ByteMap<usize>,
+    index: GroupIndex,
     group_rows: Option<Rows>,
     num_groups: usize,
     aggs: Vec<AggState>,
@@ -1317,7 +1376,7 @@ impl AggregateOp {
             step: step.clone(),
             key_types,
             converter,
-            map: ByteMap::default(),
+            index: GroupIndex::default(),
             group_rows,
             num_groups: 0,
             aggs,
@@ -1393,7 +1452,7 @@ impl AggregateOp {
         match (&self.converter, &mut self.group_rows) {
             (Some(converter), Some(group_rows)) => {
                 let mut table = GroupTable {
-                    map: &mut self.map,
+                    index: &mut self.index,
                     rows: group_rows,
                     count: &mut self.num_groups,
                 };
@@ -1415,6 +1474,10 @@ impl AggregateOp {
                     }
                     _ => {
                         let rows = converter.convert_columns(&keys).map_err(arrow_err)?;
+                        if self.step.mode == AggregateMode::Final {
+                            // Partial results: mostly one row per group.
+                            table.reserve(rows.num_rows());
+                        }
                         groups.extend(rows.iter().map(|row| table.group_of(row)));
                     }
                 }
@@ -1488,7 +1551,7 @@ impl AggregateOp {
         }
         // Reset so a second finish emits nothing new.
         self.num_groups = 0;
-        self.map = ByteMap::default();
+        self.index = GroupIndex::default();
         self.group_rows = self.converter.as_ref().map(|c| c.empty_rows(0, 0));
         for state in &mut self.aggs {
             state.acc = Acc::new(&state.agg);
