@@ -1022,3 +1022,80 @@ fn empty_batches() {
     assert_eq!(evaluate(&case, &empty).unwrap().len(), 0);
     assert_eq!(filter_batch(&empty, &b()).unwrap().num_rows(), 0);
 }
+
+/// A conjunction's later conjuncts are evaluated over only the rows the earlier ones kept once
+/// those are few: whichever way it goes, the mask must be the three-valued AND with null as
+/// false.
+#[test]
+fn conjunctions_narrow_to_the_rows_still_kept() {
+    let rows = 1000;
+    let k: Int64Array = (0..rows).map(|i| (i % 13 != 0).then_some(i % 10)).collect();
+    let v: Int64Array = (0..rows).map(|i| (i % 7 != 0).then_some(i)).collect();
+    let w: StringArray = (0..rows)
+        .map(|i| (i % 11 != 0).then_some(if i % 3 == 0 { "x" } else { "y" }))
+        .collect();
+    let schema = Schema::new(vec![
+        Field::new("k", DataType::Int64, true),
+        Field::new("v", DataType::Int64, true),
+        Field::new("w", DataType::Utf8, true),
+    ]);
+    let columns: Vec<ArrayRef> = vec![Arc::new(k), Arc::new(v), Arc::new(w)];
+    let batch = RecordBatch::try_new(Arc::new(schema), columns).unwrap();
+    let k = || ScalarExpr::column(0, "k", SqlType::Bigint);
+    let v = || ScalarExpr::column(1, "v", SqlType::Bigint);
+    let w = || ScalarExpr::column(2, "w", SqlType::Varchar);
+    let and = |l, r| bin(BinaryOp::And, l, r, SqlType::Boolean);
+    let or = |l, r| bin(BinaryOp::Or, l, r, SqlType::Boolean);
+    let cmp = |op, l, r| bin(op, l, r, SqlType::Boolean);
+    let cases = [
+        // A tenth kept after the first conjunct: the rest run narrowed.
+        and(
+            and(
+                cmp(BinaryOp::Eq, k(), long(3)),
+                cmp(BinaryOp::Gt, v(), long(500)),
+            ),
+            cmp(BinaryOp::NotEq, w(), text("x")),
+        ),
+        // Right-nested, with an OR inside the narrowed part.
+        and(
+            cmp(BinaryOp::Eq, k(), long(3)),
+            and(
+                or(
+                    cmp(BinaryOp::Lt, v(), long(100)),
+                    cmp(BinaryOp::Eq, w(), text("y")),
+                ),
+                cmp(BinaryOp::GtEq, v(), long(3)),
+            ),
+        ),
+        // Most rows kept: evaluated over the whole batch.
+        and(
+            cmp(BinaryOp::GtEq, k(), long(1)),
+            cmp(BinaryOp::Gt, v(), long(500)),
+        ),
+        // Nothing kept after the first conjunct.
+        and(
+            cmp(BinaryOp::Gt, k(), long(100)),
+            cmp(BinaryOp::Gt, v(), long(1)),
+        ),
+        // Literals in a narrowed conjunct are broadcast to the kept rows.
+        and(cmp(BinaryOp::Eq, k(), long(4)), lit(Literal::Boolean(true))),
+    ];
+    for (i, predicate) in cases.iter().enumerate() {
+        let three_valued = evaluate(predicate, &batch).unwrap();
+        let three_valued = three_valued
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .unwrap();
+        let expected: Vec<bool> = three_valued.iter().map(|b| b == Some(true)).collect();
+        let mask = evaluate_predicate(predicate, &batch).unwrap();
+        assert_eq!(mask.null_count(), 0, "case {i}");
+        let got: Vec<bool> = mask.iter().map(|b| b == Some(true)).collect();
+        assert_eq!(got, expected, "case {i}");
+        assert_eq!(
+            filter_batch(&batch, predicate).unwrap().num_rows(),
+            expected.iter().filter(|&&b| b).count(),
+            "case {i}"
+        );
+    }
+    assert!(evaluate_predicate(&cases[0], &batch).unwrap().true_count() > 0);
+}
