@@ -434,6 +434,9 @@ impl ControllerRun {
             }
             PlannedKind::Ingest(ingest) => {
                 let rows = self.publish_segments(&ingest)?;
+                // SUCCESS once the segments and the manifest are on disk, as in Druid (where
+                // they are in deep storage): a write-behind store finishes its writes first.
+                self.env.store.flush().await?;
                 let mut progress = self.progress.borrow_mut();
                 progress.rows = Some(rows);
             }

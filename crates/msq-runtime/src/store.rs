@@ -4,7 +4,9 @@
 //! against) and segment bytes.
 
 use msq_common::{MsqError, Result};
-use msq_exec::segment::{segment_path, DatasourceManifest, Publisher, SegmentMeta, SegmentStore};
+use msq_exec::segment::{
+    segment_path, DatasourceManifest, Durable, Publisher, SegmentMeta, SegmentStore,
+};
 use msq_plan::ColumnType;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -23,6 +25,20 @@ impl SharedStore {
     /// Shares `store`.
     pub fn new(store: impl SegmentStore + 'static) -> Self {
         Self(Rc::new(RefCell::new(Box::new(store))))
+    }
+
+    /// Resolves once every write made so far is durable (at once for a store whose writes
+    /// are durable when they return; see [`SegmentStore::durable`]).
+    ///
+    /// # Errors
+    /// The error of a write the store could not apply.
+    pub async fn flush(&self) -> Result<()> {
+        // The future is taken out of the borrow before it is awaited.
+        let durable = self.0.borrow().durable();
+        match durable {
+            Some(durable) => durable.await,
+            None => Ok(()),
+        }
     }
 
     /// A publisher over this store.
@@ -153,5 +169,9 @@ impl SegmentStore for SharedStore {
 
     fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
         self.0.borrow_mut().put_manifest_atomic(data_source, bytes)
+    }
+
+    fn durable(&self) -> Option<Durable> {
+        self.0.borrow().durable()
     }
 }

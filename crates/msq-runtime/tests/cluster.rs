@@ -339,3 +339,118 @@ fn the_interactive_api_formats_arrays_and_refuses_ingest() {
         "Cannot query table(s) [sys.segments] with SQL engine [msq-task]"
     );
 }
+
+/// A store that writes behind, like OPFS: its writes become durable when the test opens the
+/// gate, and then they succeed or fail as the test says.
+#[derive(Clone, Default)]
+struct WriteBehind {
+    files: std::rc::Rc<std::cell::RefCell<msq_exec::segment::MemorySegmentStore>>,
+    gate: std::rc::Rc<std::cell::RefCell<Gate>>,
+}
+
+#[derive(Default)]
+struct Gate {
+    /// `Some` once open: what every flush then answers.
+    outcome: Option<Result<(), String>>,
+    waiting: Vec<std::task::Waker>,
+    flushes: usize,
+}
+
+impl WriteBehind {
+    fn open(&self, outcome: Result<(), String>) {
+        let mut gate = self.gate.borrow_mut();
+        gate.outcome = Some(outcome);
+        gate.waiting.drain(..).for_each(std::task::Waker::wake);
+    }
+}
+
+impl msq_exec::segment::SegmentStore for WriteBehind {
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> msq_common::Result<()> {
+        self.files.borrow_mut().put_segment(path, bytes)
+    }
+    fn get(&self, path: &str) -> msq_common::Result<Option<Vec<u8>>> {
+        self.files.borrow().get(path)
+    }
+    fn list(&self, prefix: &str) -> msq_common::Result<Vec<String>> {
+        self.files.borrow().list(prefix)
+    }
+    fn delete(&mut self, path: &str) -> msq_common::Result<()> {
+        self.files.borrow_mut().delete(path)
+    }
+    fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> msq_common::Result<()> {
+        self.files
+            .borrow_mut()
+            .put_manifest_atomic(data_source, bytes)
+    }
+    fn durable(&self) -> Option<msq_exec::segment::Durable> {
+        self.gate.borrow_mut().flushes += 1;
+        let gate = std::rc::Rc::clone(&self.gate);
+        Some(Box::pin(std::future::poll_fn(move |cx| {
+            let mut gate = gate.borrow_mut();
+            match &gate.outcome {
+                Some(Ok(())) => std::task::Poll::Ready(Ok(())),
+                Some(Err(e)) => std::task::Poll::Ready(Err(msq_common::MsqError::internal(e))),
+                None => {
+                    gate.waiting.push(cx.waker().clone());
+                    std::task::Poll::Pending
+                }
+            }
+        })))
+    }
+}
+
+#[test]
+fn an_ingest_succeeds_only_once_its_segments_are_durable() {
+    let store = WriteBehind::default();
+    let fetcher = MemoryFetcher::new().with_file("http://t/edits.json", EDITS.as_bytes().to_vec());
+    let mut cluster =
+        LocalCluster::with_store(fetcher, ManualClock::new(1_700_000_000_000), store.clone());
+    let insert = format!(
+        "INSERT INTO edits SELECT TIME_PARSE(ts) AS __time, channel FROM {EXTERN} \
+         PARTITIONED BY DAY"
+    );
+    let state = |cluster: &LocalCluster, task: &str| {
+        serde_json::to_value(cluster.engine().status(task).unwrap()).unwrap()["status"]
+            ["statusCode"]
+            .clone()
+    };
+    let task = cluster
+        .engine()
+        .submit(&SqlTaskRequest::new(insert.clone()))
+        .unwrap()
+        .task_id;
+    cluster.run_until_stalled();
+    // Published (the manifest is written) but not yet durable: still running.
+    assert_eq!(store.gate.borrow().flushes, 1);
+    assert!(cluster
+        .engine()
+        .store()
+        .manifest("edits")
+        .unwrap()
+        .is_some());
+    assert_eq!(state(&cluster, &task), "RUNNING");
+    store.open(Ok(()));
+    cluster.run_until_stalled();
+    assert_eq!(state(&cluster, &task), "SUCCESS");
+
+    // A write that never reaches the disk fails the task, naming the failure.
+    *store.gate.borrow_mut() = Gate::default();
+    let other = insert.replace("INTO edits", "INTO other_edits");
+    let task = cluster
+        .engine()
+        .submit(&SqlTaskRequest::new(other))
+        .unwrap()
+        .task_id;
+    cluster.run_until_stalled();
+    store.open(Err(
+        "OPFS: writing edits/segments/x.arrow failed: QuotaExceededError".into(),
+    ));
+    cluster.run_until_stalled();
+    assert_eq!(state(&cluster, &task), "FAILED");
+    let report = payload(&cluster.engine().report(&task).unwrap());
+    let message = report["status"]["errorReport"]["error"]["errorMessage"].to_string();
+    assert!(message.contains("QuotaExceededError"), "{report:#}");
+    // A SELECT writes nothing and waits for nothing.
+    select(&mut cluster, "SELECT COUNT(*) FROM edits");
+    assert_eq!(store.gate.borrow().flushes, 1);
+}

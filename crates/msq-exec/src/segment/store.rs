@@ -55,7 +55,21 @@ pub trait SegmentStore {
     /// # Errors
     /// An internal error when the manifest cannot be written; the previous one then stays.
     fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()>;
+
+    /// For a store that writes behind (OPFS applies its writes after they return): a future
+    /// that resolves once every write made so far is durable, or fails with the write that
+    /// failed. `None` (the default) when a write is durable by the time it returns.
+    ///
+    /// The controller awaits it after publishing an INSERT/REPLACE, so SUCCESS means what it
+    /// means in Druid — the segments and the manifest are in deep storage — and a reload
+    /// right after SUCCESS still finds them.
+    fn durable(&self) -> Option<Durable> {
+        None
+    }
 }
+
+/// What [`SegmentStore::durable`] returns: resolves once the writes are durable.
+pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
 
 /// Escapes a name into one path component: ASCII letters, digits, `.`, `-` and `_` stay,
 /// every other byte becomes `%XX`, and a leading `.` is escaped too (so no `.`/`..`/hidden
