@@ -1035,16 +1035,19 @@ fn dictionary_key(expr: &ScalarExpr, batch: &RecordBatch) -> Option<ArrayRef> {
     .then(|| column.clone())
 }
 
+/// A slot of a dictionary value or key combination that no row has used yet.
+const UNSEEN: usize = usize::MAX;
+/// A slot whose value is being encoded: its group is set before the batch is done.
+const PENDING: usize = usize::MAX - 1;
+
 /// The groups of one dictionary's values, kept while batches share that dictionary (a
 /// segment's batches all do), so each distinct value is encoded and looked up once per
 /// segment rather than once per batch.
 struct DictionaryGroups {
     /// The dictionary's values.
     values: ArrayRef,
-    /// The group of each value, once a row has used it.
-    groups: Vec<Option<usize>>,
-    /// The group of a null key, once a row has one.
-    null: Option<usize>,
+    /// The group of each value (then of the null key, last), or [`UNSEEN`].
+    groups: Vec<usize>,
 }
 
 impl DictionaryGroups {
@@ -1054,22 +1057,26 @@ impl DictionaryGroups {
     /// by comparing neighbours, without a lookup in the group table. Dictionaries that are not
     /// sorted only match fewer values (an equal string is the same group whatever the order).
     fn follow(previous: Option<&Self>, values: &ArrayRef) -> Self {
-        let mut groups = vec![None; values.len()];
+        let mut groups = vec![UNSEEN; values.len() + 1];
         fn strings(a: &ArrayRef) -> Option<&StringArray> {
             a.as_string_opt::<i32>().filter(|s| s.null_count() == 0)
         }
-        if let Some((previous, (old, new))) =
-            previous.and_then(|p| Some((p, strings(&p.values).zip(strings(values))?)))
-        {
-            let (mut i, mut j) = (0, 0);
-            while i < old.len() && j < new.len() {
-                match old.value(i).as_bytes().cmp(new.value(j).as_bytes()) {
-                    Ordering::Less => i += 1,
-                    Ordering::Greater => j += 1,
-                    Ordering::Equal => {
-                        groups[j] = previous.groups[i];
-                        i += 1;
-                        j += 1;
+        if let Some(previous) = previous {
+            // The null key's group is the query's, not the dictionary's.
+            if let (Some(null), Some(&group)) = (groups.last_mut(), previous.groups.last()) {
+                *null = group;
+            }
+            if let Some((old, new)) = strings(&previous.values).zip(strings(values)) {
+                let (mut i, mut j) = (0, 0);
+                while i < old.len() && j < new.len() {
+                    match old.value(i).as_bytes().cmp(new.value(j).as_bytes()) {
+                        Ordering::Less => i += 1,
+                        Ordering::Greater => j += 1,
+                        Ordering::Equal => {
+                            groups[j] = previous.groups[i];
+                            i += 1;
+                            j += 1;
+                        }
                     }
                 }
             }
@@ -1077,7 +1084,6 @@ impl DictionaryGroups {
         Self {
             values: Arc::clone(values),
             groups,
-            null: previous.and_then(|p| p.null),
         }
     }
 }
@@ -1085,7 +1091,8 @@ impl DictionaryGroups {
 /// Groups the rows of a single dictionary-encoded key: each dictionary value is encoded and
 /// looked up once, the first time a row uses it (values no row uses make no group; the new
 /// values of a batch are encoded together), and each row then costs one array index —
-/// instead of encoding and hashing every row's string.
+/// instead of encoding and hashing every row's string. Rows reached before their value's
+/// group is known are filled in once the batch's new values are encoded.
 fn group_dictionary(
     converter: &RowConverter,
     key: &ArrayRef,
@@ -1106,51 +1113,47 @@ fn group_dictionary(
     let Some(memo) = memo.as_mut() else {
         internal_err!("no dictionary groups");
     };
-    let mut keys = Vec::with_capacity(dictionary.len());
-    let mut unknown = Vec::new();
-    for key in dictionary.keys() {
-        let k = match key {
-            None => None,
-            Some(k) => Some(
-                usize::try_from(k)
-                    .ok()
-                    .filter(|&k| k < memo.groups.len())
-                    .ok_or_else(|| {
-                        MsqError::internal(format!("dictionary key {k} out of range"))
-                    })?,
-            ),
-        };
-        let slot = match k {
-            Some(k) => &mut memo.groups[k],
-            None => &mut memo.null,
-        };
-        if slot.is_none() {
-            // Marked, so the value is encoded once however many rows have it.
-            *slot = Some(usize::MAX);
-            unknown.push(k.map_or(-1, |k| k as i64));
+    let keys = dictionary.keys();
+    let null_slot = values.len();
+    let slot_of = |row: usize, key: i32| -> Result<usize> {
+        if keys.is_null(row) {
+            return Ok(null_slot);
         }
-        keys.push(k);
-    }
-    if !unknown.is_empty() {
-        let indices: arrow_array::Int64Array =
-            unknown.iter().map(|&k| (k >= 0).then_some(k)).collect();
-        let strings = arrow_select::take::take(values, &indices, None).map_err(arrow_err)?;
-        let encoded = converter.convert_columns(&[strings]).map_err(arrow_err)?;
-        table.reserve(unknown.len());
-        for (i, &k) in unknown.iter().enumerate() {
-            let group = Some(table.group_of(encoded.row(i)));
-            match usize::try_from(k) {
-                Ok(k) => memo.groups[k] = group,
-                Err(_) => memo.null = group,
+        usize::try_from(key)
+            .ok()
+            .filter(|&k| k < null_slot)
+            .ok_or_else(|| MsqError::internal(format!("dictionary key {key} out of range")))
+    };
+    let first = groups.len();
+    groups.reserve(keys.len());
+    // Slots to encode, and the rows that wait for them.
+    let (mut unknown, mut waiting) = (Vec::new(), Vec::new());
+    for (row, &key) in keys.values().iter().enumerate() {
+        let slot = slot_of(row, key)?;
+        let group = memo.groups[slot];
+        if group >= PENDING {
+            if group == UNSEEN {
+                memo.groups[slot] = PENDING;
+                unknown.push(slot);
             }
+            waiting.push(row);
         }
+        groups.push(group);
     }
-    for k in keys {
-        let group = match k {
-            Some(k) => memo.groups[k],
-            None => memo.null,
-        };
-        groups.push(group.ok_or_else(|| MsqError::internal("a dictionary value has no group"))?);
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    let indices: arrow_array::UInt32Array = (unknown.iter())
+        .map(|&slot| (slot != null_slot).then_some(slot as u32))
+        .collect();
+    let strings = arrow_select::take::take(values, &indices, None).map_err(arrow_err)?;
+    let encoded = converter.convert_columns(&[strings]).map_err(arrow_err)?;
+    table.reserve(unknown.len());
+    for (i, &slot) in unknown.iter().enumerate() {
+        memo.groups[slot] = table.group_of(encoded.row(i));
+    }
+    for row in waiting {
+        groups[first + row] = memo.groups[slot_of(row, keys.value(row))?];
     }
     Ok(())
 }
@@ -1180,14 +1183,9 @@ enum CombinationSlots {
 const DENSE_COMBINATIONS: u64 = 1 << 16;
 
 impl CombinationSlots {
-    /// A slot no row has used yet.
-    const UNSEEN: usize = usize::MAX;
-    /// A slot whose combination is being encoded (its group is set before the batch ends).
-    const PENDING: usize = usize::MAX - 1;
-
     fn new(combinations: u64) -> Self {
         match usize::try_from(combinations) {
-            Ok(n) if combinations <= DENSE_COMBINATIONS => Self::Dense(vec![Self::UNSEEN; n]),
+            Ok(n) if combinations <= DENSE_COMBINATIONS => Self::Dense(vec![UNSEEN; n]),
             _ => Self::Sparse(HashMap::default()),
         }
     }
@@ -1196,7 +1194,7 @@ impl CombinationSlots {
     fn slot(&mut self, combination: u64) -> &mut usize {
         match self {
             Self::Dense(slots) => &mut slots[combination as usize],
-            Self::Sparse(map) => map.entry(combination).or_insert(Self::UNSEEN),
+            Self::Sparse(map) => map.entry(combination).or_insert(UNSEEN),
         }
     }
 }
@@ -1261,8 +1259,8 @@ fn group_dictionaries(
     let mut new_rows = Vec::new();
     for (row, &combination) in combinations.iter().enumerate() {
         let slot = memo.groups.slot(combination);
-        if *slot == CombinationSlots::UNSEEN {
-            *slot = CombinationSlots::PENDING;
+        if *slot == UNSEEN {
+            *slot = PENDING;
             new_rows.push(row as u32);
         }
     }
@@ -1578,26 +1576,24 @@ mod tests {
     fn a_new_dictionary_takes_the_groups_of_the_values_it_shares_with_the_last() {
         let previous = DictionaryGroups {
             values: strings(&["a", "b", "d", "e"]),
-            groups: vec![Some(0), None, Some(2), Some(7)],
-            null: Some(5),
+            groups: vec![0, UNSEEN, 2, 7, 5],
         };
         let next = DictionaryGroups::follow(Some(&previous), &strings(&["b", "c", "d", "e"]));
-        assert_eq!(next.groups, [None, None, Some(2), Some(7)]);
         assert_eq!(
-            next.null,
-            Some(5),
-            "the null group is the query's, not the dictionary's"
+            next.groups,
+            [UNSEEN, UNSEEN, 2, 7, 5],
+            "the null group (last) is the query's, not the dictionary's"
         );
         // Out of order, fewer values match; none is matched wrongly.
         let shuffled = DictionaryGroups::follow(Some(&previous), &strings(&["e", "a", "d"]));
         assert!(shuffled
             .groups
             .iter()
-            .zip([7, 0, 2])
-            .all(|(g, want)| g.is_none_or(|g| g == want)));
+            .zip([7, 0, 2, 5])
+            .all(|(&g, want)| g == UNSEEN || g == want));
         assert_eq!(
             DictionaryGroups::follow(None, &strings(&["a"])).groups,
-            [None]
+            [UNSEEN, UNSEEN]
         );
     }
 }
