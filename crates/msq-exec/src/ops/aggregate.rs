@@ -1108,6 +1108,11 @@ fn group_dictionary(
         .as_ref()
         .is_some_and(|m| m.values.to_data().ptr_eq(&values.to_data()))
     {
+        if memo.is_none() {
+            // The first dictionary's values are most of the groups of a typical query (one
+            // day's users are most of the week's): room for them at once, not by doubling.
+            table.reserve(values.len());
+        }
         *memo = Some(DictionaryGroups::follow(memo.as_ref(), values));
     }
     let Some(memo) = memo.as_mut() else {
@@ -1143,14 +1148,25 @@ fn group_dictionary(
     if unknown.is_empty() {
         return Ok(());
     }
-    let indices: arrow_array::UInt32Array = (unknown.iter())
-        .map(|&slot| (slot != null_slot).then_some(slot as u32))
-        .collect();
-    let strings = arrow_select::take::take(values, &indices, None).map_err(arrow_err)?;
-    let encoded = converter.convert_columns(&[strings]).map_err(arrow_err)?;
     table.reserve(unknown.len());
-    for (i, &slot) in unknown.iter().enumerate() {
-        memo.groups[slot] = table.group_of(encoded.row(i));
+    if unknown.len() * 2 >= values.len() && !unknown.contains(&null_slot) {
+        // Most of the dictionary is new (a query's first segment): encode it whole rather
+        // than gather the new values first.
+        let encoded = converter
+            .convert_columns(std::slice::from_ref(values))
+            .map_err(arrow_err)?;
+        for &slot in &unknown {
+            memo.groups[slot] = table.group_of(encoded.row(slot));
+        }
+    } else {
+        let indices: arrow_array::UInt32Array = (unknown.iter())
+            .map(|&slot| (slot != null_slot).then_some(slot as u32))
+            .collect();
+        let strings = arrow_select::take::take(values, &indices, None).map_err(arrow_err)?;
+        let encoded = converter.convert_columns(&[strings]).map_err(arrow_err)?;
+        for (i, &slot) in unknown.iter().enumerate() {
+            memo.groups[slot] = table.group_of(encoded.row(i));
+        }
     }
     for row in waiting {
         groups[first + row] = memo.groups[slot_of(row, keys.value(row))?];
