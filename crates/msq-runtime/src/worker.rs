@@ -209,6 +209,17 @@ impl FileToRead {
             share: None,
         }
     }
+
+    /// Whether this is a whole file or the first part of one read in parts (byte ranges or
+    /// line shares, possibly by several workers): the `files` and `totalFiles` counters count a
+    /// file once, with its first part, so a file read in two parts shows as one file.
+    fn counts_as_file(&self) -> bool {
+        self.range.is_none_or(|(start, _, _)| start == 0)
+            && self
+                .share
+                .as_ref()
+                .is_none_or(|(share, _)| share.is_first())
+    }
 }
 
 /// What every work order of one query shares.
@@ -650,17 +661,19 @@ impl WorkRun {
         for source in input_sources {
             files.extend(self.files_of(source).await?);
         }
+        let total_files = files.iter().filter(|f| f.counts_as_file()).count();
         self.counters
             .input(number as u32)
-            .set_total_files(files.len() as u64);
-        for FileToRead {
-            name,
-            inline,
-            range,
-            share,
-        } in files
-        {
+            .set_total_files(total_files as u64);
+        for file in files {
             self.check_canceled()?;
+            let counts_as_file = file.counts_as_file();
+            let FileToRead {
+                name,
+                inline,
+                range,
+                share,
+            } = file;
             // A share of a gzip file reads the lines of its share of the decompressed text,
             // cut by the size in the file's trailer. Shares read overlapping bytes, so each
             // counts its part of the file's bytes: the stage counts the file once.
@@ -758,7 +771,9 @@ impl WorkRun {
                 reader.rows_read() - counted.0,
                 bytes_read(&reader) - counted.1,
             );
-            input.finish_file();
+            if counts_as_file {
+                input.finish_file();
+            }
             self.send_counters();
         }
         Ok(())

@@ -323,5 +323,12 @@ fn read_in_two_parts(uri: &str, file: &[u8], format: &str, rows: u64) {
             file.len() as u64,
             "{hosts:?}: header lines read twice are counted once"
         );
+        // The file counts once, with its first part: files 1 / totalFiles 1 over the stage.
+        let files = |name: &str| -> u64 {
+            (payload["counters"]["0"].as_object().unwrap().values())
+                .map(|w| w["input0"][name][0].as_u64().unwrap_or(0))
+                .sum()
+        };
+        assert_eq!((files("files"), files("totalFiles")), (1, 1), "{hosts:?}");
     }
 }

@@ -45,6 +45,11 @@ impl LineShare {
         (u128::from(total) * u128::from(at) / u128::from(self.of)) as u64
     }
 
+    /// Whether this is the file's first share (the one the file's count goes with).
+    pub fn is_first(&self) -> bool {
+        self.index == 0
+    }
+
     /// This share's part of `total` bytes: the parts of all shares sum to `total` exactly
     /// (input byte counters count the file once).
     pub fn part_of(&self, total: u64) -> u64 {
