@@ -543,7 +543,7 @@ async fn write_segment_file(
 ) -> Result<()> {
     let file = open_file(dir, name, path).await?;
     let sync_handles =
-        js_sys::Reflect::has(&file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false);
+        Reflect::has(&file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false);
     if !sync_handles {
         return write_stream(&file, bytes, path).await;
     }

@@ -201,7 +201,8 @@ fn filter_with_mask(
     mask: &BooleanArray,
     keep: Option<&BTreeSet<usize>>,
 ) -> Result<RecordBatch> {
-    let all_pass = mask.true_count() == batch.num_rows();
+    let rows = mask.true_count();
+    let all_pass = rows == batch.num_rows();
     let filter_err = |e: ArrowError| MsqError::internal(format!("filtering a batch failed: {e}"));
     let Some(keep) = keep else {
         if all_pass {
@@ -209,7 +210,6 @@ fn filter_with_mask(
         }
         return arrow_select::filter::filter_record_batch(batch, mask).map_err(filter_err);
     };
-    let rows = mask.true_count();
     let predicate = arrow_select::filter::FilterBuilder::new(mask)
         .optimize()
         .build();
