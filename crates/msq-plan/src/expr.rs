@@ -495,6 +495,27 @@ pub struct AggregateExpr {
 }
 
 impl AggregateExpr {
+    /// Whether the call's value is the same whatever order its rows arrive in. Not for
+    /// `EARLIEST`/`LATEST` (a tie on time keeps the first row seen), `ANY_VALUE` (the first
+    /// value seen), nor a floating-point `SUM`/`AVG` (addition rounds differently in another
+    /// order).
+    pub fn is_order_insensitive(&self) -> bool {
+        match self.func {
+            AggregateFunction::CountStar
+            | AggregateFunction::Count
+            | AggregateFunction::Min
+            | AggregateFunction::Max
+            | AggregateFunction::CountDistinct
+            | AggregateFunction::ApproxCountDistinct
+            | AggregateFunction::ApproxCountDistinctMerge
+            | AggregateFunction::HllSketch => true,
+            AggregateFunction::Sum | AggregateFunction::Avg => self.ty == SqlType::Bigint,
+            AggregateFunction::Earliest
+            | AggregateFunction::Latest
+            | AggregateFunction::AnyValue => false,
+        }
+    }
+
     /// Adds the positions of every column the call reads (its arguments and filter) to `out`.
     pub fn collect_columns(&self, out: &mut BTreeSet<usize>) {
         self.args.iter().for_each(|e| e.collect_columns(out));

@@ -79,7 +79,7 @@ pub use expr::{
 };
 pub use input::InputSpec;
 pub use processor::{LimitProcessor, ProcessorSpec, QueryProcessor, SegmentGeneratorProcessor};
-pub use program::{AggregateMode, AggregateStep, JoinKind, JoinStep, Program, Step};
+pub use program::{AggregateMode, AggregateStep, InputOrder, JoinKind, JoinStep, Program, Step};
 pub use query::QueryDefinition;
 pub use shuffle::{ClusterBy, KeyColumn, KeyOrder, ShuffleKind, ShuffleSpec};
 pub use stage::StageDefinition;

@@ -108,6 +108,18 @@ impl SegmentGeneratorProcessor {
 }
 
 impl ProcessorSpec {
+    /// The program the workers run, for the processors driven by a native query.
+    pub fn program(&self) -> Option<&Program> {
+        match self {
+            ProcessorSpec::Scan(q)
+            | ProcessorSpec::GroupByPreShuffle(q)
+            | ProcessorSpec::GroupByPostShuffle(q) => Some(&q.program),
+            ProcessorSpec::Limit(_)
+            | ProcessorSpec::SegmentGenerator(_)
+            | ProcessorSpec::SelectResults => None,
+        }
+    }
+
     /// Druid's `processor.type`.
     pub fn type_name(&self) -> &'static str {
         match self {

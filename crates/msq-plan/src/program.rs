@@ -83,6 +83,39 @@ impl Program {
         Some(used)
     }
 
+    /// How the order of the input rows shows in the program's output (see [`InputOrder`]).
+    ///
+    /// Only a program that opens with an aggregation can be indifferent: a hash aggregation
+    /// groups the same rows into the same groups in any order, as long as each aggregate is
+    /// [order-insensitive](crate::expr::AggregateExpr::is_order_insensitive) and no `LIMIT`
+    /// later keeps some rows by position. Its rows then come out in an order that depends on
+    /// the input (groups appear as first seen) — unless the last aggregation has no keys and
+    /// only filters and projections follow it: one row (per worker), whatever the order.
+    pub fn input_order(&self) -> InputOrder {
+        if !matches!(self.steps.first(), Some(Step::Aggregate(_))) {
+            return InputOrder::Matters;
+        }
+        let mut last_global = false;
+        for step in &self.steps {
+            match step {
+                Step::Aggregate(aggregate) => {
+                    if !(aggregate.aggregates.iter()).all(|a| a.aggregate.is_order_insensitive()) {
+                        return InputOrder::Matters;
+                    }
+                    last_global = aggregate.group_by.is_empty();
+                }
+                Step::Limit { .. } => return InputOrder::Matters,
+                Step::Filter(_) | Step::Project(_) => {}
+                Step::Join(_) | Step::Sort(_) => last_global = false,
+            }
+        }
+        if last_global {
+            InputOrder::Ignored
+        } else {
+            InputOrder::Reorders
+        }
+    }
+
     /// Input columns a table read may hand over as the segments store them (dictionary-encoded
     /// strings). When every read of the input goes through expressions — leading filters, then
     /// a projection or a raw-row aggregate, no leading sort that would move raw columns between
@@ -144,6 +177,19 @@ fn leading_reads(steps: &[Step]) -> (BTreeSet<usize>, Option<&Step>) {
         }
     }
     (used, None)
+}
+
+/// What reading its input in another order does to a [`Program`]'s output
+/// ([`Program::input_order`]). The runtime skips sorting rows nobody reads in order
+/// ([`crate::QueryDefinition::reads_in_order`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InputOrder {
+    /// Other rows may come out.
+    Matters,
+    /// The same rows come out, possibly in another order.
+    Reorders,
+    /// The same rows come out in the same order.
+    Ignored,
 }
 
 /// One step of a [`Program`].
@@ -269,6 +315,39 @@ mod tests {
                 },
             }],
         })
+    }
+
+    #[test]
+    fn input_order_shows_unless_an_order_free_aggregation_leads() {
+        let keyed = aggregate(AggregateMode::Final);
+        let Step::Aggregate(mut global) = aggregate(AggregateMode::Final) else {
+            unreachable!()
+        };
+        global.group_by.clear();
+        let global = Step::Aggregate(global);
+        let order = |steps: Vec<Step>| Program::new(steps).input_order();
+        assert_eq!(order(vec![keyed.clone()]), InputOrder::Reorders);
+        let having = Step::Filter(gt(col(1), 0));
+        assert_eq!(
+            order(vec![global.clone(), having.clone()]),
+            InputOrder::Ignored
+        );
+        assert_eq!(
+            order(vec![having.clone(), keyed.clone()]),
+            InputOrder::Matters
+        );
+        let limit = Step::Limit {
+            offset: 0,
+            limit: Some(3),
+        };
+        assert_eq!(order(vec![keyed.clone(), limit]), InputOrder::Matters);
+        assert_eq!(order(Vec::new()), InputOrder::Matters);
+        // A floating-point sum rounds by the order it adds in.
+        let Step::Aggregate(mut float) = keyed else {
+            unreachable!()
+        };
+        float.aggregates[0].aggregate.ty = SqlType::Double;
+        assert_eq!(order(vec![Step::Aggregate(float)]), InputOrder::Matters);
     }
 
     #[test]

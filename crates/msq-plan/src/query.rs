@@ -1,5 +1,6 @@
 //! A whole plan (`QueryDefinition`): a DAG of stages with one final stage.
 
+use crate::program::{InputOrder, Program};
 use crate::stage::StageDefinition;
 use msq_common::{MsqError, Result, StageNumber};
 use serde::{Deserialize, Serialize};
@@ -114,6 +115,37 @@ impl QueryDefinition {
             .filter(|s| s.input_stages().contains(&stage))
             .map(|s| s.stage_number)
             .collect()
+    }
+
+    /// Whether the order of `stage`'s output rows can change the query's answer: always for
+    /// the final stage (its rows are the results, or what a segment generator writes), and
+    /// otherwise when a consumer [reads in order](Self::reads_in_order).
+    ///
+    /// A sorting shuffle still partitions by its key either way; what a stage whose order
+    /// nobody observes skips is sorting within the partitions (and its consumers skip merging
+    /// the workers' sorted parts). `COUNT(DISTINCT x)` is the case in point: `GROUP BY x`
+    /// sorted by `x` in stage 0, regrouped in stage 1 and then counted, where only the count
+    /// shows.
+    pub fn output_order_observed(&self, stage: StageNumber) -> bool {
+        let consumers = self.consumers(stage);
+        consumers.is_empty() || consumers.into_iter().any(|c| self.reads_in_order(c))
+    }
+
+    /// Whether `stage`'s answer can depend on the order in which it reads the rows of its
+    /// stage inputs: yes unless its program ignores that order ([`Program::input_order`]), or
+    /// only reorders its output rows and that order is not observed either.
+    ///
+    /// [`Program::input_order`]: crate::Program::input_order
+    pub fn reads_in_order(&self, stage: StageNumber) -> bool {
+        let order = self
+            .stage(stage)
+            .and_then(|s| s.processor.program())
+            .map_or(InputOrder::Matters, Program::input_order);
+        match order {
+            InputOrder::Matters => true,
+            InputOrder::Reorders => self.output_order_observed(stage),
+            InputOrder::Ignored => false,
+        }
     }
 
     /// Every stage as Druid's report JSON, in order.

@@ -1706,3 +1706,55 @@ fn catalog_inline_tables_read_as_external_input() {
     let e = plan_meta("SELECT * FROM nope").unwrap_err();
     assert!(e.message().starts_with("Object 'nope' not found"), "{e}");
 }
+
+/// Whether each stage of `sql`'s plan has its output order observed, and (for the stages that
+/// read other stages) whether it reads them in order.
+fn order_use(sql: &str) -> (Vec<bool>, Vec<bool>) {
+    let p = plan_with(sql, json!({"useApproximateCountDistinct": false}))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    let q = &p.query;
+    let observed = (q.stages.iter())
+        .map(|s| q.output_order_observed(s.stage_number))
+        .collect();
+    let reads = (q.stages.iter())
+        .filter(|s| !s.input_stages().is_empty())
+        .map(|s| q.reads_in_order(s.stage_number))
+        .collect();
+    (observed, reads)
+}
+
+#[test]
+fn stages_know_whose_row_order_shows_in_the_answer() {
+    // Exact COUNT(DISTINCT): the first GROUP BY's order is regrouped, then counted.
+    assert_eq!(
+        order_use("SELECT COUNT(DISTINCT dim1), COUNT(*) FROM foo"),
+        (vec![false, false, false, true], vec![false, false, false])
+    );
+    // A plain GROUP BY: its groups are the results, in key order.
+    assert_eq!(
+        order_use("SELECT dim1, COUNT(*) FROM foo GROUP BY dim1"),
+        (vec![true, true], vec![true])
+    );
+    // An integer total of a subquery's groups ignores their order; a floating-point one
+    // rounds by it, and EARLIEST breaks ties on time by it.
+    for (outer, metric, observed) in [
+        ("SUM(s)", "cnt", false),
+        ("SUM(s)", "m2", true),
+        ("EARLIEST(dim1)", "cnt", true),
+    ] {
+        let sql = format!(
+            "SELECT {outer} FROM (SELECT __time, dim1, SUM({metric}) AS s FROM foo GROUP BY 1, 2)"
+        );
+        let stages = order_use(&sql).0;
+        assert_eq!(stages[..2], [observed, observed], "{sql}");
+    }
+    // A scan's rows are its answer; so are the rows an ingest writes.
+    assert!(order_use("SELECT dim1 FROM foo ORDER BY dim1 LIMIT 3").0[0]);
+    let (observed, reads) = order_use(
+        "INSERT INTO t SELECT __time, dim1, COUNT(*) AS c FROM foo GROUP BY 1, 2 PARTITIONED BY DAY",
+    );
+    assert!(
+        observed.iter().all(|&o| o) && reads.iter().all(|&r| r),
+        "{observed:?} {reads:?}"
+    );
+}

@@ -364,7 +364,8 @@ impl WorkRun {
             }
         }
 
-        let mut output = OutputCollector::new(definition, self.context.max_frame_size)?;
+        let observed = self.context.query.output_order_observed(self.stage);
+        let mut output = OutputCollector::new(definition, observed, self.context.max_frame_size)?;
         let mut executor: Option<ProgramExecutor> = None;
         let read = ColumnUse::of(&program);
         let mut broadcast = Some(broadcast);
@@ -591,7 +592,9 @@ impl WorkRun {
         Ok(schema_of_signature(&signature))
     }
 
-    /// The sort keys a stage's output partitions are sorted by, when its shuffle sorts.
+    /// The sort keys a stage's output partitions are sorted by, when its shuffle sorts and
+    /// this stage reads them in order (otherwise the upstream workers left their partitions
+    /// unsorted, and the parts need no merge).
     fn upstream_sort_keys(
         &self,
         upstream: StageNumber,
@@ -600,6 +603,9 @@ impl WorkRun {
         let Some(first) = batches.first() else {
             return Ok(None);
         };
+        if !self.context.query.reads_in_order(self.stage) {
+            return Ok(None);
+        }
         let shuffle = self
             .context
             .query
@@ -944,14 +950,20 @@ struct OutputCollector {
     batches: Vec<RecordBatch>,
     keys: Option<KeyEncoder>,
     cluster_by: Option<msq_plan::ClusterBy>,
+    /// The shuffle sorts (Druid's stage `sort`; its sort counters are reported).
     sorts: bool,
+    /// Rows are put in key order within partitions: the shuffle sorts and some consumer
+    /// reads them in that order ([`msq_plan::QueryDefinition::output_order_observed`]).
+    /// Otherwise only partitioning by the key is left to do (and the key statistics of a
+    /// range shuffle, which sort the keys to build).
+    orders: bool,
     /// `batches` are in key order (sorted for the key statistics).
     sorted: bool,
     frame_writer: FrameWriter,
 }
 
 impl OutputCollector {
-    fn new(definition: &StageDefinition, max_frame_size: usize) -> Result<Self> {
+    fn new(definition: &StageDefinition, observed: bool, max_frame_size: usize) -> Result<Self> {
         let cluster_by = definition
             .shuffle_spec
             .as_ref()
@@ -962,6 +974,7 @@ impl OutputCollector {
             keys: None,
             cluster_by,
             sorts: definition.does_sort(),
+            orders: definition.does_sort() && observed,
             sorted: false,
             frame_writer: FrameWriter::new(max_frame_size),
         })
@@ -1028,7 +1041,7 @@ impl OutputCollector {
         // A range shuffle's partitions are ranges of the sort key: sorting everything once
         // and then cutting it leaves each partition a run of slices, already in order, where
         // cutting first would gather every row once for the cut and again for each sort.
-        let sort_first = match (&self.keys, self.sorts, self.batches.first()) {
+        let sort_first = match (&self.keys, self.orders, self.batches.first()) {
             (Some(keys), true, Some(first))
                 if matches!(partitioner, Partitioner::Range(_)) && !self.sorted =>
             {
@@ -1062,7 +1075,7 @@ impl OutputCollector {
                 .set_total_batches(0, by_partition.len() as u64);
         }
         for (partition, batches) in by_partition {
-            let batches = match (&self.keys, self.sorts, batches.first()) {
+            let batches = match (&self.keys, self.orders, batches.first()) {
                 (Some(keys), true, Some(first)) if sort_first.is_none() && !self.sorted => {
                     sort_batches(&first.schema(), &batches, keys.sort_keys())?
                 }
