@@ -196,6 +196,40 @@ fn insert_appends_and_replace_swaps_time_chunks() {
     );
 }
 
+#[test]
+fn segments_written_ahead_publish_with_only_a_manifest() {
+    let mut p = Publisher::new(MemorySegmentStore::new());
+    p.publish_insert("wiki", write_day(1, "v1", 3, 100))
+        .unwrap();
+    // Written ahead: files only, nothing visible, garbage unless spared.
+    let ahead: Vec<_> = (write_day(2, "v2", 4, 2).into_iter())
+        .map(|s| p.write_segment(s).unwrap())
+        .collect();
+    assert_eq!(p.store().list("wiki/segments/").unwrap().len(), 1 + 2);
+    assert_eq!(days(&p.read_datasource("wiki").unwrap()), [1]);
+    let spared: Vec<String> = ahead.iter().map(|m| segment_path(&m.id)).collect();
+    assert!(p
+        .collect_garbage_sparing(|path| spared.iter().any(|s| s == path))
+        .unwrap()
+        .is_empty());
+    // The commit writes the manifest alone, under the same rules as a publish.
+    let m = p
+        .commit_replace(
+            "wiki",
+            &Overwrite::Intervals(vec![(D0, D0 + 2 * DAY)]),
+            ahead.clone(),
+        )
+        .unwrap_err();
+    assert_eq!(m.code(), ErrorCode::InsertTimeOutOfBounds, "{m}");
+    let m = p.commit_insert("wiki", ahead.clone()).unwrap();
+    assert_eq!((m.version, m.segments.len()), (2, 3));
+    assert_eq!(days(&p.read_datasource("wiki").unwrap()), [1, 2]);
+    assert_eq!(times(&p.read_datasource("wiki").unwrap()).len(), 3 + 4);
+    assert!(p.collect_garbage().unwrap().is_empty());
+    let again = p.commit_insert("wiki", ahead).unwrap_err();
+    assert!(again.message().contains("already published"), "{again}");
+}
+
 /// A store whose manifest swap fails, as a crash between the two publish steps would.
 struct CrashBeforeManifest(MemorySegmentStore);
 

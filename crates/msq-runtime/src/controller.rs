@@ -7,7 +7,10 @@
 //! boundaries, clean stage output), and after every event rewrite the live task report the
 //! API serves. When the query completes, SELECT results are read from the final stage and
 //! INSERT/REPLACE segments are published atomically (segments, then the manifest; design
-//! README "Data") — a failed or canceled query publishes nothing.
+//! README "Data") — a failed or canceled query publishes nothing. Segment files are written
+//! as the generators hand them over, chunk by chunk (so a write-behind store writes while the
+//! rest is generated), and only the manifest waits for the end; files of a query that does
+//! not publish are deleted.
 
 use crate::env::{Clock, Fetcher};
 use crate::results::results_report;
@@ -21,7 +24,7 @@ use futures::StreamExt;
 use msq_common::{MsqError, Result, StageNumber, WorkerNumber};
 use msq_exec::frame::decode_frame;
 use msq_exec::input::ParseExceptionPolicy;
-use msq_exec::segment::{format_iso_millis, Overwrite, Segment};
+use msq_exec::segment::{format_iso_millis, Overwrite, Segment, SegmentMeta};
 use msq_kernel::{
     ControllerQueryKernel, KernelAction, KernelConfig, SegmentDescriptor, WorkerAssignment,
 };
@@ -132,6 +135,7 @@ pub async fn run_query(
     if let Some(transport) = &run.transport {
         transport.cancel();
     }
+    run.discard_unpublished();
     run.publish_report();
     let _ = done.send(());
 }
@@ -156,7 +160,11 @@ struct ControllerRun {
     counters: CounterSnapshotsTree,
     warnings: Vec<ErrorReport>,
     policy: ParseExceptionPolicy,
-    segments: Vec<Segment>,
+    /// Segments received from the segment generators, their files already in the store
+    /// ([`SharedStore::write_ahead`]), in arrival order; published once the query completes.
+    written: Vec<SegmentMeta>,
+    /// The next partition number of each time chunk (by start), as segments arrive.
+    next_partition: BTreeMap<i64, u32>,
     state: TaskState,
     error: Option<ErrorReport>,
     finished_ms: Option<i64>,
@@ -185,7 +193,8 @@ impl ControllerRun {
             counters: CounterSnapshotsTree::new(),
             warnings: Vec::new(),
             policy,
-            segments: Vec::new(),
+            written: Vec::new(),
+            next_partition: BTreeMap::new(),
             state: TaskState::Running,
             error: None,
             finished_ms: None,
@@ -238,7 +247,10 @@ impl ControllerRun {
             events,
             WorkerSettings {
                 max_frame_size: self.env.max_frame_size,
-                segment_version: format_iso_millis(self.start_ms),
+                segment_version: format_iso_millis(match self.planned.kind {
+                    PlannedKind::Ingest(_) => self.env.store.new_version(self.start_ms),
+                    _ => self.start_ms,
+                }),
                 task_id: self.task_id.clone(),
             },
         ));
@@ -343,7 +355,9 @@ impl ControllerRun {
                     .kernel()?
                     .on_worker_key_statistics(stage, worker, &statistics, now)?,
                 WorkerEvent::Segments { segments, .. } => {
-                    self.segments.extend(segments);
+                    for segment in segments {
+                        self.write_segment(segment)?;
+                    }
                     Vec::new()
                 }
                 WorkerEvent::ResultsComplete {
@@ -496,39 +510,53 @@ impl ControllerRun {
         Ok(out)
     }
 
-    /// Publishes the generated segments; returns the rows ingested.
+    /// Numbers a segment within its time chunk (0, 1, 2… in arrival order: the workers
+    /// numbered theirs independently) and writes its file at once, so the store writes while
+    /// the generators are still at work; the manifest follows in
+    /// [`ControllerRun::publish_segments`].
+    fn write_segment(&mut self, mut segment: Segment) -> Result<()> {
+        let next = (self.next_partition)
+            .entry(segment.meta.id.interval_start_ms)
+            .or_insert(0);
+        segment.meta.id.partition_num = *next;
+        *next += 1;
+        let meta = self.env.store.write_ahead(segment)?;
+        self.written.push(meta);
+        Ok(())
+    }
+
+    /// Publishes the segments written so far (the manifest naming them); returns the rows
+    /// ingested.
     fn publish_segments(&mut self, ingest: &IngestSpec) -> Result<u64> {
-        let mut segments = std::mem::take(&mut self.segments);
-        // Number segments within each time chunk 0, 1, 2… (workers wrote them independently).
-        segments.sort_by(|a, b| {
-            (a.meta.id.interval_start_ms, a.meta.id.partition_num)
-                .cmp(&(b.meta.id.interval_start_ms, b.meta.id.partition_num))
-        });
-        let mut next: BTreeMap<i64, u32> = BTreeMap::new();
-        for segment in &mut segments {
-            let n = next.entry(segment.meta.id.interval_start_ms).or_insert(0);
-            segment.meta.id.partition_num = *n;
-            *n += 1;
-        }
-        let rows: u64 = segments.iter().map(|s| s.meta.num_rows as u64).sum();
+        let segments = self.written.clone();
+        let rows: u64 = segments.iter().map(|s| s.num_rows as u64).sum();
         let count = segments.len();
         let mut publisher = self.env.store.publisher();
         match &ingest.replace {
             None => {
-                publisher.publish_insert(&ingest.data_source, segments)?;
+                publisher.commit_insert(&ingest.data_source, segments)?;
             }
             Some(scope) => {
                 let overwrite = match scope {
                     ReplaceScope::All => Overwrite::All,
                     ReplaceScope::Intervals(intervals) => Overwrite::Intervals(intervals.clone()),
                 };
-                publisher.publish_replace(&ingest.data_source, &overwrite, segments)?;
+                publisher.commit_replace(&ingest.data_source, &overwrite, segments)?;
             }
         }
+        let published = std::mem::take(&mut self.written);
+        self.env.store.release_ahead(&published, true);
         // Best effort: a leftover file of an older version is only garbage.
-        let _ = publisher.collect_garbage();
+        let _ = self.env.store.collect_garbage();
         self.progress.borrow_mut().segments = Some(count);
         Ok(rows)
+    }
+
+    /// Deletes the files of segments written but never published (a failed or canceled
+    /// ingest).
+    fn discard_unpublished(&mut self) {
+        let unpublished = std::mem::take(&mut self.written);
+        self.env.store.release_ahead(&unpublished, false);
     }
 
     /// Rewrites the live report payload.

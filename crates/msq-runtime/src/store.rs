@@ -5,15 +5,23 @@
 
 use msq_common::{MsqError, Result};
 use msq_exec::segment::{
-    segment_path, DatasourceManifest, Durable, Publisher, SegmentMeta, SegmentStore,
+    segment_path, DatasourceManifest, Durable, Publisher, Segment, SegmentMeta, SegmentStore,
 };
 use msq_plan::ColumnType;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeSet;
 use std::rc::Rc;
 
 /// A segment store shared by the controller and the workers of every task.
 #[derive(Clone)]
-pub struct SharedStore(Rc<RefCell<Box<dyn SegmentStore>>>);
+pub struct SharedStore {
+    store: Rc<RefCell<Box<dyn SegmentStore>>>,
+    /// Segment files running tasks wrote ahead of their publish ([`SharedStore::write_ahead`]):
+    /// referenced by no manifest yet, and spared by [`SharedStore::collect_garbage`].
+    ahead: Rc<RefCell<BTreeSet<String>>>,
+    /// The last segment version handed out ([`SharedStore::new_version`]), in UTC ms.
+    last_version: Rc<Cell<i64>>,
+}
 
 impl std::fmt::Debug for SharedStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -24,7 +32,67 @@ impl std::fmt::Debug for SharedStore {
 impl SharedStore {
     /// Shares `store`.
     pub fn new(store: impl SegmentStore + 'static) -> Self {
-        Self(Rc::new(RefCell::new(Box::new(store))))
+        Self {
+            store: Rc::new(RefCell::new(Box::new(store))),
+            ahead: Rc::default(),
+            last_version: Rc::new(Cell::new(i64::MIN)),
+        }
+    }
+
+    /// A segment version (UTC ms, shown as its ISO time in segment ids) for an ingest
+    /// starting at `now_ms`: `now_ms`, or one past the last version handed out when that is
+    /// later. Druid versions come from task locks and never repeat for an interval; here
+    /// they never repeat within the engine, so two ingests started in the same millisecond
+    /// cannot write segments of the same id (one's file would replace the other's).
+    pub fn new_version(&self, now_ms: i64) -> i64 {
+        let version = now_ms.max(self.last_version.get().saturating_add(1));
+        self.last_version.set(version);
+        version
+    }
+
+    /// Writes a generated segment's file before the task publishes
+    /// ([`Publisher::write_segment`]), so the store's writes overlap the rest of the task;
+    /// the file stays invisible, and safe from [`SharedStore::collect_garbage`], until the task
+    /// publishes it or lets it go ([`SharedStore::release_ahead`]).
+    ///
+    /// # Errors
+    /// An internal error when another running task is writing a segment of the same id, or
+    /// when the store fails.
+    pub fn write_ahead(&self, segment: Segment) -> Result<SegmentMeta> {
+        let path = segment_path(&segment.meta.id);
+        if self.ahead.borrow().contains(&path) {
+            return Err(MsqError::internal(format!(
+                "segment [{}] is being written by another task",
+                segment.meta.id
+            )));
+        }
+        let meta = self.publisher().write_segment(segment)?;
+        self.ahead.borrow_mut().insert(path);
+        Ok(meta)
+    }
+
+    /// Ends the protection of segments [`SharedStore::write_ahead`] wrote: once a manifest
+    /// names them (`published`), or else deleting their files (best effort: a file left behind
+    /// is garbage the next collection removes).
+    pub fn release_ahead(&self, segments: &[SegmentMeta], published: bool) {
+        for meta in segments {
+            let path = segment_path(&meta.id);
+            self.ahead.borrow_mut().remove(&path);
+            if !published {
+                let _ = self.store.borrow_mut().delete(&path);
+            }
+        }
+    }
+
+    /// Deletes the segment files no manifest references, except those running tasks wrote
+    /// ahead ([`Publisher::collect_garbage_sparing`]); returns the deleted paths.
+    ///
+    /// # Errors
+    /// When the store fails or a manifest is malformed.
+    pub fn collect_garbage(&self) -> Result<Vec<String>> {
+        let ahead = Rc::clone(&self.ahead);
+        self.publisher()
+            .collect_garbage_sparing(move |path| ahead.borrow().contains(path))
     }
 
     /// Resolves once every write made so far is durable (at once for a store whose writes
@@ -34,7 +102,7 @@ impl SharedStore {
     /// The error of a write the store could not apply.
     pub async fn flush(&self) -> Result<()> {
         // The future is taken out of the borrow before it is awaited.
-        let durable = self.0.borrow().durable();
+        let durable = self.store.borrow().durable();
         match durable {
             Some(durable) => durable.await,
             None => Ok(()),
@@ -59,10 +127,10 @@ impl SharedStore {
     /// # Errors
     /// When the store cannot be listed or read.
     pub fn datasources(&self) -> Result<Vec<DatasourceManifest>> {
-        let paths = self.0.borrow().list("")?;
+        let paths = self.store.borrow().list("")?;
         let mut manifests = Vec::new();
         for path in paths.iter().filter(|p| p.ends_with("/manifest.json")) {
-            if let Some(bytes) = self.0.borrow().get(path)? {
+            if let Some(bytes) = self.store.borrow().get(path)? {
                 manifests.push(DatasourceManifest::from_json_bytes(&bytes)?);
             }
         }
@@ -97,7 +165,7 @@ impl SharedStore {
             .find(|s| s.id.to_string() == id)
             .ok_or_else(|| MsqError::internal(format!("segment [{id}] is not published")))?;
         let path = segment_path(&meta.id);
-        self.0
+        self.store
             .borrow()
             .get(&path)?
             .ok_or_else(|| MsqError::internal(format!("segment file [{path}] is missing")))
@@ -114,10 +182,10 @@ impl SharedStore {
         let mut emptied = manifest.clone();
         emptied.segments.clear();
         emptied.version += 1;
-        self.0
+        self.store
             .borrow_mut()
             .put_manifest_atomic(data_source, &emptied.to_json_bytes()?)?;
-        self.publisher().collect_garbage()?;
+        self.collect_garbage()?;
         Ok(true)
     }
 }
@@ -152,26 +220,28 @@ pub fn wider(a: &ColumnType, b: &ColumnType) -> ColumnType {
 
 impl SegmentStore for SharedStore {
     fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
-        self.0.borrow_mut().put_segment(path, bytes)
+        self.store.borrow_mut().put_segment(path, bytes)
     }
 
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        self.0.borrow().get(path)
+        self.store.borrow().get(path)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
-        self.0.borrow().list(prefix)
+        self.store.borrow().list(prefix)
     }
 
     fn delete(&mut self, path: &str) -> Result<()> {
-        self.0.borrow_mut().delete(path)
+        self.store.borrow_mut().delete(path)
     }
 
     fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
-        self.0.borrow_mut().put_manifest_atomic(data_source, bytes)
+        self.store
+            .borrow_mut()
+            .put_manifest_atomic(data_source, bytes)
     }
 
     fn durable(&self) -> Option<Durable> {
-        self.0.borrow().durable()
+        self.store.borrow().durable()
     }
 }

@@ -146,6 +146,77 @@ fn null_time_fails_with_insert_time_null_and_publishes_nothing() {
         .is_none());
 }
 
+/// The files under `prefix` in the engine's store.
+fn stored(cluster: &LocalCluster, prefix: &str) -> Vec<String> {
+    use msq_exec::segment::SegmentStore;
+    cluster.engine().store().list(prefix).unwrap()
+}
+
+#[test]
+fn an_ingest_that_fails_after_writing_segments_leaves_none() {
+    let mut cluster = cluster();
+    insert_edits(&mut cluster);
+    let before = stored(&cluster, "edits/");
+    // 2016-06-27 is in bounds: its segment is written ahead (as chunks arrive) before
+    // 2016-06-28 fails the task.
+    let report = cluster
+        .run(
+            &format!(
+                "REPLACE INTO edits OVERWRITE WHERE __time >= TIMESTAMP '2016-06-27' AND \
+                 __time < TIMESTAMP '2016-06-28' SELECT TIME_PARSE(ts) AS __time, channel \
+                 FROM {EXTERN} PARTITIONED BY DAY"
+            ),
+            Map::new(),
+        )
+        .unwrap();
+    let p = payload(&report);
+    assert_eq!(
+        p["status"]["errorReport"]["error"]["errorCode"], "InsertTimeOutOfBounds",
+        "{p:#}"
+    );
+    assert_eq!(stored(&cluster, "edits/"), before);
+    assert_eq!(
+        select(&mut cluster, "SELECT COUNT(*), SUM(added) FROM edits"),
+        json!([[4, 23]])
+    );
+}
+
+#[test]
+fn segments_written_ahead_survive_other_tasks_garbage_collection() {
+    use msq_exec::segment::{SegmentStore, SegmentWriter};
+    let cluster = cluster();
+    let store = cluster.engine().store().clone();
+    let rows = arrow_array::RecordBatch::try_from_iter([(
+        "__time",
+        std::sync::Arc::new(arrow_array::Int64Array::from(vec![5])) as arrow_array::ArrayRef,
+    )])
+    .unwrap();
+    let segment = || {
+        let mut written = SegmentWriter::new("edits", 0, 10, "v1", 100)
+            .unwrap()
+            .write(std::slice::from_ref(&rows))
+            .unwrap();
+        written.remove(0)
+    };
+    let meta = store.write_ahead(segment()).unwrap();
+    // A second task writing the same segment id is refused rather than overwriting it.
+    let err = store.write_ahead(segment()).unwrap_err();
+    assert!(
+        err.message().contains("being written by another task"),
+        "{err}"
+    );
+    // Another task's publish collects garbage: the unpublished file stays.
+    assert!(store.collect_garbage().unwrap().is_empty());
+    assert_eq!(stored(&cluster, "edits/").len(), 1);
+    // Let go without a publish, it is deleted.
+    store.release_ahead(&[meta], false);
+    assert!(stored(&cluster, "edits/").is_empty());
+    assert!(store.list("").unwrap().is_empty());
+    // Versions never repeat, even for ingests started in the same millisecond.
+    let versions: Vec<i64> = [5, 5, 3, 100].map(|now| store.new_version(now)).to_vec();
+    assert_eq!(versions, [5, 6, 7, 100]);
+}
+
 #[test]
 fn a_missing_url_fails_naming_it() {
     let mut cluster = cluster();

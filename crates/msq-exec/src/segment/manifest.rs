@@ -15,6 +15,10 @@
 //!   manifest, so the previous version stays readable; the orphaned files are referenced by
 //!   nothing and [`Publisher::collect_garbage`] (run at startup) deletes them. Segment ids are
 //!   unique within a manifest, so a new file never overwrites a file the current version uses.
+//!   A task may write its files ahead, as its workers hand them over
+//!   ([`Publisher::write_segment`]), and then publish only the manifest
+//!   ([`Publisher::commit_insert`], [`Publisher::commit_replace`]); garbage collection while
+//!   such tasks run must spare their files ([`Publisher::collect_garbage_sparing`]).
 
 use arrow_array::RecordBatch;
 use msq_common::{exec_err, internal_err, MsqError, Result};
@@ -115,6 +119,23 @@ fn coverage(merged: &[(i64, i64)], start: i64, end: i64) -> Coverage {
     }
 }
 
+/// The new segments of one publish.
+enum NewSegments {
+    /// Segments whose files the publish writes.
+    Files(Vec<Segment>),
+    /// Segments whose files [`Publisher::write_segment`] wrote before.
+    Written(Vec<SegmentMeta>),
+}
+
+impl NewSegments {
+    fn metas(&self) -> Box<dyn Iterator<Item = &SegmentMeta> + '_> {
+        match self {
+            Self::Files(segments) => Box::new(segments.iter().map(|s| &s.meta)),
+            Self::Written(metas) => Box::new(metas.iter()),
+        }
+    }
+}
+
 /// Publishes segments into a [`SegmentStore`] under the rules of the module doc.
 ///
 /// # Example
@@ -176,7 +197,8 @@ impl<S: SegmentStore> Publisher<S> {
             .transpose()
     }
 
-    /// INSERT: appends `segments` to the datasource (creating it when absent).
+    /// INSERT: appends `segments` to the datasource (creating it when absent): writes their
+    /// files, then the manifest.
     ///
     /// # Errors
     /// An internal error for a segment of another datasource, a duplicate segment id or a
@@ -186,15 +208,11 @@ impl<S: SegmentStore> Publisher<S> {
         data_source: &str,
         segments: Vec<Segment>,
     ) -> Result<DatasourceManifest> {
-        let current = self.manifest(data_source)?;
-        let kept = current
-            .as_ref()
-            .map(|m| m.segments.clone())
-            .unwrap_or_default();
-        self.publish(data_source, current, kept, segments)
+        self.insert(data_source, NewSegments::Files(segments))
     }
 
-    /// REPLACE: drops the current segments inside `overwrite` and adds `segments`.
+    /// REPLACE: drops the current segments inside `overwrite` and adds `segments` (their files
+    /// first, then the manifest).
     ///
     /// # Errors
     /// `QueryNotSupported` (Druid: `InsertCannotReplaceExistingSegment`) when a current
@@ -206,9 +224,70 @@ impl<S: SegmentStore> Publisher<S> {
         overwrite: &Overwrite,
         segments: Vec<Segment>,
     ) -> Result<DatasourceManifest> {
+        self.replace(data_source, overwrite, NewSegments::Files(segments))
+    }
+
+    /// Writes one segment's file ahead of its publish and returns what the manifest will
+    /// record: nothing visible changes until [`Publisher::commit_insert`] or
+    /// [`Publisher::commit_replace`] names it, and until then the file is garbage to
+    /// [`Publisher::collect_garbage`] (so a caller that writes ahead while other publishes
+    /// run must spare its files: [`Publisher::collect_garbage_sparing`]).
+    ///
+    /// A task writes each segment as it arrives, so the store's writes overlap the
+    /// generation of the next ones instead of all following it.
+    ///
+    /// # Errors
+    /// An internal error for an invalid path or a failing store.
+    pub fn write_segment(&mut self, segment: Segment) -> Result<SegmentMeta> {
+        (self.store).put_segment(&segment_path(&segment.meta.id), segment.bytes)?;
+        Ok(segment.meta)
+    }
+
+    /// [`Publisher::publish_insert`] of segments whose files [`Publisher::write_segment`]
+    /// wrote: only the manifest is written.
+    ///
+    /// # Errors
+    /// As [`Publisher::publish_insert`].
+    pub fn commit_insert(
+        &mut self,
+        data_source: &str,
+        segments: Vec<SegmentMeta>,
+    ) -> Result<DatasourceManifest> {
+        self.insert(data_source, NewSegments::Written(segments))
+    }
+
+    /// [`Publisher::publish_replace`] of segments whose files [`Publisher::write_segment`]
+    /// wrote: only the manifest is written.
+    ///
+    /// # Errors
+    /// As [`Publisher::publish_replace`].
+    pub fn commit_replace(
+        &mut self,
+        data_source: &str,
+        overwrite: &Overwrite,
+        segments: Vec<SegmentMeta>,
+    ) -> Result<DatasourceManifest> {
+        self.replace(data_source, overwrite, NewSegments::Written(segments))
+    }
+
+    fn insert(&mut self, data_source: &str, new: NewSegments) -> Result<DatasourceManifest> {
+        let current = self.manifest(data_source)?;
+        let kept = current
+            .as_ref()
+            .map(|m| m.segments.clone())
+            .unwrap_or_default();
+        self.publish(data_source, current, kept, new)
+    }
+
+    fn replace(
+        &mut self,
+        data_source: &str,
+        overwrite: &Overwrite,
+        new: NewSegments,
+    ) -> Result<DatasourceManifest> {
         let merged = overwrite.merged();
-        for segment in &segments {
-            let id = &segment.meta.id;
+        for meta in new.metas() {
+            let id = &meta.id;
             if coverage(&merged, id.interval_start_ms, id.interval_end_ms) != Coverage::Inside {
                 exec_err!(
                     InsertTimeOutOfBounds,
@@ -237,7 +316,7 @@ impl<S: SegmentStore> Publisher<S> {
                 ),
             }
         }
-        self.publish(data_source, current, kept, segments)
+        self.publish(data_source, current, kept, new)
     }
 
     fn publish(
@@ -245,24 +324,27 @@ impl<S: SegmentStore> Publisher<S> {
         data_source: &str,
         current: Option<DatasourceManifest>,
         mut kept: Vec<SegmentMeta>,
-        segments: Vec<Segment>,
+        new: NewSegments,
     ) -> Result<DatasourceManifest> {
-        for segment in &segments {
-            let id = &segment.meta.id;
+        let metas: Vec<&SegmentMeta> = new.metas().collect();
+        for (i, meta) in metas.iter().enumerate() {
+            let id = &meta.id;
             if id.data_source != data_source {
                 internal_err!("segment [{id}] does not belong to datasource [{data_source}]")
             }
-            if kept.iter().any(|m| m.id == *id)
-                || segments.iter().filter(|s| s.meta.id == *id).count() > 1
-            {
+            if kept.iter().any(|m| m.id == *id) || metas[..i].iter().any(|m| m.id == *id) {
                 internal_err!("segment [{id}] is already published or given twice")
             }
         }
-        // 1. Segment files; nothing visible changes yet.
-        for segment in segments {
-            self.store
-                .put_segment(&segment_path(&segment.meta.id), segment.bytes)?;
-            kept.push(segment.meta);
+        // 1. Segment files (unless written ahead); nothing visible changes yet.
+        match new {
+            NewSegments::Files(segments) => {
+                for segment in segments {
+                    let meta = self.write_segment(segment)?;
+                    kept.push(meta);
+                }
+            }
+            NewSegments::Written(metas) => kept.extend(metas),
         }
         // 2. The manifest, in one atomic step.
         kept.sort_by(|a, b| a.id.cmp(&b.id));
@@ -283,6 +365,15 @@ impl<S: SegmentStore> Publisher<S> {
     /// # Errors
     /// An internal error when the store fails or a manifest is malformed.
     pub fn collect_garbage(&mut self) -> Result<Vec<String>> {
+        self.collect_garbage_sparing(|_| false)
+    }
+
+    /// [`Publisher::collect_garbage`], leaving the files for which `spare` is true: those
+    /// that running tasks wrote ahead of their publish ([`Publisher::write_segment`]).
+    ///
+    /// # Errors
+    /// As [`Publisher::collect_garbage`].
+    pub fn collect_garbage_sparing(&mut self, spare: impl Fn(&str) -> bool) -> Result<Vec<String>> {
         let mut deleted = Vec::new();
         let all = self.store.list("")?;
         let data_dirs: std::collections::BTreeSet<&str> =
@@ -301,7 +392,7 @@ impl<S: SegmentStore> Publisher<S> {
                 None => format!("{dir}/segments/"),
             };
             for path in all.iter().filter(|p| p.starts_with(&prefix)) {
-                if !referenced.contains(path) {
+                if !referenced.contains(path) && !spare(path) {
                     self.store.delete(path)?;
                     deleted.push(path.clone());
                 }
