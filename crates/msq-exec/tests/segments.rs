@@ -230,6 +230,26 @@ fn segments_written_ahead_publish_with_only_a_manifest() {
     assert!(again.message().contains("already published"), "{again}");
 }
 
+#[test]
+fn a_memory_store_lends_its_bytes_without_copying() {
+    let mut store = MemorySegmentStore::new();
+    let segment = write_day(1, "v1", 3, 100).remove(0);
+    let path = segment_path(&segment.meta.id);
+    store.put_segment(&path, segment.bytes.clone()).unwrap();
+    let (a, b) = (
+        store.get_shared(&path).unwrap().unwrap(),
+        store.get_shared(&path).unwrap().unwrap(),
+    );
+    assert_eq!(a.as_ptr(), b.as_ptr(), "one allocation, lent twice");
+    assert_eq!(a.as_slice(), segment.bytes.as_slice());
+    assert_eq!(store.get(&path).unwrap().unwrap(), segment.bytes);
+    assert!(store
+        .get_shared("wiki/segments/none.arrow")
+        .unwrap()
+        .is_none());
+    assert!(store.get_shared("../x").is_err());
+}
+
 /// A store whose manifest swap fails, as a crash between the two publish steps would.
 struct CrashBeforeManifest(MemorySegmentStore);
 

@@ -4,6 +4,7 @@
 //! against) and segment bytes.
 
 use msq_common::{MsqError, Result};
+use msq_exec::segment::store::Buffer;
 use msq_exec::segment::{
     segment_path, DatasourceManifest, Durable, Publisher, Segment, SegmentMeta, SegmentStore,
 };
@@ -151,11 +152,12 @@ impl SharedStore {
             .unwrap_or_default())
     }
 
-    /// The bytes of a published segment, found by its id string.
+    /// The bytes of a published segment, found by its id string: the store's own buffer
+    /// where it keeps files in memory ([`SegmentStore::get_shared`]), not a copy.
     ///
     /// # Errors
     /// When the segment is not in the manifest or its file is missing.
-    pub fn segment_bytes(&self, data_source: &str, id: &str) -> Result<Vec<u8>> {
+    pub fn segment_bytes(&self, data_source: &str, id: &str) -> Result<Buffer> {
         let manifest = self.manifest(data_source)?.ok_or_else(|| {
             MsqError::internal(format!("datasource [{data_source}] has no manifest"))
         })?;
@@ -167,7 +169,7 @@ impl SharedStore {
         let path = segment_path(&meta.id);
         self.store
             .borrow()
-            .get(&path)?
+            .get_shared(&path)?
             .ok_or_else(|| MsqError::internal(format!("segment file [{path}] is missing")))
     }
 
@@ -225,6 +227,10 @@ impl SegmentStore for SharedStore {
 
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
         self.store.borrow().get(path)
+    }
+
+    fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
+        self.store.borrow().get_shared(path)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {

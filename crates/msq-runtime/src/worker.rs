@@ -23,7 +23,6 @@ use crate::shuffle::{arrow_error, KeyEncoder, Partitioner, ShuffleStore};
 use crate::store::SharedStore;
 use crate::transport::EventSink;
 use arrow_array::{Array, ArrayRef, NullArray, RecordBatch};
-use arrow_buffer::Buffer;
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
@@ -181,7 +180,7 @@ impl WorkerInputs for LocalInputs {
     ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>> {
         let batches = self.store.segment_bytes(data_source, id).and_then(|bytes| {
             let names = columns.iter().map(String::as_str).collect();
-            msq_exec::segment::decode_segment_columns(&Buffer::from_vec(bytes), Some(&names))
+            msq_exec::segment::decode_segment_columns(&bytes, Some(&names))
         });
         futures::future::ready(batches).boxed_local()
     }

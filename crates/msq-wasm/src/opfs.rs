@@ -64,7 +64,7 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use msq_common::{MsqError, Result};
-use msq_exec::segment::store::{manifest_path, validate_path, Durable, SegmentStore};
+use msq_exec::segment::store::{manifest_path, validate_path, Buffer, Durable, SegmentStore};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
@@ -92,11 +92,11 @@ pub struct OpfsSegmentStore {
 /// One queued write.
 enum Write {
     /// Write (or overwrite) a segment file.
-    Put { path: String, bytes: Rc<Vec<u8>> },
+    Put { path: String, bytes: Buffer },
     /// Delete a file (missing is fine).
     Delete { path: String },
     /// Replace a manifest: `.tmp` first, then the file itself, then drop the `.tmp`.
-    Manifest { path: String, bytes: Rc<Vec<u8>> },
+    Manifest { path: String, bytes: Buffer },
 }
 
 /// The state every handle shares.
@@ -106,7 +106,7 @@ struct Inner {
     /// The root directory.
     root: FileSystemDirectoryHandle,
     /// Every file of the store, as it will be once the journal is applied.
-    files: RefCell<BTreeMap<String, Rc<Vec<u8>>>>,
+    files: RefCell<BTreeMap<String, Buffer>>,
     /// Writes not yet applied, oldest first.
     journal: RefCell<VecDeque<Write>>,
     /// How many writes were ever queued.
@@ -177,7 +177,7 @@ impl OpfsSegmentStore {
                     {
                         let file: FileSystemFileHandle = handle.unchecked_into();
                         let bytes = read_file(&file, &path).await?;
-                        files.insert(path, Rc::from(bytes));
+                        files.insert(path, Buffer::from_vec(bytes));
                     }
                     _ => {}
                 }
@@ -301,11 +301,11 @@ impl OpfsSegmentStore {
 impl SegmentStore for OpfsSegmentStore {
     fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         self.check_writable(path)?;
-        let bytes = Rc::new(bytes);
+        let bytes = Buffer::from_vec(bytes);
         self.inner
             .files
             .borrow_mut()
-            .insert(path.to_owned(), Rc::clone(&bytes));
+            .insert(path.to_owned(), bytes.clone());
         self.enqueue(Write::Put {
             path: path.to_owned(),
             bytes,
@@ -316,6 +316,12 @@ impl SegmentStore for OpfsSegmentStore {
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
         validate_path(path)?;
         Ok(self.inner.files.borrow().get(path).map(|b| b.to_vec()))
+    }
+
+    /// The mirror's own buffer: no copy.
+    fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
+        validate_path(path)?;
+        Ok(self.inner.files.borrow().get(path).cloned())
     }
 
     /// The journal's [`flush`](OpfsSegmentStore::flush): the controller awaits it before an
@@ -352,11 +358,11 @@ impl SegmentStore for OpfsSegmentStore {
     fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
         let path = manifest_path(data_source);
         self.check_writable(&path)?;
-        let bytes = Rc::new(bytes.to_vec());
+        let bytes = Buffer::from(bytes);
         self.inner
             .files
             .borrow_mut()
-            .insert(path.clone(), Rc::clone(&bytes));
+            .insert(path.clone(), bytes.clone());
         self.enqueue(Write::Manifest { path, bytes });
         Ok(())
     }

@@ -14,6 +14,7 @@
 
 use std::collections::BTreeMap;
 
+pub use arrow_buffer::Buffer;
 use msq_common::{internal_err, Result};
 
 use super::writer::SegmentId;
@@ -37,6 +38,17 @@ pub trait SegmentStore {
     /// # Errors
     /// An internal error for an invalid path or a failed read.
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>>;
+
+    /// Reads a file as a shared buffer, `None` when it does not exist. A store that keeps its
+    /// files in memory hands out its own bytes without copying them, so reading a few columns
+    /// of a large segment copies only those columns; the default copies through
+    /// [`SegmentStore::get`].
+    ///
+    /// # Errors
+    /// As [`SegmentStore::get`].
+    fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
+        Ok(self.get(path)?.map(Buffer::from_vec))
+    }
 
     /// Every stored path starting with `prefix` (a plain string prefix), sorted.
     ///
@@ -127,7 +139,7 @@ pub fn validate_path(path: &str) -> Result<()> {
 /// Segments and manifests in memory: the fallback where OPFS is missing, and the test store.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MemorySegmentStore {
-    files: BTreeMap<String, Vec<u8>>,
+    files: BTreeMap<String, Buffer>,
 }
 
 impl MemorySegmentStore {
@@ -140,11 +152,15 @@ impl MemorySegmentStore {
 impl SegmentStore for MemorySegmentStore {
     fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         validate_path(path)?;
-        self.files.insert(path.to_owned(), bytes);
+        self.files.insert(path.to_owned(), Buffer::from_vec(bytes));
         Ok(())
     }
 
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.get_shared(path)?.map(|bytes| bytes.to_vec()))
+    }
+
+    fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
         validate_path(path)?;
         Ok(self.files.get(path).cloned())
     }
@@ -167,7 +183,7 @@ impl SegmentStore for MemorySegmentStore {
     fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> Result<()> {
         // One map insert: atomic by construction.
         self.files
-            .insert(manifest_path(data_source), bytes.to_vec());
+            .insert(manifest_path(data_source), Buffer::from(bytes));
         Ok(())
     }
 }

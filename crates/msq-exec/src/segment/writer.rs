@@ -636,16 +636,15 @@ pub fn decode_segment_columns(
 
 /// A segment file cut down to the columns named in `columns` (names it lacks are left out):
 /// what a stage thread asks the segment store's owner for, so a query moves only the columns
-/// it reads between threads. The file is taken by value so that, when it has no other columns,
-/// the same allocation comes back uncopied.
+/// it reads between threads. The file is a shared buffer (the store's own bytes,
+/// [`super::SegmentStore::get_shared`]): only the columns kept are copied, and when the file
+/// has no other columns and no other owner, the same allocation comes back uncopied.
 ///
 /// # Errors
 /// An internal error naming the problem when the bytes are not a valid Arrow IPC file.
-pub fn project_segment(file: Vec<u8>, columns: &HashSet<&str>) -> Result<Vec<u8>> {
-    let file = Buffer::from_vec(file);
+pub fn project_segment(file: Buffer, columns: &HashSet<&str>) -> Result<Vec<u8>> {
     let (_, _, whole) = read_footer(&file)?;
     if (whole.fields().iter()).all(|field| columns.contains(field.name().as_str())) {
-        // The only handle on the allocation: `into_vec` gives it back without a copy.
         return Ok(file.into_vec::<u8>().unwrap_or_else(|file| file.to_vec()));
     }
     let (schema, batches) = decode_projected(&file, Some(columns))?;
@@ -1162,7 +1161,9 @@ mod tests {
         let segments = two_batch_segment();
         let file = Buffer::from_vec(segments[0].bytes.clone());
         let wanted: HashSet<&str> = ["__time", "page", "not-in-this-segment"].into();
-        let cut = Buffer::from_vec(project_segment(segments[0].bytes.clone(), &wanted).unwrap());
+        let cut = Buffer::from_vec(
+            project_segment(Buffer::from_vec(segments[0].bytes.clone()), &wanted).unwrap(),
+        );
         assert!(cut.len() < file.len());
         let back = decode_segment_columns(&cut, None).unwrap();
         assert_eq!(
@@ -1178,13 +1179,13 @@ mod tests {
         let all: HashSet<&str> = ["__time", "page", "added", "extra"].into();
         let whole = segments[0].bytes.clone();
         let at = whole.as_ptr();
-        let back = project_segment(whole, &all).unwrap();
+        let back = project_segment(Buffer::from_vec(whole), &all).unwrap();
         assert_eq!(
             (back.as_ptr(), &back),
             (at, &segments[0].bytes),
             "the same allocation"
         );
-        assert!(project_segment(vec![1, 2, 3], &all).is_err());
+        assert!(project_segment(Buffer::from_vec(vec![1_u8, 2, 3]), &all).is_err());
     }
 
     #[test]
