@@ -13,7 +13,8 @@ use msq_exec::segment::store::{manifest_path, segment_path};
 #[cfg(not(target_arch = "wasm32"))]
 use msq_exec::segment::DirSegmentStore;
 use msq_exec::segment::{
-    MemorySegmentStore, Overwrite, Publisher, Segment, SegmentStore, SegmentWriter,
+    decode_segment, MemorySegmentStore, Overwrite, Publisher, Segment, SegmentStore, SegmentWriter,
+    SEGMENT_BATCH_ROWS,
 };
 
 const DAY: i64 = 86_400_000;
@@ -103,6 +104,29 @@ fn splits_at_rows_per_segment() {
     let manifest = publisher.publish_insert("wiki", segments).unwrap();
     assert_eq!(manifest.segments.len(), 3);
     assert_eq!(times(&publisher.read_datasource("wiki").unwrap()).len(), 25);
+}
+
+#[test]
+fn small_input_batches_are_stored_as_few_large_ones() {
+    // 100,000 rows arriving as 50 frames of 2,000: stored as as many whole frames as fit in
+    // SEGMENT_BATCH_ROWS (32), then the rest.
+    let all = rows(0, 100_000, &["Main", "Talk", "User"]);
+    let frames: Vec<RecordBatch> = (0..50).map(|i| all.slice(i * 2_000, 2_000)).collect();
+    let segments = SegmentWriter::new("wiki", D0, D0 + DAY, "v1", 1_000_000)
+        .unwrap()
+        .write(&frames)
+        .unwrap();
+    assert_eq!(segments.len(), 1);
+    let batches = decode_segment(&segments[0].bytes).unwrap();
+    let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
+    let joined = SEGMENT_BATCH_ROWS / 2_000 * 2_000;
+    assert_eq!(sizes, [joined, 100_000 - joined]);
+    assert_eq!(times(&batches), times(&[all]));
+    // The pages share one dictionary across the batches (the very same values, which the
+    // aggregation's dictionary memo relies on).
+    let dictionary = |b: &RecordBatch| b.column(1).as_dictionary::<Int32Type>().values().to_data();
+    assert_eq!(dictionary(&batches[0]).len(), 3);
+    assert!(dictionary(&batches[0]).ptr_eq(&dictionary(&batches[1])));
 }
 
 /// The publish rules against any store; returns the store for more checks.

@@ -32,5 +32,6 @@ pub use store::DirSegmentStore;
 pub use store::{manifest_path, segment_path, Durable, MemorySegmentStore, SegmentStore};
 pub use writer::{
     decode_segment, decode_segment_columns, format_iso_millis, project_segment, time_values,
-    Segment, SegmentId, SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT, TIME_COLUMN,
+    Segment, SegmentId, SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT, SEGMENT_BATCH_ROWS,
+    TIME_COLUMN,
 };

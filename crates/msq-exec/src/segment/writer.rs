@@ -44,6 +44,13 @@ pub const TIME_COLUMN: &str = "__time";
 /// Druid's default `rowsPerSegment` (spec `druid-msq.md` §2).
 pub const DEFAULT_ROWS_PER_SEGMENT: usize = 3_000_000;
 
+/// The most rows of one record batch in a segment file. A segment's rows arrive as the
+/// shuffle's frames (about 2,000 rows of a wide table each); stored as they came, a query
+/// paid its per-batch costs (a filter's mask and gathers, re-typing the columns it reads,
+/// building each batch) some 500 times over a million rows. Batches are joined up to this
+/// size before they are encoded, which costs one copy of the rows at ingest.
+pub const SEGMENT_BATCH_ROWS: usize = 65_536;
+
 /// The identity of one segment: Druid's `SegmentId` (data source, interval, version,
 /// partition number).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -133,6 +140,7 @@ pub struct SegmentWriter {
     rows_per_segment: usize,
     first_partition_num: u32,
     max_num_segments: Option<usize>,
+    batch_rows: usize,
 }
 
 impl SegmentWriter {
@@ -161,6 +169,7 @@ impl SegmentWriter {
             rows_per_segment,
             first_partition_num: 0,
             max_num_segments: None,
+            batch_rows: SEGMENT_BATCH_ROWS,
         })
     }
 
@@ -174,6 +183,13 @@ impl SegmentWriter {
     /// Fails with `TooManySegmentsInTimeChunk` past `max` segments (context `maxNumSegments`).
     pub fn with_max_num_segments(mut self, max: usize) -> Self {
         self.max_num_segments = Some(max);
+        self
+    }
+
+    /// Joins the input batches into record batches of at most `rows` rows in the file
+    /// ([`SEGMENT_BATCH_ROWS`] unless set; a batch already larger stays whole).
+    pub fn with_batch_rows(mut self, rows: usize) -> Self {
+        self.batch_rows = rows.max(1);
         self
     }
 
@@ -307,7 +323,8 @@ impl SegmentWriter {
         columns: &[(String, DruidType)],
         index: usize,
     ) -> Result<Segment> {
-        let encoded = dictionary_encode(pieces, schema, columns)?;
+        let pieces = join_pieces(pieces, self.batch_rows)?;
+        let encoded = dictionary_encode(&pieces, schema, columns)?;
         let write_err = |e| MsqError::internal(format!("writing a segment: {e}"));
         // Each string column is a dictionary or plain as `string_storage` chose for this segment.
         let schema = encoded
@@ -339,6 +356,29 @@ impl SegmentWriter {
             bytes,
         })
     }
+}
+
+/// `pieces` (one schema) joined into batches of at most `max_rows` rows, in order; a piece
+/// that is already as large stays as it is, uncopied.
+fn join_pieces(pieces: &[RecordBatch], max_rows: usize) -> Result<Vec<RecordBatch>> {
+    let join = |run: &[RecordBatch]| match run {
+        [one] => Ok(one.clone()),
+        _ => arrow_select::concat::concat_batches(&run[0].schema(), run)
+            .map_err(|e| MsqError::internal(format!("joining a segment's batches: {e}"))),
+    };
+    let mut joined = Vec::new();
+    let (mut start, mut rows) = (0, 0);
+    for (i, piece) in pieces.iter().enumerate() {
+        if i > start && rows + piece.num_rows() > max_rows {
+            joined.push(join(&pieces[start..i])?);
+            (start, rows) = (i, 0);
+        }
+        rows += piece.num_rows();
+    }
+    if start < pieces.len() {
+        joined.push(join(&pieces[start..])?);
+    }
+    Ok(joined)
 }
 
 /// The Arrow field metadata key naming the complex type of a `Binary` column
@@ -905,6 +945,7 @@ mod tests {
         let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
         let segments = SegmentWriter::new("wiki", 0, DAY, "v1", 4)
             .unwrap()
+            .with_batch_rows(2)
             .write(&[a, b])
             .unwrap();
         assert_eq!(segments.len(), 2);
@@ -1121,6 +1162,7 @@ mod tests {
         let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
         SegmentWriter::new("wiki", 0, DAY, "v1", 10)
             .unwrap()
+            .with_batch_rows(2)
             .write(&[a, b])
             .unwrap()
     }
