@@ -11,7 +11,7 @@
 // Environment:
 //   ACORN_BENCH_ROWS     comma-separated row counts (default 100000,1000000)
 //   ACORN_BENCH_RUNS     cold runs per workload, each in a fresh browser context (default 3)
-//   ACORN_BENCH_WARM     warm repeats of W3–W6 after the first (cold) query of a page (default 2)
+//   ACORN_BENCH_WARM     warm repeats of W3–W6 after the first (cold) query of a page (default 4)
 //   ACORN_BENCH_TIMEOUT  seconds one workload may take before it counts as FAILED (default 900)
 //   CHROMIUM             the browser binary (default /usr/bin/chromium)
 //
@@ -40,7 +40,7 @@ import { startServer } from './server.mjs';
 const env = process.env;
 const ROWS = (env.ACORN_BENCH_ROWS ?? '100000,1000000').split(',').map((s) => Number(s.trim()));
 const RUNS = Number(env.ACORN_BENCH_RUNS ?? 3);
-const WARM = Number(env.ACORN_BENCH_WARM ?? 2);
+const WARM = Number(env.ACORN_BENCH_WARM ?? 4);
 const TIMEOUT_MS = Number(env.ACORN_BENCH_TIMEOUT ?? 900) * 1000;
 const SHARED = env.ACORN_SHARED ?? join(ROOT, '..', 'shared');
 const OUT_DIR = join(ROOT, 'target', 'bench-out');
