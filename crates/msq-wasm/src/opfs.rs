@@ -314,8 +314,7 @@ impl SegmentStore for OpfsSegmentStore {
     }
 
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
-        validate_path(path)?;
-        Ok(self.inner.files.borrow().get(path).map(|b| b.to_vec()))
+        Ok(self.get_shared(path)?.map(|bytes| bytes.to_vec()))
     }
 
     /// The mirror's own buffer: no copy.
