@@ -57,11 +57,21 @@ impl LocalCluster {
         clock: impl Clock + 'static,
         hosts: u32,
     ) -> Self {
+        Self::with_hosts_and_store(fetcher, clock, hosts, MemorySegmentStore::new())
+    }
+
+    /// [`LocalCluster::with_hosts`] over a given segment store.
+    pub fn with_hosts_and_store(
+        fetcher: impl Fetcher + 'static,
+        clock: impl Clock + 'static,
+        hosts: u32,
+        store: impl SegmentStore + 'static,
+    ) -> Self {
         let pool = LocalPool::new();
         let spawner: Rc<dyn crate::env::Spawner> = Rc::new(PoolSpawner(pool.spawner()));
         let fetcher: Rc<dyn Fetcher> = Rc::new(fetcher);
         let clock: Rc<dyn Clock> = Rc::new(clock);
-        let store = SharedStore::new(MemorySegmentStore::new());
+        let store = SharedStore::new(store);
         let mut env = EngineEnv::local(
             fetcher.clone(),
             store.clone(),

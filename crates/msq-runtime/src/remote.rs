@@ -735,6 +735,7 @@ pub trait HostPool {
 struct HostsInner {
     pool: Rc<dyn HostPool>,
     store: SharedStore,
+    spawner: Rc<dyn Spawner>,
     next_query: Cell<u64>,
     queries: RefCell<HashMap<u64, Weak<RemoteTransport>>>,
     frames: Waiting<Vec<Vec<u8>>>,
@@ -755,11 +756,13 @@ impl std::fmt::Debug for RemoteHosts {
 }
 
 impl RemoteHosts {
-    /// Workers on `pool`'s hosts; table inputs read from `store`.
-    pub fn new(pool: Rc<dyn HostPool>, store: SharedStore) -> Self {
+    /// Workers on `pool`'s hosts; table inputs read from `store`, segment reads answered on
+    /// futures run by `spawner`.
+    pub fn new(pool: Rc<dyn HostPool>, store: SharedStore, spawner: Rc<dyn Spawner>) -> Self {
         Self(Rc::new(HostsInner {
             pool,
             store,
+            spawner,
             next_query: Cell::new(0),
             queries: RefCell::new(HashMap::new()),
             frames: Waiting::default(),
@@ -818,19 +821,22 @@ impl RemoteHosts {
                 id,
                 columns,
             } => {
-                let cut = inner
-                    .store
-                    .segment_bytes(&data_source, &id)
-                    .and_then(|bytes| {
+                // The store may have to fetch the file (OPFS keeps segment files on disk), so
+                // the answer is sent when the read completes; other messages go on meanwhile.
+                let bytes = inner.store.segment_bytes(&data_source, &id);
+                let pool = Rc::clone(&inner.pool);
+                inner.spawner.spawn(Box::pin(async move {
+                    let cut = bytes.await.and_then(|bytes| {
                         let columns = columns.iter().map(String::as_str).collect();
                         msq_exec::segment::project_segment(bytes, &columns)
                     });
-                let (frames, error) = match cut {
-                    Ok(bytes) => (vec![bytes], None),
-                    Err(e) => (Vec::new(), Some(e)),
-                };
-                let reply = RemoteMessage::Frames { request, error };
-                inner.pool.send(host, Wire::new(&reply, frames));
+                    let (frames, error) = match cut {
+                        Ok(bytes) => (vec![bytes], None),
+                        Err(e) => (Vec::new(), Some(e)),
+                    };
+                    let reply = RemoteMessage::Frames { request, error };
+                    pool.send(host, Wire::new(&reply, frames));
+                }));
             }
             RemoteMessage::Columns {
                 request,
@@ -1125,7 +1131,7 @@ pub mod loopback {
                 }
             }));
         }
-        let remote = RemoteHosts::new(Rc::new(Pool { hosts: queues }), store);
+        let remote = RemoteHosts::new(Rc::new(Pool { hosts: queues }), store, spawner.clone());
         let controller = remote.clone();
         spawner.spawn(Box::pin(async move {
             while let Some((host, wire)) = controller_rx.next().await {

@@ -3,8 +3,9 @@
 //! reads from it — datasource manifests, their columns (the catalog the planner binds
 //! against) and segment bytes.
 
+use futures::future::{FutureExt, LocalBoxFuture};
 use msq_common::{MsqError, Result};
-use msq_exec::segment::store::Buffer;
+use msq_exec::segment::store::{Buffer, Read};
 use msq_exec::segment::{
     segment_path, DatasourceManifest, Durable, Publisher, Segment, SegmentMeta, SegmentStore,
 };
@@ -152,12 +153,31 @@ impl SharedStore {
             .unwrap_or_default())
     }
 
-    /// The bytes of a published segment, found by its id string: the store's own buffer
-    /// where it keeps files in memory ([`SegmentStore::get_shared`]), not a copy.
+    /// The bytes of a published segment, found by its id string, read the way a query reads
+    /// ([`SegmentStore::read`]): the store's own buffer where it keeps the file in memory, not
+    /// a copy; fetched first where the store keeps it on disk only (OPFS).
     ///
     /// # Errors
-    /// When the segment is not in the manifest or its file is missing.
-    pub fn segment_bytes(&self, data_source: &str, id: &str) -> Result<Buffer> {
+    /// When the segment is not in the manifest or its file is missing or unreadable.
+    pub fn segment_bytes(
+        &self,
+        data_source: &str,
+        id: &str,
+    ) -> LocalBoxFuture<'static, Result<Buffer>> {
+        let path = match self.published_path(data_source, id) {
+            Ok(path) => path,
+            Err(e) => return futures::future::ready(Err(e)).boxed_local(),
+        };
+        let read = self.store.borrow().read(&path);
+        async move {
+            read.await?
+                .ok_or_else(|| MsqError::internal(format!("segment file [{path}] is missing")))
+        }
+        .boxed_local()
+    }
+
+    /// The file of the published segment `id` of `data_source`.
+    fn published_path(&self, data_source: &str, id: &str) -> Result<String> {
         let manifest = self.manifest(data_source)?.ok_or_else(|| {
             MsqError::internal(format!("datasource [{data_source}] has no manifest"))
         })?;
@@ -166,11 +186,7 @@ impl SharedStore {
             .iter()
             .find(|s| s.id.to_string() == id)
             .ok_or_else(|| MsqError::internal(format!("segment [{id}] is not published")))?;
-        let path = segment_path(&meta.id);
-        self.store
-            .borrow()
-            .get_shared(&path)?
-            .ok_or_else(|| MsqError::internal(format!("segment file [{path}] is missing")))
+        Ok(segment_path(&meta.id))
     }
 
     /// Removes a datasource: its manifest first (so it disappears at once), then its files.
@@ -231,6 +247,10 @@ impl SegmentStore for SharedStore {
 
     fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
         self.store.borrow().get_shared(path)
+    }
+
+    fn read(&self, path: &str) -> Read {
+        self.store.borrow().read(path)
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {

@@ -178,11 +178,13 @@ impl WorkerInputs for LocalInputs {
         id: &str,
         columns: &[String],
     ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>> {
-        let batches = self.store.segment_bytes(data_source, id).and_then(|bytes| {
+        let bytes = self.store.segment_bytes(data_source, id);
+        let columns = columns.to_vec();
+        async move {
             let names = columns.iter().map(String::as_str).collect();
-            msq_exec::segment::decode_segment_columns(&bytes, Some(&names))
-        });
-        futures::future::ready(batches).boxed_local()
+            msq_exec::segment::decode_segment_columns(&bytes.await?, Some(&names))
+        }
+        .boxed_local()
     }
 }
 

@@ -5,6 +5,7 @@
 //! read from the controller's store.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use msq_exec::segment::{MemorySegmentStore, Read, SegmentStore};
 use msq_runtime::env::ManualClock;
 use msq_runtime::fetch::MemoryFetcher;
 use msq_runtime::LocalCluster;
@@ -42,22 +43,28 @@ fn extern_of_all() -> String {
     )
 }
 
-fn cluster(hosts: Option<u32>) -> LocalCluster {
+fn fetcher() -> MemoryFetcher {
     let mut fetcher = MemoryFetcher::new();
     for (uri, text) in files() {
         fetcher = fetcher.with_file(uri, text.into_bytes());
     }
-    fetcher = fetcher.with_file(
+    fetcher.with_file(
         "http://t/channels.json",
         br##"{"channel":"#en","lang":"English"}
 {"channel":"#de","lang":"German"}
 {"channel":"#fr","lang":"French"}"##
             .to_vec(),
-    );
-    let clock = ManualClock::new(1_700_000_000_000);
+    )
+}
+
+fn clock() -> ManualClock {
+    ManualClock::new(1_700_000_000_000)
+}
+
+fn cluster(hosts: Option<u32>) -> LocalCluster {
     match hosts {
-        None => LocalCluster::new(fetcher, clock),
-        Some(n) => LocalCluster::with_hosts(fetcher, clock, n),
+        None => LocalCluster::new(fetcher(), clock()),
+        Some(n) => LocalCluster::with_hosts(fetcher(), clock(), n),
     }
 }
 
@@ -106,13 +113,17 @@ const QUERIES: &[&str] = &[
     "SELECT __time, channel, added FROM edits WHERE channel = '#fr' ORDER BY __time LIMIT 5",
 ];
 
-#[test]
-fn hosts_answer_as_local_workers_do() {
-    let insert = format!(
+fn insert_edits() -> String {
+    format!(
         "INSERT INTO edits SELECT TIME_PARSE(ts) AS __time, channel, \"user\", added FROM {} \
          PARTITIONED BY DAY CLUSTERED BY channel",
         extern_of_all()
-    );
+    )
+}
+
+#[test]
+fn hosts_answer_as_local_workers_do() {
+    let insert = insert_edits();
     let join = format!(
         "SELECT e.channel, c.lang, COUNT(*) AS n FROM {} AS e \
          INNER JOIN TABLE(EXTERN('{{\"type\":\"http\",\"uris\":[\"http://t/channels.json\"]}}', \
@@ -150,6 +161,78 @@ fn hosts_answer_as_local_workers_do() {
             assert_eq!(&outcome(&mut remote, query), want, "{hosts} hosts: {query}");
         }
         assert_eq!(&outcome(&mut remote, &join), &expected[QUERIES.len()]);
+    }
+}
+
+/// A store like the browser's OPFS one after its cache let go of the files: segment files are
+/// on disk only, so `read` completes on a later poll and `get` / `get_shared` refuse them.
+struct DiskOnly(MemorySegmentStore);
+
+impl DiskOnly {
+    fn refuses(path: &str) -> bool {
+        path.contains("/segments/")
+    }
+}
+
+impl SegmentStore for DiskOnly {
+    fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> msq_common::Result<()> {
+        self.0.put_segment(path, bytes)
+    }
+    fn get(&self, path: &str) -> msq_common::Result<Option<Vec<u8>>> {
+        if Self::refuses(path) {
+            return Err(msq_common::MsqError::internal(format!(
+                "[{path}] is on disk only"
+            )));
+        }
+        self.0.get(path)
+    }
+    fn read(&self, path: &str) -> Read {
+        let bytes = self.0.get_shared(path);
+        let mut waited = false;
+        Box::pin(std::future::poll_fn(move |cx| {
+            if !std::mem::replace(&mut waited, true) {
+                cx.waker().wake_by_ref();
+                return std::task::Poll::Pending;
+            }
+            std::task::Poll::Ready(bytes.clone())
+        }))
+    }
+    fn list(&self, prefix: &str) -> msq_common::Result<Vec<String>> {
+        self.0.list(prefix)
+    }
+    fn delete(&mut self, path: &str) -> msq_common::Result<()> {
+        self.0.delete(path)
+    }
+    fn put_manifest_atomic(&mut self, data_source: &str, bytes: &[u8]) -> msq_common::Result<()> {
+        self.0.put_manifest_atomic(data_source, bytes)
+    }
+}
+
+/// Every reader of segment files, beside the controller or on a host, reads them the way the
+/// browser's OPFS store needs (`SegmentStore::read`, answered later), never synchronously.
+#[test]
+fn segment_files_are_read_asynchronously_wherever_workers_run() {
+    let insert = insert_edits();
+    let mut memory = cluster(None);
+    let expected_insert = outcome(&mut memory, &insert);
+    let expected: Vec<Value> = QUERIES.iter().map(|q| outcome(&mut memory, q)).collect();
+    let on_disk = [
+        LocalCluster::with_store(fetcher(), clock(), DiskOnly(MemorySegmentStore::new())),
+        LocalCluster::with_hosts_and_store(
+            fetcher(),
+            clock(),
+            2,
+            DiskOnly(MemorySegmentStore::new()),
+        ),
+    ];
+    for (where_, mut cluster) in ["beside the controller", "on hosts"]
+        .into_iter()
+        .zip(on_disk)
+    {
+        assert_eq!(outcome(&mut cluster, &insert), expected_insert, "{where_}");
+        for (query, want) in QUERIES.iter().zip(&expected) {
+            assert_eq!(&outcome(&mut cluster, query), want, "{where_}: {query}");
+        }
     }
 }
 

@@ -177,7 +177,7 @@ impl WebWorkerHosts {
             dead: RefCell::new(None),
         });
         pool.spawn_all()?;
-        let remote = RemoteHosts::new(pool.clone(), store);
+        let remote = RemoteHosts::new(pool.clone(), store, Rc::new(crate::engine::LocalSpawner));
         *pool.receiver.borrow_mut() = Some(remote.clone());
         Ok(remote)
     }

@@ -24,7 +24,8 @@
 //! - [`local_files`]: the page's local files (`<opfs>/files/`), what Druid's `local` input
 //!   source reads in the tab: added from dropped or picked files, read by [`fetch`].
 //! - [`opfs`]: [`opfs::OpfsSegmentStore`], segments and manifests in the Origin Private File
-//!   System (a synchronous mirror over an ordered write-behind journal).
+//!   System (a synchronous catalog, a bounded cache of segment files read back on demand, and
+//!   an ordered write-behind journal).
 //! - [`engine`]: the engine in a Web Worker ([`engine::handle_message`], worker side) and the
 //!   page's [`engine::EngineClient`]: Druid's endpoints as JSON messages.
 //! - [`hosts`]: stage work across Web Workers — the engine worker's stage hosts

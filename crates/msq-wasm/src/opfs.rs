@@ -2,26 +2,38 @@
 //! File System (OPFS), behind the engine's synchronous [`SegmentStore`] trait (design README
 //! "Data": segments live in the page's OPFS, or in memory where OPFS is missing).
 //!
-//! # The key decision: a synchronous mirror over an asynchronous file system
+//! # The key decision: a synchronous catalog over an asynchronous file system
 //! [`SegmentStore`] is synchronous, but every OPFS handle comes from a promise (and the
-//! synchronous access handles exist only in dedicated workers, so they are not used: this store
-//! works the same on the page's main thread and in a worker). The store therefore splits reads
-//! from writes:
+//! synchronous access handles exist only in dedicated workers, so they are not used for
+//! reads: this store works the same on the page's main thread and in a worker). The store
+//! therefore splits what must be synchronous from what need not be:
 //!
 //! ```text
-//!   OpfsSegmentStore::open(root) ── async: reads every file under <opfs>/<root> ──┐
+//!   OpfsSegmentStore::open(root) ── async: lists every file, reads the manifests ──┐
 //!                                                                                   ▼
-//!   get / list ─────────────────────────────────────────────► in-memory mirror (exact, sync)
-//!   put_segment / delete / put_manifest_atomic ──┬──────────► mirror updated at once
-//!                                                └─► journal (FIFO) ─► drain future
-//!                                                    (spawn_local)     applies writes to OPFS
-//!                                                                      one by one, in call order
+//!   list / get (manifests) ─────────────────────────► catalog: every path (exact, sync)
+//!   read (segment files) ──► in memory? ──yes──────► its bytes        │
+//!                                 └──no──► OPFS getFile() ─► cached ──┘  (bounded, LRU)
+//!   put_segment / delete / put_manifest_atomic ──┬──► catalog updated at once
+//!                                                └──► journal (FIFO) ─► drain future
+//!                                                     (spawn_local)     applies writes to
+//!                                                                       OPFS one by one
 //!   flush().await ─────────── resolves when every write queued before the call is durable
 //! ```
 //!
-//! - **Reads are exact and synchronous**: [`open`](OpfsSegmentStore::open) loads every file into
-//!   memory, and writes change the mirror before they return. The cost is memory: the whole
-//!   store is resident (it is also what the engine scans, so a browser-sized data set).
+//! - **The catalog is exact and synchronous**: [`open`](OpfsSegmentStore::open) lists every
+//!   file and keeps the manifests in memory (small, and what the planner and the publisher
+//!   read synchronously); writes change the catalog before they return.
+//! - **Segment files are read when a query asks** ([`SegmentStore::read`]) and kept in a
+//!   least-recently-used cache of [`DEFAULT_CACHE_BYTES`]
+//!   ([`set_cache_bytes`](OpfsSegmentStore::set_cache_bytes)). A written segment stays in
+//!   memory until its write is durable, then joins the cache. So the engine's memory is
+//!   bounded by the cache and the writes in flight, not by the size of the store (sessions 1–11
+//!   mirrored every file: a 1M-row datasource kept 232 MB resident in the engine worker, read
+//!   in whole at every page load). [`SegmentStore::get_shared`] reaches only what is in memory
+//!   and names a segment file that is on disk only as an error: every reader of segment files
+//!   in the engine goes through [`SegmentStore::read`]. Stage hosts keep the columns they
+//!   decoded (`msq_runtime::segment_cache`), so warm queries do not come back for the file.
 //! - **Writes are an ordered write-behind journal**: one background future applies them
 //!   strictly in call order, so the [`Publisher`](msq_exec::segment::Publisher)'s rule
 //!   "segment files first, then the manifest" holds on disk too. [`flush`](OpfsSegmentStore::flush)
@@ -51,11 +63,13 @@
 //! at startup; the store itself does not interpret manifests.
 //!
 //! # Layout
-//! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes` and the
-//!   [`SegmentStore`] impl (a cheap, cloneable handle: clones share mirror and journal).
+//! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes`, the cache's
+//!   `set_cache_bytes` / `cached_bytes`, and the [`SegmentStore`] impl (a cheap, cloneable
+//!   handle: clones share catalog, cache and journal).
 //! - [`is_available`]: whether `navigator.storage.getDirectory()` exists and works here.
 //! - [`clear`]: removes a store's root directory (tests, "reset storage").
-//! - private: the journal ([`Write`]), its drain loop and the OPFS helpers.
+//! - private: the catalog's [`Entry`], the journal ([`Write`]), its drain loop, the read-back
+//!   of segment files and the OPFS helpers.
 
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, VecDeque};
@@ -64,23 +78,32 @@ use std::rc::Rc;
 
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use msq_common::{MsqError, Result};
-use msq_exec::segment::store::{manifest_path, validate_path, Buffer, Durable, SegmentStore};
+use msq_exec::segment::store::{manifest_path, validate_path, Buffer, Durable, Read, SegmentStore};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{
     File, FileSystemDirectoryHandle, FileSystemFileHandle, FileSystemGetDirectoryOptions,
-    FileSystemGetFileOptions, FileSystemHandle, FileSystemHandleKind, FileSystemRemoveOptions,
-    FileSystemSyncAccessHandle, FileSystemWritableFileStream, StorageManager,
+    FileSystemGetFileOptions, FileSystemHandle, FileSystemHandleKind, FileSystemReadWriteOptions,
+    FileSystemRemoveOptions, FileSystemSyncAccessHandle, FileSystemWritableFileStream,
+    StorageManager,
 };
 
 /// Suffix of a manifest being written: never a store path, removed by [`OpfsSegmentStore::open`].
 pub const TMP_SUFFIX: &str = ".tmp";
 
-/// Suffix of Chromium's swap files behind an open writable stream; never mirrored.
+/// Suffix of Chromium's swap files behind an open writable stream; never listed.
 const SWAP_SUFFIX: &str = ".crswap";
 
-/// A [`SegmentStore`] in the Origin Private File System: a synchronous in-memory mirror with an
-/// ordered write-behind journal (see the module docs for the design and its guarantees).
+/// How many bytes of durable segment files the store keeps in memory by default. A cold query
+/// reads whole files (about 1 GB/s through synchronous access handles: a 1M-row datasource's
+/// 232 MB cost the first query after a page load ~220 ms more than a mirror in memory), so the
+/// cache holds a datasource of about a million rows, and larger stores no longer have to fit
+/// in the engine worker's memory at all.
+pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
+
+/// A [`SegmentStore`] in the Origin Private File System: a synchronous catalog, a bounded cache
+/// of segment files and an ordered write-behind journal (see the module docs for the design and
+/// its guarantees).
 ///
 /// Cloning gives another handle on the same store, so the engine can hand one to
 /// `SharedStore` and keep one to [`flush`](OpfsSegmentStore::flush).
@@ -99,6 +122,22 @@ enum Write {
     Manifest { path: String, bytes: Buffer },
 }
 
+/// A file of the store, as the catalog knows it.
+enum Entry {
+    /// Its bytes are in memory.
+    Memory {
+        /// The file's content.
+        bytes: Buffer,
+        /// Whether it is a cached segment file (durable, so it may be dropped); manifests and
+        /// segment files whose write is still queued are kept.
+        cached: bool,
+        /// When it was last read, on the store's clock (for least-recently-used eviction).
+        used: u64,
+    },
+    /// A durable segment file that is not in memory: [`SegmentStore::read`] fetches it.
+    Disk,
+}
+
 /// The state every handle shares.
 struct Inner {
     /// The root's path below the OPFS root, as given to `open`.
@@ -106,7 +145,13 @@ struct Inner {
     /// The root directory.
     root: FileSystemDirectoryHandle,
     /// Every file of the store, as it will be once the journal is applied.
-    files: RefCell<BTreeMap<String, Buffer>>,
+    files: RefCell<BTreeMap<String, Entry>>,
+    /// The bytes of the cached (`cached: true`) entries.
+    cached_bytes: Cell<usize>,
+    /// How many bytes of cached entries to keep; eviction drops the least recently used.
+    cache_limit: Cell<usize>,
+    /// The clock behind [`Entry::Memory::used`]: one tick per read or write.
+    clock: Cell<u64>,
     /// Writes not yet applied, oldest first.
     journal: RefCell<VecDeque<Write>>,
     /// How many writes were ever queued.
@@ -134,8 +179,8 @@ impl fmt::Debug for OpfsSegmentStore {
 
 impl OpfsSegmentStore {
     /// Opens (creating if needed) the store rooted at `<opfs>/<root_name>` (`root_name` may
-    /// be a `/`-separated path), reads every file into the mirror and deletes leftover `.tmp`
-    /// manifests of an interrupted write.
+    /// be a `/`-separated path): lists every file, reads the manifests (segment files are read
+    /// when a query asks) and deletes leftover `.tmp` manifests of an interrupted write.
     ///
     /// # Errors
     /// An internal error when OPFS is unavailable, `root_name` is not a valid relative path
@@ -175,9 +220,17 @@ impl OpfsSegmentStore {
                     FileSystemHandleKind::File
                         if !name.ends_with(SWAP_SUFFIX) && validate_path(&path).is_ok() =>
                     {
-                        let file: FileSystemFileHandle = handle.unchecked_into();
-                        let bytes = read_file(&file, &path).await?;
-                        files.insert(path, Buffer::from_vec(bytes));
+                        let entry = if is_manifest(&path) {
+                            let file: FileSystemFileHandle = handle.unchecked_into();
+                            Entry::Memory {
+                                bytes: Buffer::from_vec(read_file(&file, &path).await?),
+                                cached: false,
+                                used: 0,
+                            }
+                        } else {
+                            Entry::Disk
+                        };
+                        files.insert(path, entry);
                     }
                     _ => {}
                 }
@@ -191,6 +244,9 @@ impl OpfsSegmentStore {
                 root_name: root_name.to_owned(),
                 root,
                 files: RefCell::new(files),
+                cached_bytes: Cell::new(0),
+                cache_limit: Cell::new(DEFAULT_CACHE_BYTES),
+                clock: Cell::new(0),
                 journal: RefCell::new(VecDeque::new()),
                 queued: Cell::new(0),
                 finished: Cell::new(0),
@@ -239,6 +295,19 @@ impl OpfsSegmentStore {
     /// How many queued writes are not yet finished.
     pub fn pending_writes(&self) -> u64 {
         self.inner.queued.get() - self.inner.finished.get()
+    }
+
+    /// Keeps at most `bytes` of durable segment files in memory (dropping the least recently
+    /// read ones now if there are more); [`DEFAULT_CACHE_BYTES`] until set. Manifests and
+    /// segment files whose write is queued stay in memory whatever the limit.
+    pub fn set_cache_bytes(&self, bytes: usize) {
+        self.inner.cache_limit.set(bytes);
+        self.inner.evict();
+    }
+
+    /// How many bytes of durable segment files are in memory now (at most the cache limit).
+    pub fn cached_bytes(&self) -> usize {
+        self.inner.cached_bytes.get()
     }
 
     /// Refuses writes after a failure.
@@ -298,14 +367,109 @@ impl OpfsSegmentStore {
     }
 }
 
+impl Inner {
+    /// The next tick of the store's clock.
+    fn tick(&self) -> u64 {
+        let now = self.clock.get() + 1;
+        self.clock.set(now);
+        now
+    }
+
+    /// Puts `entry` at `path` (or removes the file, for `None`), keeping the cache's byte
+    /// count, and returns what was there.
+    fn set(&self, path: &str, entry: Option<Entry>) -> Option<Entry> {
+        let mut files = self.files.borrow_mut();
+        if let Some(Entry::Memory {
+            bytes,
+            cached: true,
+            ..
+        }) = &entry
+        {
+            self.cached_bytes.set(self.cached_bytes.get() + bytes.len());
+        }
+        let old = match entry {
+            Some(entry) => files.insert(path.to_owned(), entry),
+            None => files.remove(path),
+        };
+        if let Some(Entry::Memory {
+            bytes,
+            cached: true,
+            ..
+        }) = &old
+        {
+            self.cached_bytes.set(self.cached_bytes.get() - bytes.len());
+        }
+        old
+    }
+
+    /// Drops the least recently read cached segment files until the cache fits its limit.
+    fn evict(&self) {
+        while self.cached_bytes.get() > self.cache_limit.get() {
+            let oldest = self
+                .files
+                .borrow()
+                .iter()
+                .filter_map(|(path, entry)| match entry {
+                    Entry::Memory {
+                        cached: true, used, ..
+                    } => Some((*used, path.clone())),
+                    _ => None,
+                })
+                .min();
+            let Some((_, path)) = oldest else { break };
+            self.set(&path, Some(Entry::Disk));
+        }
+    }
+
+    /// The write of `bytes` to `path` is durable: unless the file changed since, its bytes
+    /// join the cache.
+    fn written(&self, path: &str, bytes: &Buffer) {
+        let durable = matches!(
+            self.files.borrow().get(path),
+            Some(Entry::Memory { bytes: now, cached: false, .. }) if now.ptr_eq(bytes)
+        );
+        if durable {
+            let used = self.tick();
+            self.set(
+                path,
+                Some(Entry::Memory {
+                    bytes: bytes.clone(),
+                    cached: true,
+                    used,
+                }),
+            );
+            self.evict();
+        }
+    }
+
+    /// The bytes of `path` if they are in memory (marking them read), `Ok(None)` for a file
+    /// that does not exist, `Err(())` for a segment file on disk only.
+    fn in_memory(&self, path: &str) -> std::result::Result<Option<Buffer>, ()> {
+        let now = self.tick();
+        match self.files.borrow_mut().get_mut(path) {
+            None => Ok(None),
+            Some(Entry::Memory { bytes, used, .. }) => {
+                *used = now;
+                Ok(Some(bytes.clone()))
+            }
+            Some(Entry::Disk) => Err(()),
+        }
+    }
+}
+
 impl SegmentStore for OpfsSegmentStore {
     fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         self.check_writable(path)?;
         let bytes = Buffer::from_vec(bytes);
-        self.inner
-            .files
-            .borrow_mut()
-            .insert(path.to_owned(), bytes.clone());
+        let used = self.inner.tick();
+        self.inner.set(
+            path,
+            Some(Entry::Memory {
+                bytes: bytes.clone(),
+                cached: false,
+                used,
+            }),
+        );
         self.enqueue(Write::Put {
             path: path.to_owned(),
             bytes,
@@ -317,10 +481,31 @@ impl SegmentStore for OpfsSegmentStore {
         Ok(self.get_shared(path)?.map(|bytes| bytes.to_vec()))
     }
 
-    /// The mirror's own buffer: no copy.
+    /// The store's own buffer, with no copy, for a file in memory (every manifest, a segment
+    /// file being written or cached).
+    ///
+    /// # Errors
+    /// For a segment file on disk only: read it with [`SegmentStore::read`].
     fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
         validate_path(path)?;
-        Ok(self.inner.files.borrow().get(path).cloned())
+        self.inner.in_memory(path).map_err(|()| {
+            MsqError::internal(format!(
+                "the OPFS segment store [{}] keeps [{path}] on disk only: it is read \
+                 asynchronously (SegmentStore::read)",
+                self.inner.root_name
+            ))
+        })
+    }
+
+    /// A file in memory at once; a segment file on disk only is read from OPFS and cached.
+    fn read(&self, path: &str) -> Read {
+        if let Err(e) = validate_path(path) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        match self.inner.in_memory(path) {
+            Ok(found) => Box::pin(std::future::ready(Ok(found))),
+            Err(()) => Box::pin(read_back(Rc::clone(&self.inner), path.to_owned())),
+        }
     }
 
     /// The journal's [`flush`](OpfsSegmentStore::flush): the controller awaits it before an
@@ -344,9 +529,9 @@ impl SegmentStore for OpfsSegmentStore {
     fn delete(&mut self, path: &str) -> Result<()> {
         validate_path(path)?;
         self.ensure_healthy()?;
-        // The mirror is exact, so a file it does not hold is not on disk either (once the
+        // The catalog is exact, so a file it does not hold is not on disk either (once the
         // journal is applied): nothing to queue.
-        if self.inner.files.borrow_mut().remove(path).is_some() {
+        if self.inner.set(path, None).is_some() {
             self.enqueue(Write::Delete {
                 path: path.to_owned(),
             });
@@ -358,12 +543,56 @@ impl SegmentStore for OpfsSegmentStore {
         let path = manifest_path(data_source);
         self.check_writable(&path)?;
         let bytes = Buffer::from(bytes);
-        self.inner
-            .files
-            .borrow_mut()
-            .insert(path.clone(), bytes.clone());
+        let used = self.inner.tick();
+        self.inner.set(
+            &path,
+            Some(Entry::Memory {
+                bytes: bytes.clone(),
+                cached: false,
+                used,
+            }),
+        );
         self.enqueue(Write::Manifest { path, bytes });
         Ok(())
+    }
+}
+
+/// Whether `path` is a datasource manifest ([`manifest_path`]: `<ds>/manifest.json`, whose
+/// escaped `<ds>` has no `/`), which the store keeps in memory.
+fn is_manifest(path: &str) -> bool {
+    matches!(path.split_once('/'), Some((_, "manifest.json")))
+}
+
+/// Reads the segment file `path`, which the catalog lists as on disk only, from OPFS into the
+/// cache. The store may change while the file is read: a file deleted meanwhile reads as
+/// missing, one written again meanwhile as its new bytes.
+async fn read_back(inner: Rc<Inner>, path: String) -> Result<Option<Buffer>> {
+    let read = async {
+        let (dir, name) = parent_dir(&inner.root, &path, false)
+            .await?
+            .ok_or_else(|| missing(&path))?;
+        let file: FileSystemFileHandle = await_js(dir.get_file_handle(name), "opening", &path)
+            .await?
+            .unchecked_into();
+        read_segment_file(&file, &path).await
+    }
+    .await;
+    match inner.in_memory(&path) {
+        Ok(now) => Ok(now),
+        Err(()) => {
+            let bytes = Buffer::from_vec(read?);
+            let used = inner.tick();
+            inner.set(
+                &path,
+                Some(Entry::Memory {
+                    bytes: bytes.clone(),
+                    cached: true,
+                    used,
+                }),
+            );
+            inner.evict();
+            Ok(Some(bytes))
+        }
     }
 }
 
@@ -375,6 +604,9 @@ async fn drain(inner: Rc<Inner>) {
         let next = inner.journal.borrow_mut().pop_front();
         let Some(write) = next else { break };
         let result = apply(&inner.root, &write).await;
+        if let (Ok(()), Write::Put { path, bytes }) = (&result, &write) {
+            inner.written(path, bytes);
+        }
         let mut finished = inner.finished.get() + 1;
         if let Err(e) = result {
             let dropped = {
@@ -626,6 +858,50 @@ async fn write_stream(file: &FileSystemFileHandle, bytes: &[u8], path: &str) -> 
     }
     await_js(stream.close(), "committing (closing)", path).await?;
     Ok(())
+}
+
+/// Reads a whole segment file through a synchronous access handle where there is one (a
+/// dedicated worker, where the engine runs): the bytes go from the file straight into wasm
+/// memory, where reading a `Blob` copies them through the browser process and a JavaScript
+/// `ArrayBuffer` first. A file another handle holds (another tab's engine writing it) is read
+/// as a `Blob`, like everywhere without the API.
+async fn read_segment_file(file: &FileSystemFileHandle, path: &str) -> Result<Vec<u8>> {
+    let sync_handles =
+        Reflect::has(file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false);
+    let handle = match sync_handles {
+        true => JsFuture::from(file.create_sync_access_handle()).await.ok(),
+        false => None,
+    };
+    let Some(handle) = handle else {
+        return read_file(file, path).await;
+    };
+    let handle: FileSystemSyncAccessHandle = handle.unchecked_into();
+    // Synchronous calls: wasm memory cannot grow while `read` fills the view of `bytes`.
+    let read = (|| {
+        let size = handle.get_size()? as usize;
+        let mut bytes = vec![0_u8; size];
+        let mut filled = 0;
+        while filled < size {
+            let options = FileSystemReadWriteOptions::new();
+            options.set_at(filled as f64);
+            let n = handle.read_with_u8_array_and_options(&mut bytes[filled..], &options)?;
+            if n <= 0.0 {
+                break;
+            }
+            filled += n as usize;
+        }
+        bytes.truncate(filled);
+        Ok::<_, JsValue>((bytes, size))
+    })();
+    handle.close();
+    match read {
+        Ok((bytes, size)) if bytes.len() == size => Ok(bytes),
+        Ok((bytes, size)) => Err(MsqError::internal(format!(
+            "OPFS: reading [{path}] found {} of its {size} bytes",
+            bytes.len()
+        ))),
+        Err(e) => Err(js_error("reading", path, &e)),
+    }
 }
 
 /// Reads a whole file.

@@ -6,12 +6,7 @@
 #![cfg(target_arch = "wasm32")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::sync::Arc;
-
-use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
-use msq_exec::segment::{
-    manifest_path, segment_path, Overwrite, Publisher, Segment, SegmentStore, SegmentWriter,
-};
+use msq_exec::segment::{manifest_path, segment_path, Overwrite, Publisher, SegmentStore};
 use msq_wasm::opfs::{self, OpfsSegmentStore};
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
@@ -19,63 +14,9 @@ use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-const DAY: i64 = 86_400_000;
+mod common;
 
-/// A root of its own for one test run, cleared first.
-async fn fresh_root(test: &str) -> String {
-    let nonce = (js_sys::Math::random() * 1e9) as u64;
-    let root = format!("acorn-tests/{test}-{nonce}");
-    opfs::clear(&root).await.unwrap();
-    root
-}
-
-/// Segments of `data_source` for the day starting at `start`, one row per time in `times`.
-fn segments(data_source: &str, start: i64, version: &str, times: &[i64]) -> Vec<Segment> {
-    let names: Vec<String> = times.iter().map(|t| format!("{version}-{t}")).collect();
-    let batch = RecordBatch::try_from_iter([
-        (
-            "__time",
-            Arc::new(Int64Array::from(times.to_vec())) as ArrayRef,
-        ),
-        ("page", Arc::new(StringArray::from(names)) as ArrayRef),
-    ])
-    .unwrap();
-    SegmentWriter::new(data_source, start, start + DAY, version, 2)
-        .unwrap()
-        .write(&[batch])
-        .unwrap()
-}
-
-/// The `page` values of the current version of `data_source`.
-fn pages(publisher: &Publisher<OpfsSegmentStore>, data_source: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for batch in publisher.read_datasource(data_source).unwrap() {
-        let column = batch.column_by_name("page").unwrap();
-        let column = arrow_cast_to_strings(column);
-        out.extend(column);
-    }
-    out.sort();
-    out
-}
-
-/// Strings of a `Utf8` or `Dictionary<Int32, Utf8>` column (segments dictionary-encode).
-fn arrow_cast_to_strings(column: &ArrayRef) -> Vec<String> {
-    use arrow_array::cast::AsArray;
-    use arrow_array::types::Int32Type;
-    if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
-        let values = dict.values().as_string::<i32>();
-        dict.keys()
-            .iter()
-            .map(|k| values.value(k.unwrap() as usize).to_owned())
-            .collect()
-    } else {
-        column
-            .as_string::<i32>()
-            .iter()
-            .map(|v| v.unwrap().to_owned())
-            .collect()
-    }
-}
+use common::{fresh_root, pages, segments, DAY};
 
 /// The OPFS directory of `root` (a `/`-separated path), created if missing.
 async fn raw_dir(root: &str) -> web_sys::FileSystemDirectoryHandle {
@@ -151,8 +92,8 @@ async fn published_segments_and_manifest_survive_reopen() {
     );
     for path in store.list("").unwrap() {
         assert_eq!(
-            reopened.get(&path).unwrap(),
-            store.get(&path).unwrap(),
+            reopened.read(&path).await.unwrap(),
+            store.read(&path).await.unwrap(),
             "{path}"
         );
     }
@@ -161,12 +102,13 @@ async fn published_segments_and_manifest_survive_reopen() {
     for meta in &manifest.segments {
         assert!(fresh
             .store()
-            .get(&segment_path(&meta.id))
+            .read(&segment_path(&meta.id))
+            .await
             .unwrap()
             .is_some());
     }
     assert_eq!(
-        pages(&fresh, "wiki"),
+        pages(&fresh, "wiki").await,
         ["v1-1", "v1-2", "v1-3", "v1-86400001"]
     );
     opfs::clear(&root).await.unwrap();
@@ -191,7 +133,7 @@ async fn crash_before_publish_hides_the_datasource_and_gc_removes_orphans() {
     let reopened = OpfsSegmentStore::open(&root).await.unwrap();
     let mut publisher = Publisher::new(reopened.clone());
     assert_eq!(publisher.manifest("wiki").unwrap(), None);
-    assert!(publisher.read_datasource("wiki").unwrap().is_empty());
+    assert!(pages(&publisher, "wiki").await.is_empty());
     let orphans = reopened.list("wiki/segments/").unwrap();
     assert_eq!(orphans.len(), 2, "orphans are listed: {orphans:?}");
     assert!(
@@ -242,7 +184,7 @@ async fn replace_keeps_the_old_version_until_the_new_manifest_is_flushed() {
     store.flush().await.unwrap();
     let midway = Publisher::new(OpfsSegmentStore::open(&root).await.unwrap());
     assert_eq!(midway.manifest("wiki").unwrap().unwrap().version, 1);
-    assert_eq!(pages(&midway, "wiki"), ["v1-1", "v1-2"]);
+    assert_eq!(pages(&midway, "wiki").await, ["v1-1", "v1-2"]);
 
     // The whole REPLACE (rewriting the same files, then the manifest): visible at once in
     // this store, durable after the flush.
@@ -250,12 +192,12 @@ async fn replace_keeps_the_old_version_until_the_new_manifest_is_flushed() {
         .publish_replace("wiki", &Overwrite::All, replacement)
         .unwrap();
     assert_eq!(v2.version, 2);
-    assert_eq!(pages(&publisher, "wiki"), ["v2-5", "v2-6", "v2-7"]);
+    assert_eq!(pages(&publisher, "wiki").await, ["v2-5", "v2-6", "v2-7"]);
     store.flush().await.unwrap();
 
     let after = Publisher::new(OpfsSegmentStore::open(&root).await.unwrap());
     assert_eq!(after.manifest("wiki").unwrap(), Some(v2.clone()));
-    assert_eq!(pages(&after, "wiki"), ["v2-5", "v2-6", "v2-7"]);
+    assert_eq!(pages(&after, "wiki").await, ["v2-5", "v2-6", "v2-7"]);
 
     // The replaced v1 files are garbage now.
     let deleted = publisher.collect_garbage().unwrap();
@@ -267,6 +209,11 @@ async fn replace_keeps_the_old_version_until_the_new_manifest_is_flushed() {
     expected.insert(0, manifest_path("wiki"));
     assert_eq!(last.list("wiki/").unwrap(), expected);
     opfs::clear(&root).await.unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn segment_files_are_read_back_from_opfs_and_cached_within_the_limit() {
+    common::read_back_and_cache("cache").await;
 }
 
 #[wasm_bindgen_test]

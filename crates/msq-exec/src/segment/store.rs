@@ -2,8 +2,10 @@
 //! trait (design README "Data": segments in the page's OPFS, or in memory where OPFS is
 //! missing), with [`MemorySegmentStore`] and, off wasm32, [`DirSegmentStore`] (`std::fs`).
 //!
-//! The trait is sync because OPFS "sync access handles" are sync inside a Web Worker, and
-//! byte-oriented so an OPFS implementation needs nothing from Arrow.
+//! The trait is sync, so the publisher and the planner read manifests without awaiting, and
+//! byte-oriented so an OPFS implementation needs nothing from Arrow. The one asynchronous
+//! method, [`SegmentStore::read`], is for segment files: a store may keep those on disk only
+//! (the OPFS store keeps a bounded cache of them) and fetch them when a query asks.
 //!
 //! # Paths
 //! Paths are `/`-separated and relative, with no empty, `.` or `..` component. The publisher
@@ -50,6 +52,14 @@ pub trait SegmentStore {
         Ok(self.get(path)?.map(Buffer::from_vec))
     }
 
+    /// Reads a file the way a query does: like [`SegmentStore::get_shared`], but a store that
+    /// keeps segment files on disk only (where [`SegmentStore::get_shared`] cannot reach them
+    /// synchronously) fetches the file. The future owns what it needs, so it can outlive the
+    /// borrow of the store. The default is [`SegmentStore::get_shared`], ready at once.
+    fn read(&self, path: &str) -> Read {
+        Box::pin(std::future::ready(self.get_shared(path)))
+    }
+
     /// Every stored path starting with `prefix` (a plain string prefix), sorted.
     ///
     /// # Errors
@@ -82,6 +92,9 @@ pub trait SegmentStore {
 
 /// What [`SegmentStore::durable`] returns: resolves once the writes are durable.
 pub type Durable = std::pin::Pin<Box<dyn std::future::Future<Output = Result<()>>>>;
+
+/// What [`SegmentStore::read`] returns: the file's bytes, `None` when it does not exist.
+pub type Read = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Option<Buffer>>>>>;
 
 /// Escapes a name into one path component: ASCII letters, digits, `.`, `-` and `_` stay,
 /// every other byte becomes `%XX`, and a leading `.` is escaped too (so no `.`/`..`/hidden

@@ -1,0 +1,155 @@
+//! What the OPFS tests share: fixtures, and the read-back case that runs both on the main
+//! thread (`tests/opfs.rs`) and in a dedicated worker (`tests/opfs_worker.rs`).
+#![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
+
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use msq_exec::segment::{
+    decode_segment, manifest_path, segment_path, Publisher, Segment, SegmentStore, SegmentWriter,
+};
+use msq_wasm::opfs::{self, OpfsSegmentStore};
+
+pub const DAY: i64 = 86_400_000;
+
+/// A root of its own for one test run, cleared first.
+pub async fn fresh_root(test: &str) -> String {
+    let nonce = (js_sys::Math::random() * 1e9) as u64;
+    let root = format!("acorn-tests/{test}-{nonce}");
+    opfs::clear(&root).await.unwrap();
+    root
+}
+
+/// Segments of `data_source` for the day starting at `start`, one row per time in `times`.
+pub fn segments(data_source: &str, start: i64, version: &str, times: &[i64]) -> Vec<Segment> {
+    let names: Vec<String> = times.iter().map(|t| format!("{version}-{t}")).collect();
+    let batch = RecordBatch::try_from_iter([
+        (
+            "__time",
+            Arc::new(Int64Array::from(times.to_vec())) as ArrayRef,
+        ),
+        ("page", Arc::new(StringArray::from(names)) as ArrayRef),
+    ])
+    .unwrap();
+    SegmentWriter::new(data_source, start, start + DAY, version, 2)
+        .unwrap()
+        .write(&[batch])
+        .unwrap()
+}
+
+/// The `page` values of the current version of `data_source`, its segment files read the way
+/// a query reads them (`SegmentStore::read`: from OPFS when not in memory).
+pub async fn pages(publisher: &Publisher<OpfsSegmentStore>, data_source: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for meta in publisher
+        .manifest(data_source)
+        .unwrap()
+        .iter()
+        .flat_map(|m| &m.segments)
+    {
+        let path = segment_path(&meta.id);
+        let bytes = publisher.store().read(&path).await.unwrap().expect(&path);
+        for batch in decode_segment(&bytes).unwrap() {
+            out.extend(arrow_cast_to_strings(batch.column_by_name("page").unwrap()));
+        }
+    }
+    out.sort();
+    out
+}
+
+pub fn arrow_cast_to_strings(column: &ArrayRef) -> Vec<String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int32Type;
+    if let Some(dict) = column.as_dictionary_opt::<Int32Type>() {
+        let values = dict.values().as_string::<i32>();
+        dict.keys()
+            .iter()
+            .map(|k| values.value(k.unwrap() as usize).to_owned())
+            .collect()
+    } else {
+        column
+            .as_string::<i32>()
+            .iter()
+            .map(|v| v.unwrap().to_owned())
+            .collect()
+    }
+}
+
+/// Segment files are read back from OPFS and cached within the store's limit; `test` names
+/// the store's root. Run on the main thread (`Blob` reads) and in a dedicated worker
+/// (synchronous access handles).
+pub async fn read_back_and_cache(test: &str) {
+    let root = fresh_root(test).await;
+    let store = OpfsSegmentStore::open(&root).await.unwrap();
+    let mut publisher = Publisher::new(store.clone());
+    let manifest = publisher
+        .publish_insert("wiki", segments("wiki", 0, "v1", &[1, 2, 3]))
+        .unwrap();
+    let paths: Vec<String> = manifest
+        .segments
+        .iter()
+        .map(|m| segment_path(&m.id))
+        .collect();
+    let sizes: Vec<usize> = paths
+        .iter()
+        .map(|p| store.get_shared(p).unwrap().unwrap().len())
+        .collect();
+    let originals: Vec<Vec<u8>> = paths
+        .iter()
+        .map(|p| store.get(p).unwrap().unwrap())
+        .collect();
+    assert_eq!(paths.len(), 2);
+    assert_eq!(store.cached_bytes(), 0, "files being written are not cache");
+    store.flush().await.unwrap();
+    assert_eq!(
+        store.cached_bytes(),
+        sizes.iter().sum::<usize>(),
+        "durable files are"
+    );
+
+    // With no room, durable segment files live on disk only: `get_shared` says so, `read`
+    // fetches them (and keeps nothing), manifests stay in memory.
+    store.set_cache_bytes(0);
+    assert_eq!(store.cached_bytes(), 0);
+    let err = store.get_shared(&paths[0]).unwrap_err();
+    assert!(err.to_string().contains("on disk only"), "{err}");
+    assert!(store.get(&manifest_path("wiki")).unwrap().is_some());
+    for (path, original) in paths.iter().zip(&originals) {
+        let read = store.read(path).await.unwrap().expect(path);
+        assert_eq!(read.as_slice(), original.as_slice(), "{path}");
+    }
+    assert_eq!(store.cached_bytes(), 0);
+    assert_eq!(pages(&publisher, "wiki").await, ["v1-1", "v1-2", "v1-3"]);
+
+    // Room for one file: the most recently read one stays.
+    store.set_cache_bytes(sizes[0].max(sizes[1]));
+    store.read(&paths[0]).await.unwrap().unwrap();
+    assert_eq!(store.cached_bytes(), sizes[0]);
+    assert_eq!(store.get(&paths[0]).unwrap().as_ref(), Some(&originals[0]));
+    store.read(&paths[1]).await.unwrap().unwrap();
+    assert_eq!(store.cached_bytes(), sizes[1]);
+    assert!(store.get_shared(&paths[0]).is_err(), "evicted");
+    assert_eq!(store.get(&paths[1]).unwrap().as_ref(), Some(&originals[1]));
+
+    // A file deleted before its read completes reads as missing; so does a deleted file.
+    let reading = store.read(&paths[0]);
+    publisher.store_mut().delete(&paths[0]).unwrap();
+    assert_eq!(reading.await.unwrap(), None);
+    assert_eq!(store.read(&paths[0]).await.unwrap(), None);
+    store.flush().await.unwrap();
+
+    // A re-opened store reads only the manifest up front.
+    let reopened = OpfsSegmentStore::open(&root).await.unwrap();
+    assert_eq!(reopened.cached_bytes(), 0);
+    assert!(reopened.get_shared(&paths[1]).is_err());
+    assert_eq!(
+        reopened.read(&paths[1]).await.unwrap().unwrap().as_slice(),
+        originals[1].as_slice()
+    );
+    assert_eq!(reopened.cached_bytes(), sizes[1]);
+    assert_eq!(
+        reopened.list("").unwrap(),
+        [manifest_path("wiki"), paths[1].clone()]
+    );
+    opfs::clear(&root).await.unwrap();
+}
