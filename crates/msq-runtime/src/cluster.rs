@@ -57,15 +57,28 @@ impl LocalCluster {
         clock: impl Clock + 'static,
         hosts: u32,
     ) -> Self {
-        Self::with_hosts_and_store(fetcher, clock, hosts, MemorySegmentStore::new())
+        Self::hosts_over(fetcher, clock, hosts, MemorySegmentStore::new(), false)
     }
 
-    /// [`LocalCluster::with_hosts`] over a given segment store.
+    /// [`LocalCluster::with_hosts`] over a given segment store, which the hosts write the
+    /// segment files they generate into themselves, as the browser's stage workers write the
+    /// engine's OPFS store ([`msq_exec::segment::SegmentStore::adopt_segment`]).
     pub fn with_hosts_and_store(
         fetcher: impl Fetcher + 'static,
         clock: impl Clock + 'static,
         hosts: u32,
         store: impl SegmentStore + 'static,
+    ) -> Self {
+        Self::hosts_over(fetcher, clock, hosts, store, true)
+    }
+
+    /// A cluster on loopback hosts over `store`.
+    fn hosts_over(
+        fetcher: impl Fetcher + 'static,
+        clock: impl Clock + 'static,
+        hosts: u32,
+        store: impl SegmentStore + 'static,
+        hosts_write_segments: bool,
     ) -> Self {
         let pool = LocalPool::new();
         let spawner: Rc<dyn crate::env::Spawner> = Rc::new(PoolSpawner(pool.spawner()));
@@ -79,7 +92,12 @@ impl LocalCluster {
             spawner.clone(),
         );
         env.transports = Rc::new(crate::remote::loopback::hosts(
-            hosts, store, fetcher, clock, spawner,
+            hosts,
+            store,
+            hosts_write_segments,
+            fetcher,
+            clock,
+            spawner,
         ));
         Self {
             pool,

@@ -43,6 +43,7 @@ use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
+use msq_exec::segment::{segment_path, Segment};
 use msq_kernel::{ClusterByPartitions, WorkOrder};
 use msq_plan::{ColumnType, QueryDefinition};
 use serde::{Deserialize, Serialize};
@@ -350,6 +351,27 @@ pub trait HostLinks {
     /// The size of this host's memory, for its vital signs (0 where unknown).
     fn memory_bytes(&self) -> u64 {
         0
+    }
+    /// Whether this host reaches the controller's segment store itself
+    /// ([`HostLinks::write_segment_file`]); `false` (the default) sends segment bytes to the
+    /// controller.
+    fn writes_segment_files(&self) -> bool {
+        false
+    }
+    /// Writes a generated segment's file at store path `path` of the controller's segment
+    /// store, which the controller then adopts ([`msq_exec::segment::Segment::file`]): the
+    /// file's bytes never cross to the controller's thread. Only called when
+    /// [`HostLinks::writes_segment_files`].
+    fn write_segment_file(
+        &self,
+        path: String,
+        bytes: Vec<u8>,
+    ) -> LocalBoxFuture<'static, Result<()>> {
+        drop(bytes);
+        futures::future::ready(Err(MsqError::internal(format!(
+            "this stage host cannot write segment files (asked to write [{path}])"
+        ))))
+        .boxed_local()
     }
 }
 
@@ -714,6 +736,33 @@ impl WorkerInputs for HostInputs {
         }
         .boxed_local()
     }
+
+    /// Written by this host straight into the controller's store where it can
+    /// ([`HostLinks::write_segment_file`]), at the segment's path plus `.w<worker>` (unique: a
+    /// segment's id differs between tasks by version, and workers number their segments of a
+    /// chunk independently); the controller renames the file when it numbers the segment.
+    fn store_segment(
+        &self,
+        worker: WorkerNumber,
+        mut segment: Segment,
+    ) -> LocalBoxFuture<'static, Result<Segment>> {
+        let host = match self.host() {
+            Ok(host) => host,
+            Err(e) => return futures::future::ready(Err(e)).boxed_local(),
+        };
+        if !host.links.writes_segment_files() {
+            return futures::future::ready(Ok(segment)).boxed_local();
+        }
+        let path = format!("{}.w{}", segment_path(&segment.meta.id), worker.0);
+        let bytes = std::mem::take(&mut segment.bytes);
+        let write = host.links.write_segment_file(path.clone(), bytes);
+        async move {
+            write.await?;
+            segment.file = Some(path);
+            Ok(segment)
+        }
+        .boxed_local()
+    }
 }
 
 // ─── the controller side ─────────────────────────────────────────────────────────────────────
@@ -1058,16 +1107,35 @@ pub mod loopback {
 
     type Queue = mpsc::UnboundedSender<(Sender, Wire)>;
 
-    /// The hosts' queues, the controller's queue.
+    /// The hosts' queues, the controller's queue, and the controller's store when the hosts
+    /// write segment files into it (as the browser's stage workers write OPFS).
     struct Links {
         hosts: Vec<Queue>,
         controller: mpsc::UnboundedSender<(u32, Wire)>,
         me: u32,
+        segment_store: Option<SharedStore>,
     }
 
     impl HostLinks for Links {
         fn to_controller(&self, wire: Wire) {
             let _ = self.controller.unbounded_send((self.me, wire));
+        }
+
+        fn writes_segment_files(&self) -> bool {
+            self.segment_store.is_some()
+        }
+
+        fn write_segment_file(
+            &self,
+            path: String,
+            bytes: Vec<u8>,
+        ) -> LocalBoxFuture<'static, Result<()>> {
+            use msq_exec::segment::SegmentStore;
+            let written = match &self.segment_store {
+                Some(store) => store.clone().put_segment(&path, bytes),
+                None => Err(MsqError::internal("this host writes no segment files")),
+            };
+            futures::future::ready(written).boxed_local()
         }
 
         fn to_host(&self, host: u32, wire: Wire) {
@@ -1094,10 +1162,14 @@ pub mod loopback {
     }
 
     /// A [`RemoteHosts`] over `n` [`StageHost`]s, all pumped by futures on `spawner`. Errors a
-    /// receiver reports (unreadable messages) panic: in tests they are bugs.
+    /// receiver reports (unreadable messages) panic: in tests they are bugs. With
+    /// `hosts_write_segments` the hosts write the segment files they generate into `store`
+    /// themselves and the controller adopts them
+    /// ([`msq_exec::segment::SegmentStore::adopt_segment`]); else the bytes travel.
     pub fn hosts(
         n: u32,
         store: SharedStore,
+        hosts_write_segments: bool,
         fetcher: Rc<dyn Fetcher>,
         clock: Rc<dyn Clock>,
         spawner: Rc<dyn Spawner>,
@@ -1115,6 +1187,7 @@ pub mod loopback {
                 hosts: queues.clone(),
                 controller: controller_tx.clone(),
                 me: number as u32,
+                segment_store: hosts_write_segments.then(|| store.clone()),
             });
             let host = StageHost::new(
                 number as u32,

@@ -253,6 +253,10 @@ impl SegmentStore for SharedStore {
         self.store.borrow().read(path)
     }
 
+    fn adopt_segment(&mut self, written: &str, path: &str) -> Result<()> {
+        self.store.borrow_mut().adopt_segment(written, path)
+    }
+
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
         self.store.borrow().list(prefix)
     }

@@ -115,8 +115,8 @@ pub enum WorkerEvent {
     },
 }
 
-/// Where a worker reads its inputs other than external files: upstream stages' frames and
-/// datasources' segments. In one thread ([`LocalInputs`]) both are at hand; a worker in another
+/// Where a worker reads its inputs other than external files (upstream stages' frames and
+/// datasources' segments) and hands over the segments it generates. In one thread ([`LocalInputs`]) both are at hand; a worker in another
 /// Web Worker asks the worker that wrote the frames, and the controller that owns the segment
 /// store ([`crate::remote`]).
 pub trait WorkerInputs {
@@ -143,6 +143,20 @@ pub trait WorkerInputs {
         id: &str,
         columns: &[String],
     ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>>;
+
+    /// Hands over a segment `worker` generated, before the controller hears of it. The
+    /// default keeps its bytes in it, to travel with [`WorkerEvent::Segments`] to the
+    /// controller, which writes the file; a worker that reaches the segment store itself
+    /// writes the file and returns the segment naming it instead
+    /// ([`msq_exec::segment::Segment::file`]).
+    fn store_segment(
+        &self,
+        worker: WorkerNumber,
+        segment: Segment,
+    ) -> LocalBoxFuture<'static, Result<Segment>> {
+        let _ = worker;
+        futures::future::ready(Ok(segment)).boxed_local()
+    }
 }
 
 /// [`WorkerInputs`] of workers sharing one thread with their query's shuffle store and the
@@ -922,7 +936,15 @@ impl WorkRun {
                     )?;
                     // Each chunk's segments go out at once: the controller writes them to the
                     // store while this worker generates the next chunk.
-                    let segments = writer.write(&sorted)?;
+                    let mut segments = Vec::new();
+                    for segment in writer.write(&sorted)? {
+                        segments.push(
+                            self.context
+                                .inputs
+                                .store_segment(self.worker, segment)
+                                .await?,
+                        );
+                    }
                     rows_pushed += segments.iter().map(|s| s.meta.num_rows as u64).sum::<u64>();
                     self.send(WorkerEvent::Segments {
                         stage: self.stage,

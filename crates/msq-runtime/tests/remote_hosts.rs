@@ -197,6 +197,9 @@ impl SegmentStore for DiskOnly {
             std::task::Poll::Ready(bytes.clone())
         }))
     }
+    fn adopt_segment(&mut self, written: &str, path: &str) -> msq_common::Result<()> {
+        self.0.adopt_segment(written, path)
+    }
     fn list(&self, prefix: &str) -> msq_common::Result<Vec<String>> {
         self.0.list(prefix)
     }
@@ -209,7 +212,9 @@ impl SegmentStore for DiskOnly {
 }
 
 /// Every reader of segment files, beside the controller or on a host, reads them the way the
-/// browser's OPFS store needs (`SegmentStore::read`, answered later), never synchronously.
+/// browser's OPFS store needs (`SegmentStore::read`, answered later), never synchronously; and
+/// hosts that share the store write their segment files themselves, which the controller
+/// adopts under the segments' paths, leaving no file of their own behind.
 #[test]
 fn segment_files_are_read_asynchronously_wherever_workers_run() {
     let insert = insert_edits();
@@ -233,6 +238,16 @@ fn segment_files_are_read_asynchronously_wherever_workers_run() {
         for (query, want) in QUERIES.iter().zip(&expected) {
             assert_eq!(&outcome(&mut cluster, query), want, "{where_}: {query}");
         }
+        let store = cluster.engine().store();
+        let manifest = store.manifest("edits").unwrap().unwrap();
+        let mut published: Vec<String> = manifest
+            .segments
+            .iter()
+            .map(|s| msq_exec::segment::segment_path(&s.id))
+            .collect();
+        published.push(msq_exec::segment::manifest_path("edits"));
+        published.sort();
+        assert_eq!(store.list("").unwrap(), published, "{where_}");
     }
 }
 

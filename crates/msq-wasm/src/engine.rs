@@ -93,6 +93,7 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
             .get_or_insert_with(|| {
                 let build: LocalBoxFuture<'static, Engine> = Box::pin(async {
                     let (store, storage) = open_store().await;
+                    let storage_kind = storage.kind.clone();
                     let mut env = EngineEnv::local(
                         Rc::new(crate::fetch::HttpFetcher::new()),
                         store.clone(),
@@ -101,10 +102,13 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
                     )
                     .with_storage(storage);
                     let capacity = crate::hosts::host_capacity();
+                    // Hosts write their segment files into the store where it is OPFS.
+                    let segment_root = (storage_kind == "opfs").then_some(STORE_ROOT);
                     match crate::hosts::WebWorkerHosts::start(
                         crate::hosts::WORKER_SCRIPT,
                         capacity,
                         store,
+                        segment_root,
                     ) {
                         Ok(hosts) => env.transports = Rc::new(hosts),
                         Err(e) => web_sys::console::warn_1(

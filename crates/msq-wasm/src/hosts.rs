@@ -22,6 +22,8 @@
 
 use crate::codec::{decode, describe};
 use crate::fetch::HttpFetcher;
+use futures::future::LocalBoxFuture;
+use msq_common::{MsqError, Result};
 use msq_protocol::FromWorker;
 use msq_runtime::remote::{HostLinks, HostPool, RemoteHosts, Sender, StageHost, Wire};
 use std::cell::RefCell;
@@ -44,6 +46,8 @@ const FRAMES: &str = "frames";
 const SETUP: &str = "acornHost";
 /// Key of the setup message's ports, by host number (`null` at the host's own number).
 const PORTS: &str = "ports";
+/// Key of the setup's OPFS root of the engine's segment store, when hosts write segment files.
+const SEGMENT_ROOT: &str = "segmentRoot";
 
 /// Failures in a row (no worker of the pool said hello in between) after which the pool stops
 /// restarting: a worker script that cannot load would otherwise restart forever.
@@ -134,6 +138,8 @@ struct PoolState {
 pub struct WebWorkerHosts {
     me: std::rc::Weak<WebWorkerHosts>,
     script: String,
+    /// The OPFS root of the engine's segment store, for hosts to write segment files into.
+    segment_root: Option<String>,
     capacity: u32,
     state: RefCell<PoolState>,
     /// Where host messages go (set once, right after creation: the controller side needs the
@@ -155,7 +161,9 @@ impl std::fmt::Debug for WebWorkerHosts {
 
 impl WebWorkerHosts {
     /// Starts `capacity` hosts from `script` and returns the controller's transport factory
-    /// over them, reading table inputs from `store`.
+    /// over them, reading table inputs from `store`. `segment_root` is the root of `store` in
+    /// OPFS when it is an [`crate::opfs::OpfsSegmentStore`]: the hosts then write the segment
+    /// files they generate into it themselves ([`crate::opfs::write_worker_segment`]).
     ///
     /// # Errors
     /// When the browser refuses to start a worker from inside a worker.
@@ -163,10 +171,12 @@ impl WebWorkerHosts {
         script: &str,
         capacity: u32,
         store: msq_runtime::store::SharedStore,
+        segment_root: Option<&str>,
     ) -> Result<RemoteHosts, String> {
         let pool = Rc::new_cyclic(|me| WebWorkerHosts {
             me: me.clone(),
             script: script.to_owned(),
+            segment_root: segment_root.map(str::to_owned),
             capacity: capacity.max(1),
             state: RefCell::new(PoolState {
                 slots: Vec::new(),
@@ -250,6 +260,9 @@ impl WebWorkerHosts {
             let setup = js_sys::Object::new();
             let info = js_sys::Object::new();
             set(&info, "number", &JsValue::from(number as u32));
+            if let Some(root) = &self.segment_root {
+                set(&info, SEGMENT_ROOT, &JsValue::from_str(root));
+            }
             set(&setup, SETUP, &info);
             set(&setup, PORTS, &ports[number]);
             let transfer: js_sys::Array = ports[number].iter().filter(|p| !p.is_null()).collect();
@@ -375,11 +388,31 @@ thread_local! {
 
 struct BrowserLinks {
     ports: Vec<Option<MessagePort>>,
+    /// The OPFS root of the engine's segment store, when this host writes segment files.
+    segment_root: Option<String>,
 }
 
 impl HostLinks for BrowserLinks {
     fn memory_bytes(&self) -> u64 {
         crate::worker::wasm_memory_bytes()
+    }
+
+    fn writes_segment_files(&self) -> bool {
+        self.segment_root.is_some()
+    }
+
+    fn write_segment_file(
+        &self,
+        path: String,
+        bytes: Vec<u8>,
+    ) -> LocalBoxFuture<'static, Result<()>> {
+        let root = self.segment_root.clone();
+        Box::pin(async move {
+            let root = root.ok_or_else(|| {
+                MsqError::internal("this stage worker was not given the segment store's root")
+            })?;
+            crate::opfs::write_worker_segment(&root, &path, &bytes).await
+        })
     }
 
     fn to_controller(&self, wire: Wire) {
@@ -413,6 +446,7 @@ pub fn handle_host_message(data: &JsValue) {
     }
     let setup = get(data, SETUP);
     let number = get(&setup, "number").as_f64().unwrap_or(0.0) as u32;
+    let segment_root = get(&setup, SEGMENT_ROOT).as_string();
     let ports: Vec<Option<MessagePort>> = get(data, PORTS)
         .dyn_into::<js_sys::Array>()
         .map(|a| a.iter().map(|p| p.dyn_into::<MessagePort>().ok()).collect())
@@ -430,7 +464,10 @@ pub fn handle_host_message(data: &JsValue) {
     }
     let host = StageHost::new(
         number,
-        Rc::new(BrowserLinks { ports }),
+        Rc::new(BrowserLinks {
+            ports,
+            segment_root,
+        }),
         Rc::new(HttpFetcher::new()),
         Rc::new(crate::engine::JsClock),
         Rc::new(crate::engine::LocalSpawner),

@@ -40,6 +40,14 @@
 //!   resolves once everything queued so far is durable; through
 //!   [`SegmentStore::durable`] the controller awaits it before an INSERT/REPLACE reports
 //!   SUCCESS, so a reload right after SUCCESS finds the new segments.
+//! - **Stage workers write their own segment files.** A segment generator in a stage worker
+//!   writes its file into this store's directory itself ([`write_worker_segment`], at the
+//!   segment's path plus `.w<worker>`), and the engine adopts it when it numbers the segment
+//!   ([`SegmentStore::adopt_segment`]: listed at once, renamed in its turn in the journal).
+//!   So an ingest's segment bytes never cross to the engine's thread, and the workers write in
+//!   parallel. A worker's file that the engine never adopted (the task failed first) is not
+//!   listed until the store is next [`open`](OpfsSegmentStore::open)ed; then it is garbage
+//!   like any unreferenced segment file (see "Garbage").
 //! - **Failures are sticky**: the first failed write is kept, the journal behind it is dropped
 //!   (applying a manifest after a lost segment file would publish a broken version), and from
 //!   then on [`flush`](OpfsSegmentStore::flush) returns it, [`last_error`](OpfsSegmentStore::last_error)
@@ -60,12 +68,14 @@
 //! Segment files written by a task that never published (a crash between the segments and the
 //! manifest) are listed like any other file, and the engine's
 //! [`Publisher::collect_garbage`](msq_exec::segment::Publisher::collect_garbage) deletes them
-//! at startup; the store itself does not interpret manifests.
+//! (it runs after every publish and datasource drop); the store itself does not interpret
+//! manifests.
 //!
 //! # Layout
 //! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes`, the cache's
 //!   `set_cache_bytes` / `cached_bytes`, and the [`SegmentStore`] impl (a cheap, cloneable
 //!   handle: clones share catalog, cache and journal).
+//! - [`write_worker_segment`]: a stage worker's write of a segment file into a store.
 //! - [`is_available`]: whether `navigator.storage.getDirectory()` exists and works here.
 //! - [`clear`]: removes a store's root directory (tests, "reset storage").
 //! - private: the catalog's [`Entry`], the journal ([`Write`]), its drain loop, the read-back
@@ -120,6 +130,9 @@ enum Write {
     Delete { path: String },
     /// Replace a manifest: `.tmp` first, then the file itself, then drop the `.tmp`.
     Manifest { path: String, bytes: Buffer },
+    /// Rename a segment file a stage worker wrote (at `from`, a path the catalog never listed)
+    /// to the segment's path `to`.
+    Adopt { from: String, to: String },
 }
 
 /// A file of the store, as the catalog knows it.
@@ -186,13 +199,7 @@ impl OpfsSegmentStore {
     /// An internal error when OPFS is unavailable, `root_name` is not a valid relative path
     /// or a directory or file cannot be read.
     pub async fn open(root_name: &str) -> Result<Self> {
-        validate_path(root_name)?;
-        let mut root = opfs_root().await?;
-        for part in root_name.split('/') {
-            root = child_dir(&root, part, true, root_name)
-                .await?
-                .ok_or_else(|| missing(root_name))?;
-        }
+        let root = store_root(root_name).await?;
         let mut files = BTreeMap::new();
         let mut stale = Vec::new();
         let mut dirs = vec![(root.clone(), String::new())];
@@ -268,19 +275,7 @@ impl OpfsSegmentStore {
     /// The first write that failed (sticky: every later flush reports it too, and the store
     /// refuses further writes; re-open it to recover the consistent on-disk state).
     pub async fn flush(&self) -> Result<()> {
-        let target = self.inner.queued.get();
-        if self.inner.finished.get() < target {
-            let mut resolver = None;
-            let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
-            let Some(resolve) = resolver else {
-                return Err(MsqError::internal(
-                    "OPFS: a flush promise was created without a resolver",
-                ));
-            };
-            self.inner.waiters.borrow_mut().push((target, resolve));
-            // Only ever resolved, by the drain future.
-            let _ = JsFuture::from(promise).await;
-        }
+        self.inner.settle().await?;
         match self.last_error() {
             Some(e) => Err(e),
             None => Ok(()),
@@ -368,6 +363,25 @@ impl OpfsSegmentStore {
 }
 
 impl Inner {
+    /// Resolves once every write queued before the call is finished (applied, or dropped
+    /// after a failure, which this does not report).
+    async fn settle(&self) -> Result<()> {
+        let target = self.queued.get();
+        if self.finished.get() < target {
+            let mut resolver = None;
+            let promise = Promise::new(&mut |resolve, _reject| resolver = Some(resolve));
+            let Some(resolve) = resolver else {
+                return Err(MsqError::internal(
+                    "OPFS: a flush promise was created without a resolver",
+                ));
+            };
+            self.waiters.borrow_mut().push((target, resolve));
+            // Only ever resolved, by the drain future.
+            let _ = JsFuture::from(promise).await;
+        }
+        Ok(())
+    }
+
     /// The next tick of the store's clock.
     fn tick(&self) -> u64 {
         let now = self.clock.get() + 1;
@@ -477,6 +491,20 @@ impl SegmentStore for OpfsSegmentStore {
         Ok(())
     }
 
+    /// The file a stage worker wrote at `written` ([`write_worker_segment`]) is listed at
+    /// `path` at once, on disk only, and renamed in its turn in the journal (so a read of it
+    /// waits for the rename, and a manifest naming it is written after it).
+    fn adopt_segment(&mut self, written: &str, path: &str) -> Result<()> {
+        validate_path(written)?;
+        self.check_writable(path)?;
+        self.inner.set(path, Some(Entry::Disk));
+        self.enqueue(Write::Adopt {
+            from: written.to_owned(),
+            to: path.to_owned(),
+        });
+        Ok(())
+    }
+
     fn get(&self, path: &str) -> Result<Option<Vec<u8>>> {
         Ok(self.get_shared(path)?.map(|bytes| bytes.to_vec()))
     }
@@ -564,9 +592,13 @@ fn is_manifest(path: &str) -> bool {
 }
 
 /// Reads the segment file `path`, which the catalog lists as on disk only, from OPFS into the
-/// cache. The store may change while the file is read: a file deleted meanwhile reads as
-/// missing, one written again meanwhile as its new bytes.
+/// cache, once the writes queued before are applied. The store may change while the file is
+/// read: a file deleted meanwhile reads as missing, one written again meanwhile as its new
+/// bytes.
 async fn read_back(inner: Rc<Inner>, path: String) -> Result<Option<Buffer>> {
+    // A file adopted from a stage worker is on disk under its path once the journal has
+    // renamed it.
+    inner.settle().await?;
     let read = async {
         let (dir, name) = parent_dir(&inner.root, &path, false)
             .await?
@@ -645,6 +677,7 @@ async fn apply(root: &FileSystemDirectoryHandle, write: &Write) -> Result<()> {
             write_segment_file(&dir, name, bytes, path).await
         }
         Write::Delete { path } => remove_file(root, path).await,
+        Write::Adopt { from, to } => adopt_file(root, from, to).await,
         Write::Manifest { path, bytes } => {
             let (dir, name) = parent_dir(root, path, true)
                 .await?
@@ -657,6 +690,50 @@ async fn apply(root: &FileSystemDirectoryHandle, write: &Write) -> Result<()> {
             remove_entry(&dir, &tmp_name, &tmp_path).await
         }
     }
+}
+
+/// Renames the file at store path `from` to `to` with `FileSystemHandle.move()` (Chromium,
+/// Firefox and Safari have it in OPFS), or copies and deletes it where that is missing.
+async fn adopt_file(root: &FileSystemDirectoryHandle, from: &str, to: &str) -> Result<()> {
+    let (from_dir, from_name) = parent_dir(root, from, false)
+        .await?
+        .ok_or_else(|| missing(from))?;
+    let file: FileSystemFileHandle = await_js(from_dir.get_file_handle(from_name), "opening", from)
+        .await?
+        .unchecked_into();
+    let (to_dir, to_name) = parent_dir(root, to, true)
+        .await?
+        .ok_or_else(|| missing(to))?;
+    let rename = Reflect::get(&file, &JsValue::from_str("move"))
+        .ok()
+        .and_then(|f| f.dyn_into::<Function>().ok());
+    if let Some(rename) = rename {
+        let moved = rename
+            .call2(&file, &to_dir, &JsValue::from_str(to_name))
+            .map_err(|e| js_error("renaming", from, &e))?;
+        await_js(moved.unchecked_into(), "renaming", from).await?;
+        return Ok(());
+    }
+    let bytes = read_segment_file(&file, from).await?;
+    write_segment_file(&to_dir, to_name, &bytes, to).await?;
+    remove_entry(&from_dir, from_name, from).await
+}
+
+/// Writes a segment file a stage worker generated at store path `path` of the store rooted at
+/// `<opfs>/<root_name>`, from the worker's own thread (`msq_runtime::remote::HostLinks`): the
+/// store's engine then adopts it ([`SegmentStore::adopt_segment`]), so the file's bytes never
+/// cross to the engine. Stage workers are dedicated workers, so this writes through a
+/// synchronous access handle.
+///
+/// # Errors
+/// An internal error when OPFS is unavailable, a path is invalid or the write fails.
+pub async fn write_worker_segment(root_name: &str, path: &str, bytes: &[u8]) -> Result<()> {
+    validate_path(path)?;
+    let root = store_root(root_name).await?;
+    let (dir, name) = parent_dir(&root, path, true)
+        .await?
+        .ok_or_else(|| missing(path))?;
+    write_segment_file(&dir, name, bytes, path).await
 }
 
 /// Whether the Origin Private File System can be used here: `navigator.storage.getDirectory`
@@ -726,6 +803,19 @@ async fn opfs_root() -> Result<FileSystemDirectoryHandle> {
             .await?
             .unchecked_into(),
     )
+}
+
+/// The directory `<opfs>/<root_name>` of a store (`root_name` may be a `/`-separated path),
+/// created when missing.
+async fn store_root(root_name: &str) -> Result<FileSystemDirectoryHandle> {
+    validate_path(root_name)?;
+    let mut root = opfs_root().await?;
+    for part in root_name.split('/') {
+        root = child_dir(&root, part, true, root_name)
+            .await?
+            .ok_or_else(|| missing(root_name))?;
+    }
+    Ok(root)
 }
 
 /// The child directory `name` of `dir`; `None` when it is missing and `create` is false.

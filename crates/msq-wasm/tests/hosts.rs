@@ -42,7 +42,7 @@ async fn hosts_are_set_up_after_their_hello_and_answer_pings() {
       };
       setTimeout(() => postMessage({ envelope: { id: 1, message: { type: 'hello' } } }), 50);
     "#;
-    let hosts = WebWorkerHosts::start(&blob_url(js), 3, store()).unwrap();
+    let hosts = WebWorkerHosts::start(&blob_url(js), 3, store(), None).unwrap();
     let vitals = hosts.vitals().await;
     assert_eq!(vitals.len(), 3);
     for (n, v) in vitals.into_iter().enumerate() {
@@ -55,8 +55,13 @@ async fn hosts_are_set_up_after_their_hello_and_answer_pings() {
 
 #[wasm_bindgen_test]
 async fn a_worker_that_cannot_start_fails_what_waits_and_is_not_restarted_forever() {
-    let hosts = WebWorkerHosts::start(&blob_url("throw new Error('boom at startup');"), 2, store())
-        .unwrap();
+    let hosts = WebWorkerHosts::start(
+        &blob_url("throw new Error('boom at startup');"),
+        2,
+        store(),
+        None,
+    )
+    .unwrap();
     let first = hosts.vitals().await;
     let err = first[0].as_ref().unwrap_err();
     assert_eq!(err.code(), ErrorCode::WorkerFailed);
@@ -86,7 +91,7 @@ async fn a_worker_that_cannot_start_fails_what_waits_and_is_not_restarted_foreve
 async fn a_panic_fault_fails_what_waits_with_its_message() {
     let js = "postMessage({envelope: {id: 0, message: {type: 'fault', errorCode: 'WorkerFailed', \
               errorMessage: 'worker panicked: index out of bounds'}}});";
-    let hosts = WebWorkerHosts::start(&blob_url(js), 1, store()).unwrap();
+    let hosts = WebWorkerHosts::start(&blob_url(js), 1, store(), None).unwrap();
     let vitals = hosts.vitals().await;
     let err = vitals[0].as_ref().unwrap_err();
     assert!(

@@ -217,6 +217,11 @@ async fn segment_files_are_read_back_from_opfs_and_cached_within_the_limit() {
 }
 
 #[wasm_bindgen_test]
+async fn segment_files_written_by_stage_workers_are_adopted() {
+    common::adopt_worker_files("adopt").await;
+}
+
+#[wasm_bindgen_test]
 async fn invalid_paths_are_errors() {
     let root = fresh_root("paths").await;
     let mut store = OpfsSegmentStore::open(&root).await.unwrap();

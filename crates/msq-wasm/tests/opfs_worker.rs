@@ -13,3 +13,8 @@ wasm_bindgen_test_configure!(run_in_dedicated_worker);
 async fn segment_files_are_read_back_through_sync_access_handles_and_cached() {
     common::read_back_and_cache("cache-worker").await;
 }
+
+#[wasm_bindgen_test]
+async fn segment_files_written_by_stage_workers_are_adopted_with_sync_access_handles() {
+    common::adopt_worker_files("adopt-worker").await;
+}

@@ -236,10 +236,18 @@ impl<S: SegmentStore> Publisher<S> {
     /// A task writes each segment as it arrives, so the store's writes overlap the
     /// generation of the next ones instead of all following it.
     ///
+    /// A segment whose generator already wrote its file into the store's storage
+    /// ([`Segment::file`]) is adopted under its path instead
+    /// ([`SegmentStore::adopt_segment`]).
+    ///
     /// # Errors
     /// An internal error for an invalid path or a failing store.
     pub fn write_segment(&mut self, segment: Segment) -> Result<SegmentMeta> {
-        (self.store).put_segment(&segment_path(&segment.meta.id), segment.bytes)?;
+        let path = segment_path(&segment.meta.id);
+        match &segment.file {
+            Some(written) => self.store.adopt_segment(written, &path)?,
+            None => self.store.put_segment(&path, segment.bytes)?,
+        }
         Ok(segment.meta)
     }
 

@@ -60,6 +60,21 @@ pub trait SegmentStore {
         Box::pin(std::future::ready(self.get_shared(path)))
     }
 
+    /// Takes in, under the segment path `path`, a segment file that a stage worker wrote into
+    /// this store's storage itself at `written` (see `Segment::file`): the file is renamed
+    /// (or copied) to `path` and is then like any file [`SegmentStore::put_segment`] wrote. A
+    /// store whose storage no worker can reach refuses, which is the default.
+    ///
+    /// # Errors
+    /// An internal error for an invalid path, a store that cannot adopt files, or one whose
+    /// storage has no file at `written`.
+    fn adopt_segment(&mut self, written: &str, path: &str) -> Result<()> {
+        internal_err!(
+            "this segment store cannot take in [{written}] as [{path}]: its storage is not \
+             shared with the workers"
+        )
+    }
+
     /// Every stored path starting with `prefix` (a plain string prefix), sorted.
     ///
     /// # Errors
@@ -176,6 +191,19 @@ impl SegmentStore for MemorySegmentStore {
     fn get_shared(&self, path: &str) -> Result<Option<Buffer>> {
         validate_path(path)?;
         Ok(self.files.get(path).cloned())
+    }
+
+    /// A rename within the map: a worker sharing this store (a test's loopback host) put the
+    /// file at `written` first.
+    fn adopt_segment(&mut self, written: &str, path: &str) -> Result<()> {
+        validate_path(path)?;
+        match self.files.remove(written) {
+            Some(bytes) => {
+                self.files.insert(path.to_owned(), bytes);
+                Ok(())
+            }
+            None => internal_err!("cannot take in [{written}] as [{path}]: no such file"),
+        }
     }
 
     fn list(&self, prefix: &str) -> Result<Vec<String>> {
@@ -391,5 +419,19 @@ mod tests {
         for bad in ["", "/a", "a//b", "a/../b", "./a", "a\\b"] {
             assert!(s.put_segment(bad, b"x".to_vec()).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn a_file_a_worker_wrote_is_adopted_under_its_segment_path() {
+        let mut s = MemorySegmentStore::new();
+        s.put_segment("a/segments/1.arrow.w3", b"1".to_vec())
+            .unwrap();
+        s.adopt_segment("a/segments/1.arrow.w3", "a/segments/1.arrow")
+            .unwrap();
+        assert_eq!(s.list("").unwrap(), ["a/segments/1.arrow"]);
+        assert_eq!(s.get("a/segments/1.arrow").unwrap().unwrap(), b"1");
+        let missing = s.adopt_segment("a/segments/2.arrow.w3", "a/segments/2.arrow");
+        assert!(missing.unwrap_err().to_string().contains("no such file"));
+        assert!(s.adopt_segment("a/segments/1.arrow", "a//b").is_err());
     }
 }

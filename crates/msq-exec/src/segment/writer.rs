@@ -107,9 +107,15 @@ pub struct SegmentMeta {
 pub struct Segment {
     /// What the manifest records.
     pub meta: SegmentMeta,
-    /// The Arrow IPC file.
+    /// The Arrow IPC file (empty when [`Segment::file`] says where it already is).
     #[serde(skip)]
     pub bytes: Vec<u8>,
+    /// Where the worker that generated the segment already wrote its file in the segment
+    /// store, under a name of its own, when it can reach the store itself (the browser's stage
+    /// workers write OPFS): the controller then adopts the file under the segment's path
+    /// ([`super::SegmentStore::adopt_segment`]) instead of receiving its bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// Writes the segments of one time chunk.
@@ -354,6 +360,7 @@ impl SegmentWriter {
                 columns: columns.to_vec(),
             },
             bytes,
+            file: None,
         })
     }
 }

@@ -153,3 +153,52 @@ pub async fn read_back_and_cache(test: &str) {
     );
     opfs::clear(&root).await.unwrap();
 }
+
+/// Segment files a stage worker wrote itself (`opfs::write_worker_segment`) are not listed
+/// until the store adopts them; adopted, they publish, read (waiting for the journal's rename)
+/// and survive a re-open under their segment paths, with no worker file left. Adopting a file
+/// no worker wrote fails the journal, naming it. `test` names the store's root.
+pub async fn adopt_worker_files(test: &str) {
+    let root = fresh_root(test).await;
+    let store = OpfsSegmentStore::open(&root).await.unwrap();
+    let mut written = Vec::new();
+    for (worker, mut segment) in segments("wiki", 0, "v1", &[1, 2, 3])
+        .into_iter()
+        .enumerate()
+    {
+        let file = format!("{}.w{worker}", segment_path(&segment.meta.id));
+        opfs::write_worker_segment(&root, &file, &segment.bytes)
+            .await
+            .unwrap();
+        segment.bytes = Vec::new();
+        segment.file = Some(file);
+        written.push(segment);
+    }
+    assert_eq!(store.list("").unwrap(), Vec::<String>::new());
+
+    let mut publisher = Publisher::new(store.clone());
+    let metas: Vec<_> = written
+        .into_iter()
+        .map(|segment| publisher.write_segment(segment).unwrap())
+        .collect();
+    let mut expected: Vec<String> = metas.iter().map(|m| segment_path(&m.id)).collect();
+    publisher.commit_insert("wiki", metas).unwrap();
+    assert_eq!(pages(&publisher, "wiki").await, ["v1-1", "v1-2", "v1-3"]);
+    store.flush().await.unwrap();
+
+    let reopened = OpfsSegmentStore::open(&root).await.unwrap();
+    expected.insert(0, manifest_path("wiki"));
+    assert_eq!(reopened.list("").unwrap(), expected);
+    assert_eq!(
+        pages(&Publisher::new(reopened.clone()), "wiki").await,
+        ["v1-1", "v1-2", "v1-3"]
+    );
+
+    let mut broken = reopened.clone();
+    broken
+        .adopt_segment("wiki/segments/none.arrow.w9", "wiki/segments/none.arrow")
+        .unwrap();
+    let err = broken.flush().await.unwrap_err();
+    assert!(err.to_string().contains("none.arrow.w9"), "{err}");
+    opfs::clear(&root).await.unwrap();
+}
