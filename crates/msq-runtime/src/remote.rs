@@ -23,9 +23,14 @@
 //! Frames stay where they were written: a consumer fetches them from the producing host over
 //! the host ↔ host channel ("pull", as Druid's workers fetch partitions from each other's
 //! `/channels` endpoint), and the controller fetches the final stage's frames the same way.
-//! Segments stay with the controller, which owns the segment store: a host reading a table
-//! input asks for the datasource's columns and for the columns it reads of each segment (a
-//! file cut to them), and keeps those for later queries ([`crate::segment_cache`]).
+//! The controller owns the segment store (manifests, publishing, garbage). Where a host reaches
+//! the store's storage itself (the browser's stage workers reach OPFS; see
+//! [`HostLinks::read_segment_file`]), it writes the segment files it generates into it, which
+//! the controller adopts, and reads the segments a query scans from it, so segment bytes do
+//! not cross to the controller's thread. Otherwise (or for a file not yet in place) a host
+//! asks the controller for the columns it reads of each segment (a file cut to them). Either
+//! way it asks the controller for a datasource's columns and keeps the segment columns it read
+//! for later queries ([`crate::segment_cache`]).
 //!
 //! Natively, [`loopback`] wires a controller to `n` hosts through queues — every message
 //! serialised and parsed on the way, as in the browser — so the whole golden corpus runs over
@@ -48,7 +53,7 @@ use msq_kernel::{ClusterByPartitions, WorkOrder};
 use msq_plan::{ColumnType, QueryDefinition};
 use serde::{Deserialize, Serialize};
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::rc::{Rc, Weak};
 
 /// The host that runs worker `worker` of `stage` when a query has `hosts` hosts. Stages shift
@@ -357,6 +362,16 @@ pub trait HostLinks {
     /// controller.
     fn writes_segment_files(&self) -> bool {
         false
+    }
+    /// Reads the file at store path `path` of the controller's segment store, when this host
+    /// reaches the store itself: `None` (the default) when it does not, so the controller sends
+    /// segments; the future's `Ok(None)` when there is no such file (yet).
+    fn read_segment_file(
+        &self,
+        path: String,
+    ) -> Option<LocalBoxFuture<'static, Result<Option<Buffer>>>> {
+        let _ = path;
+        None
     }
     /// Writes a generated segment's file at store path `path` of the controller's segment
     /// store, which the controller then adopts ([`msq_exec::segment::Segment::file`]): the
@@ -688,6 +703,10 @@ impl WorkerInputs for HostInputs {
         answer
     }
 
+    /// From this host's cache; else read from the store by this host where it can reach it
+    /// ([`HostLinks::read_segment_file`]), or else asked of the controller. Either way only
+    /// the columns asked for are kept (cut out of the file), so the cache never holds whole
+    /// files.
     fn segment_columns(
         &self,
         data_source: &str,
@@ -703,28 +722,25 @@ impl WorkerInputs for HostInputs {
             let kept = (host.segments.borrow_mut()).finish(data_source, id, columns, pending, &[]);
             return futures::future::ready(kept).boxed_local();
         }
-        let (request, answer) = host
-            .frames
-            .register(format!("the controller did not send segment [{id}]"));
-        let ask = RemoteMessage::ReadSegment {
-            request,
-            data_source: data_source.to_owned(),
-            id: id.to_owned(),
-            columns: pending.asked.clone(),
-        };
-        host.links.to_controller(Wire::new(&ask, Vec::new()));
+        let local = host
+            .links
+            .read_segment_file(msq_exec::segment::segment_path_of(data_source, id));
         let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
         let host = Rc::downgrade(&host);
         async move {
-            let mut frames = answer.await?;
-            let file = match (frames.pop(), frames.is_empty()) {
-                (Some(bytes), true) => Buffer::from_vec(bytes),
-                _ => {
-                    return Err(rpc_error(format!(
-                        "segment [{id}] arrived as {} files",
-                        frames.len() + 1
-                    )))
-                }
+            let asked: HashSet<&str> = pending.asked.iter().map(String::as_str).collect();
+            // A file the store has not renamed into place yet (just published) or cannot be
+            // read here is the controller's to send.
+            let own = match local {
+                Some(read) => match read.await {
+                    Ok(Some(file)) => Some(msq_exec::segment::project_segment(file, &asked)?),
+                    Ok(None) | Err(_) => None,
+                },
+                None => None,
+            };
+            let file = match own {
+                Some(bytes) => Buffer::from_vec(bytes),
+                None => ask_for_segment(&host, &data_source, &id, &pending.asked)?.await?,
             };
             let arrived = msq_exec::segment::decode_segment_columns(&file, None)?;
             let host = host
@@ -789,6 +805,41 @@ struct HostsInner {
     queries: RefCell<HashMap<u64, Weak<RemoteTransport>>>,
     frames: Waiting<Vec<Vec<u8>>>,
     pings: Waiting<HostVitals>,
+}
+
+/// Asks the controller for columns `asked` of segment `id` of `data_source`: a future of the
+/// file it cuts to them.
+fn ask_for_segment(
+    host: &Weak<HostInner>,
+    data_source: &str,
+    id: &str,
+    asked: &[String],
+) -> Result<LocalBoxFuture<'static, Result<Buffer>>> {
+    let host = host
+        .upgrade()
+        .ok_or_else(|| MsqError::canceled("the worker is shutting down"))?;
+    let (request, answer) = host
+        .frames
+        .register(format!("the controller did not send segment [{id}]"));
+    let ask = RemoteMessage::ReadSegment {
+        request,
+        data_source: data_source.to_owned(),
+        id: id.to_owned(),
+        columns: asked.to_vec(),
+    };
+    host.links.to_controller(Wire::new(&ask, Vec::new()));
+    let id = id.to_owned();
+    Ok(async move {
+        let mut frames = answer.await?;
+        match (frames.pop(), frames.is_empty()) {
+            (Some(bytes), true) => Ok(Buffer::from_vec(bytes)),
+            _ => Err(rpc_error(format!(
+                "segment [{id}] arrived as {} files",
+                frames.len() + 1
+            ))),
+        }
+    }
+    .boxed_local())
 }
 
 /// The controller's side: a [`TransportFactory`] whose workers run on a pool of hosts.
@@ -1125,6 +1176,14 @@ pub mod loopback {
             self.segment_store.is_some()
         }
 
+        fn read_segment_file(
+            &self,
+            path: String,
+        ) -> Option<LocalBoxFuture<'static, Result<Option<Buffer>>>> {
+            use msq_exec::segment::SegmentStore;
+            self.segment_store.as_ref().map(|store| store.read(&path))
+        }
+
         fn write_segment_file(
             &self,
             path: String,
@@ -1163,9 +1222,10 @@ pub mod loopback {
 
     /// A [`RemoteHosts`] over `n` [`StageHost`]s, all pumped by futures on `spawner`. Errors a
     /// receiver reports (unreadable messages) panic: in tests they are bugs. With
-    /// `hosts_write_segments` the hosts write the segment files they generate into `store`
-    /// themselves and the controller adopts them
-    /// ([`msq_exec::segment::SegmentStore::adopt_segment`]); else the bytes travel.
+    /// `hosts_write_segments` the hosts reach `store` themselves, as the browser's stage
+    /// workers reach OPFS: they write the segment files they generate into it, which the
+    /// controller adopts ([`msq_exec::segment::SegmentStore::adopt_segment`]), and read the
+    /// segments queries ask for from it; else the bytes travel through the controller.
     pub fn hosts(
         n: u32,
         store: SharedStore,

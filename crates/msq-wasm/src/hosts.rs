@@ -24,6 +24,7 @@ use crate::codec::{decode, describe};
 use crate::fetch::HttpFetcher;
 use futures::future::LocalBoxFuture;
 use msq_common::{MsqError, Result};
+use msq_exec::segment::store::Buffer;
 use msq_protocol::FromWorker;
 use msq_runtime::remote::{HostLinks, HostPool, RemoteHosts, Sender, StageHost, Wire};
 use std::cell::RefCell;
@@ -399,6 +400,16 @@ impl HostLinks for BrowserLinks {
 
     fn writes_segment_files(&self) -> bool {
         self.segment_root.is_some()
+    }
+
+    fn read_segment_file(
+        &self,
+        path: String,
+    ) -> Option<LocalBoxFuture<'static, Result<Option<Buffer>>>> {
+        let root = self.segment_root.clone()?;
+        Some(Box::pin(async move {
+            crate::opfs::read_worker_segment(&root, &path).await
+        }))
     }
 
     fn write_segment_file(

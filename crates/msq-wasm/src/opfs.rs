@@ -40,12 +40,14 @@
 //!   resolves once everything queued so far is durable; through
 //!   [`SegmentStore::durable`] the controller awaits it before an INSERT/REPLACE reports
 //!   SUCCESS, so a reload right after SUCCESS finds the new segments.
-//! - **Stage workers write their own segment files.** A segment generator in a stage worker
-//!   writes its file into this store's directory itself ([`write_worker_segment`], at the
-//!   segment's path plus `.w<worker>`), and the engine adopts it when it numbers the segment
-//!   ([`SegmentStore::adopt_segment`]: listed at once, renamed in its turn in the journal).
-//!   So an ingest's segment bytes never cross to the engine's thread, and the workers write in
-//!   parallel. A worker's file that the engine never adopted (the task failed first) is not
+//! - **Stage workers write and read segment files themselves.** A segment generator in a
+//!   stage worker writes its file into this store's directory ([`write_worker_segment`], at
+//!   the segment's path plus `.w<worker>`), and the engine adopts it when it numbers the
+//!   segment ([`SegmentStore::adopt_segment`]: listed at once, renamed in its turn in the
+//!   journal); a worker scanning a datasource reads the segment files from OPFS
+//!   ([`read_worker_segment`]) and asks the engine (whose reads go through the cache above)
+//!   only for a file not yet renamed into place. So segment bytes seldom cross to the
+//!   engine's thread, and the workers read and write in parallel. A worker's file that the engine never adopted (the task failed first) is not
 //!   listed until the store is next [`open`](OpfsSegmentStore::open)ed; then it is garbage
 //!   like any unreferenced segment file (see "Garbage").
 //! - **Failures are sticky**: the first failed write is kept, the journal behind it is dropped
@@ -75,7 +77,8 @@
 //! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes`, the cache's
 //!   `set_cache_bytes` / `cached_bytes`, and the [`SegmentStore`] impl (a cheap, cloneable
 //!   handle: clones share catalog, cache and journal).
-//! - [`write_worker_segment`]: a stage worker's write of a segment file into a store.
+//! - [`write_worker_segment`] / [`read_worker_segment`]: a stage worker's own write of a
+//!   segment file into a store, and its own read of one.
 //! - [`is_available`]: whether `navigator.storage.getDirectory()` exists and works here.
 //! - [`clear`]: removes a store's root directory (tests, "reset storage").
 //! - private: the catalog's [`Entry`], the journal ([`Write`]), its drain loop, the read-back
@@ -734,6 +737,30 @@ pub async fn write_worker_segment(root_name: &str, path: &str, bytes: &[u8]) -> 
         .await?
         .ok_or_else(|| missing(path))?;
     write_segment_file(&dir, name, bytes, path).await
+}
+
+/// Reads the file at store path `path` of the store rooted at `<opfs>/<root_name>` from a stage
+/// worker's own thread (`msq_runtime::remote::HostLinks`), so a query's segment bytes never
+/// pass through the engine: `None` when there is no such file (yet: the engine renames an
+/// adopted file in its journal's turn). Through a synchronous access handle in a dedicated
+/// worker, or as a `Blob` when another worker holds the file's handle.
+///
+/// # Errors
+/// An internal error when OPFS is unavailable, a path is invalid or the read fails.
+pub async fn read_worker_segment(root_name: &str, path: &str) -> Result<Option<Buffer>> {
+    validate_path(path)?;
+    let root = store_root(root_name).await?;
+    let Some((dir, name)) = parent_dir(&root, path, false).await? else {
+        return Ok(None);
+    };
+    let file: FileSystemFileHandle = match JsFuture::from(dir.get_file_handle(name)).await {
+        Ok(file) => file.unchecked_into(),
+        Err(e) if is_not_found(&e) => return Ok(None),
+        Err(e) => return Err(js_error("opening", path, &e)),
+    };
+    Ok(Some(Buffer::from_vec(
+        read_segment_file(&file, path).await?,
+    )))
 }
 
 /// Whether the Origin Private File System can be used here: `navigator.storage.getDirectory`

@@ -29,7 +29,9 @@ pub mod writer;
 pub use manifest::{DatasourceManifest, Overwrite, Publisher};
 #[cfg(not(target_arch = "wasm32"))]
 pub use store::DirSegmentStore;
-pub use store::{manifest_path, segment_path, Durable, MemorySegmentStore, Read, SegmentStore};
+pub use store::{
+    manifest_path, segment_path, segment_path_of, Durable, MemorySegmentStore, Read, SegmentStore,
+};
 pub use writer::{
     decode_segment, decode_segment_columns, format_iso_millis, project_segment, time_values,
     Segment, SegmentId, SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT, SEGMENT_BATCH_ROWS,

@@ -141,11 +141,13 @@ pub fn segments_prefix(data_source: &str) -> String {
 
 /// Where the segment `id` is stored.
 pub fn segment_path(id: &SegmentId) -> String {
-    format!(
-        "{}{}.arrow",
-        segments_prefix(&id.data_source),
-        escape_name(&id.to_string())
-    )
+    segment_path_of(&id.data_source, &id.to_string())
+}
+
+/// [`segment_path`] from a datasource and a segment id's string form (what a worker's input
+/// slice names).
+pub fn segment_path_of(data_source: &str, id: &str) -> String {
+    format!("{}{}.arrow", segments_prefix(data_source), escape_name(id))
 }
 
 /// Checks the path rules of the module doc.

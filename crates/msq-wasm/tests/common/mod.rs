@@ -155,8 +155,9 @@ pub async fn read_back_and_cache(test: &str) {
 }
 
 /// Segment files a stage worker wrote itself (`opfs::write_worker_segment`) are not listed
-/// until the store adopts them; adopted, they publish, read (waiting for the journal's rename)
-/// and survive a re-open under their segment paths, with no worker file left. Adopting a file
+/// until the store adopts them; adopted, they publish, read (waiting for the journal's rename;
+/// and by workers themselves, `opfs::read_worker_segment`) and survive a re-open under their
+/// segment paths, with no worker file left. Adopting a file
 /// no worker wrote fails the journal, naming it. `test` names the store's root.
 pub async fn adopt_worker_files(test: &str) {
     let root = fresh_root(test).await;
@@ -185,6 +186,19 @@ pub async fn adopt_worker_files(test: &str) {
     publisher.commit_insert("wiki", metas).unwrap();
     assert_eq!(pages(&publisher, "wiki").await, ["v1-1", "v1-2", "v1-3"]);
     store.flush().await.unwrap();
+
+    // Stage workers read published files themselves; a file not (yet) there is `None`.
+    for path in &expected {
+        let own = opfs::read_worker_segment(&root, path)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(Some(own), store.read(path).await.unwrap(), "{path}");
+    }
+    let absent = opfs::read_worker_segment(&root, "wiki/segments/absent.arrow").await;
+    assert_eq!(absent.unwrap(), None);
+    let no_dir = opfs::read_worker_segment(&root, "nowhere/segments/absent.arrow").await;
+    assert_eq!(no_dir.unwrap(), None);
 
     let reopened = OpfsSegmentStore::open(&root).await.unwrap();
     expected.insert(0, manifest_path("wiki"));
