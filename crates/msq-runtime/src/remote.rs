@@ -25,7 +25,7 @@
 //! `/channels` endpoint), and the controller fetches the final stage's frames the same way.
 //! The controller owns the segment store (manifests, publishing, garbage). Where a host reaches
 //! the store's storage itself (the browser's stage workers reach OPFS; see
-//! [`HostLinks::read_segment_file`]), it writes the segment files it generates into it, which
+//! [`HostLinks::read_segment_columns`]), it writes the segment files it generates into it, which
 //! the controller adopts, and reads the segments a query scans from it, so segment bytes do
 //! not cross to the controller's thread. Otherwise (or for a file not yet in place) a host
 //! asks the controller for the columns it reads of each segment (a file cut to them). Either
@@ -363,14 +363,17 @@ pub trait HostLinks {
     fn writes_segment_files(&self) -> bool {
         false
     }
-    /// Reads the file at store path `path` of the controller's segment store, when this host
-    /// reaches the store itself: `None` (the default) when it does not, so the controller sends
-    /// segments; the future's `Ok(None)` when there is no such file (yet).
-    fn read_segment_file(
+    /// Reads columns `columns` of the segment file at store path `path` of the controller's
+    /// segment store, when this host reaches the store itself, reading only what those columns
+    /// need ([`msq_exec::segment::read_segment_columns`]): `None` (the default) when it does
+    /// not, so the controller sends segments; the future's `Ok(None)` when there is no such
+    /// file (yet).
+    fn read_segment_columns(
         &self,
         path: String,
-    ) -> Option<LocalBoxFuture<'static, Result<Option<Buffer>>>> {
-        let _ = path;
+        columns: Vec<String>,
+    ) -> Option<LocalBoxFuture<'static, Result<Option<Vec<RecordBatch>>>>> {
+        let _ = (path, columns);
         None
     }
     /// Writes a generated segment's file at store path `path` of the controller's segment
@@ -704,9 +707,8 @@ impl WorkerInputs for HostInputs {
     }
 
     /// From this host's cache; else read from the store by this host where it can reach it
-    /// ([`HostLinks::read_segment_file`]), or else asked of the controller. Either way only
-    /// the columns asked for are kept (cut out of the file), so the cache never holds whole
-    /// files.
+    /// ([`HostLinks::read_segment_columns`]: only those columns' bytes), or else asked of the
+    /// controller (a file cut to them). Either way the cache holds only the columns asked for.
     fn segment_columns(
         &self,
         data_source: &str,
@@ -722,27 +724,26 @@ impl WorkerInputs for HostInputs {
             let kept = (host.segments.borrow_mut()).finish(data_source, id, columns, pending, &[]);
             return futures::future::ready(kept).boxed_local();
         }
-        let local = host
-            .links
-            .read_segment_file(msq_exec::segment::segment_path_of(data_source, id));
+        let local = host.links.read_segment_columns(
+            msq_exec::segment::segment_path_of(data_source, id),
+            pending.asked.clone(),
+        );
         let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
         let host = Rc::downgrade(&host);
         async move {
-            let asked: HashSet<&str> = pending.asked.iter().map(String::as_str).collect();
-            // A file the store has not renamed into place yet (just published) or cannot be
-            // read here is the controller's to send.
+            // A file the store has not renamed into place yet (just published) or that cannot
+            // be read here is the controller's to send.
             let own = match local {
-                Some(read) => match read.await {
-                    Ok(Some(file)) => Some(msq_exec::segment::project_segment(file, &asked)?),
-                    Ok(None) | Err(_) => None,
-                },
+                Some(read) => read.await.ok().flatten(),
                 None => None,
             };
-            let file = match own {
-                Some(bytes) => Buffer::from_vec(bytes),
-                None => ask_for_segment(&host, &data_source, &id, &pending.asked)?.await?,
+            let arrived = match own {
+                Some(batches) => batches,
+                None => {
+                    let file = ask_for_segment(&host, &data_source, &id, &pending.asked)?.await?;
+                    msq_exec::segment::decode_segment_columns(&file, None)?
+                }
             };
-            let arrived = msq_exec::segment::decode_segment_columns(&file, None)?;
             let host = host
                 .upgrade()
                 .ok_or_else(|| MsqError::canceled("the worker is shutting down"))?;
@@ -1176,12 +1177,22 @@ pub mod loopback {
             self.segment_store.is_some()
         }
 
-        fn read_segment_file(
+        fn read_segment_columns(
             &self,
             path: String,
-        ) -> Option<LocalBoxFuture<'static, Result<Option<Buffer>>>> {
-            use msq_exec::segment::SegmentStore;
-            self.segment_store.as_ref().map(|store| store.read(&path))
+            columns: Vec<String>,
+        ) -> Option<LocalBoxFuture<'static, Result<Option<Vec<RecordBatch>>>>> {
+            use msq_exec::segment::{read_segment_columns, SegmentStore};
+            let read = self.segment_store.as_ref()?.read(&path);
+            Some(
+                async move {
+                    let names: HashSet<&str> = columns.iter().map(String::as_str).collect();
+                    read.await?
+                        .map(|file| read_segment_columns(file.as_slice(), &names))
+                        .transpose()
+                }
+                .boxed_local(),
+            )
         }
 
         fn write_segment_file(

@@ -22,9 +22,9 @@
 
 use crate::codec::{decode, describe};
 use crate::fetch::HttpFetcher;
+use arrow_array::RecordBatch;
 use futures::future::LocalBoxFuture;
 use msq_common::{MsqError, Result};
-use msq_exec::segment::store::Buffer;
 use msq_protocol::FromWorker;
 use msq_runtime::remote::{HostLinks, HostPool, RemoteHosts, Sender, StageHost, Wire};
 use std::cell::RefCell;
@@ -402,13 +402,14 @@ impl HostLinks for BrowserLinks {
         self.segment_root.is_some()
     }
 
-    fn read_segment_file(
+    fn read_segment_columns(
         &self,
         path: String,
-    ) -> Option<LocalBoxFuture<'static, Result<Option<Buffer>>>> {
+        columns: Vec<String>,
+    ) -> Option<LocalBoxFuture<'static, Result<Option<Vec<RecordBatch>>>>> {
         let root = self.segment_root.clone()?;
         Some(Box::pin(async move {
-            crate::opfs::read_worker_segment(&root, &path).await
+            crate::opfs::read_worker_segment_columns(&root, &path, &columns).await
         }))
     }
 

@@ -44,8 +44,8 @@
 //!   stage worker writes its file into this store's directory ([`write_worker_segment`], at
 //!   the segment's path plus `.w<worker>`), and the engine adopts it when it numbers the
 //!   segment ([`SegmentStore::adopt_segment`]: listed at once, renamed in its turn in the
-//!   journal); a worker scanning a datasource reads the segment files from OPFS
-//!   ([`read_worker_segment`]) and asks the engine (whose reads go through the cache above)
+//!   journal); a worker scanning a datasource reads the columns it needs from the segment
+//!   files in OPFS ([`read_worker_segment_columns`]: only those columns' bytes) and asks the engine (whose reads go through the cache above)
 //!   only for a file not yet renamed into place. So segment bytes seldom cross to the
 //!   engine's thread, and the workers read and write in parallel. A worker's file that the engine never adopted (the task failed first) is not
 //!   listed until the store is next [`open`](OpfsSegmentStore::open)ed; then it is garbage
@@ -77,20 +77,22 @@
 //! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes`, the cache's
 //!   `set_cache_bytes` / `cached_bytes`, and the [`SegmentStore`] impl (a cheap, cloneable
 //!   handle: clones share catalog, cache and journal).
-//! - [`write_worker_segment`] / [`read_worker_segment`]: a stage worker's own write of a
-//!   segment file into a store, and its own read of one.
+//! - [`write_worker_segment`] / [`read_worker_segment_columns`]: a stage worker's own write
+//!   of a segment file into a store, and its own read of some columns of one.
 //! - [`is_available`]: whether `navigator.storage.getDirectory()` exists and works here.
 //! - [`clear`]: removes a store's root directory (tests, "reset storage").
 //! - private: the catalog's [`Entry`], the journal ([`Write`]), its drain loop, the read-back
 //!   of segment files and the OPFS helpers.
 
 use std::cell::{Cell, RefCell};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
 use std::rc::Rc;
 
+use arrow_array::RecordBatch;
 use js_sys::{Function, Promise, Reflect, Uint8Array};
 use msq_common::{MsqError, Result};
+use msq_exec::segment::ranges::{read_segment_columns, ReadAt};
 use msq_exec::segment::store::{manifest_path, validate_path, Buffer, Durable, Read, SegmentStore};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -739,16 +741,24 @@ pub async fn write_worker_segment(root_name: &str, path: &str, bytes: &[u8]) -> 
     write_segment_file(&dir, name, bytes, path).await
 }
 
-/// Reads the file at store path `path` of the store rooted at `<opfs>/<root_name>` from a stage
-/// worker's own thread (`msq_runtime::remote::HostLinks`), so a query's segment bytes never
-/// pass through the engine: `None` when there is no such file (yet: the engine renames an
-/// adopted file in its journal's turn). Through a synchronous access handle in a dedicated
-/// worker, or as a `Blob` when another worker holds the file's handle.
+/// Reads columns `columns` of the segment file at store path `path` of the store rooted at
+/// `<opfs>/<root_name>` from a stage worker's own thread (`msq_runtime::remote::HostLinks`),
+/// reading only the parts of the file those columns need
+/// ([`msq_exec::segment::read_segment_columns`], through a synchronous access handle), so a
+/// query's segment bytes never pass through the engine: `None` when there is no such file
+/// (yet: the engine renames an adopted file in its journal's turn). Where another worker holds
+/// the file's handle it is read whole, as a `Blob`.
 ///
 /// # Errors
-/// An internal error when OPFS is unavailable, a path is invalid or the read fails.
-pub async fn read_worker_segment(root_name: &str, path: &str) -> Result<Option<Buffer>> {
+/// An internal error when OPFS is unavailable, a path is invalid, the read fails or the file
+/// is not a segment.
+pub async fn read_worker_segment_columns(
+    root_name: &str,
+    path: &str,
+    columns: &[String],
+) -> Result<Option<Vec<RecordBatch>>> {
     validate_path(path)?;
+    let names: HashSet<&str> = columns.iter().map(String::as_str).collect();
     let root = store_root(root_name).await?;
     let Some((dir, name)) = parent_dir(&root, path, false).await? else {
         return Ok(None);
@@ -758,9 +768,87 @@ pub async fn read_worker_segment(root_name: &str, path: &str) -> Result<Option<B
         Err(e) if is_not_found(&e) => return Ok(None),
         Err(e) => return Err(js_error("opening", path, &e)),
     };
-    Ok(Some(Buffer::from_vec(
-        read_segment_file(&file, path).await?,
-    )))
+    if let Some(handle) = sync_handle(&file).await {
+        let file = SyncFile { handle, path };
+        let read = file
+            .size()
+            .and_then(|size| read_segment_columns(&SizedSyncFile { file: &file, size }, &names));
+        file.handle.close();
+        return read.map(Some);
+    }
+    let bytes = read_file(&file, path).await?;
+    read_segment_columns(bytes.as_slice(), &names).map(Some)
+}
+
+/// A synchronous access handle on a segment file being read.
+struct SyncFile<'a> {
+    handle: FileSystemSyncAccessHandle,
+    path: &'a str,
+}
+
+impl SyncFile<'_> {
+    /// The file's size in bytes.
+    fn size(&self) -> Result<usize> {
+        self.handle
+            .get_size()
+            .map(|size| size as usize)
+            .map_err(|e| js_error("sizing", self.path, &e))
+    }
+
+    /// Fills `bytes` from `offset`, through as many reads as it takes.
+    fn fill(&self, offset: usize, bytes: &mut [u8]) -> Result<usize> {
+        let mut filled = 0;
+        while filled < bytes.len() {
+            let options = FileSystemReadWriteOptions::new();
+            options.set_at((offset + filled) as f64);
+            // Synchronous: wasm memory cannot grow while `read` fills the view of `bytes`.
+            let n = self
+                .handle
+                .read_with_u8_array_and_options(&mut bytes[filled..], &options)
+                .map_err(|e| js_error("reading", self.path, &e))?;
+            if n <= 0.0 {
+                break;
+            }
+            filled += n as usize;
+        }
+        Ok(filled)
+    }
+}
+
+/// A [`SyncFile`] of known size, read at random ([`ReadAt`]).
+struct SizedSyncFile<'a, 'p> {
+    file: &'a SyncFile<'p>,
+    size: usize,
+}
+
+impl ReadAt for SizedSyncFile<'_, '_> {
+    fn size(&self) -> usize {
+        self.size
+    }
+
+    fn read_at(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        let mut bytes = vec![0_u8; len];
+        let filled = self.file.fill(offset, &mut bytes)?;
+        if filled != len {
+            return Err(MsqError::internal(format!(
+                "OPFS: reading [{}] found {filled} of {len} bytes at {offset}",
+                self.file.path
+            )));
+        }
+        Ok(bytes)
+    }
+}
+
+/// A synchronous access handle on `file` where the API exists (dedicated workers) and no other
+/// handle holds the file.
+async fn sync_handle(file: &FileSystemFileHandle) -> Option<FileSystemSyncAccessHandle> {
+    if !Reflect::has(file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false) {
+        return None;
+    }
+    JsFuture::from(file.create_sync_access_handle())
+        .await
+        .ok()
+        .map(JsCast::unchecked_into)
 }
 
 /// Whether the Origin Private File System can be used here: `navigator.storage.getDirectory`
@@ -983,41 +1071,23 @@ async fn write_stream(file: &FileSystemFileHandle, bytes: &[u8], path: &str) -> 
 /// `ArrayBuffer` first. A file another handle holds (another tab's engine writing it) is read
 /// as a `Blob`, like everywhere without the API.
 async fn read_segment_file(file: &FileSystemFileHandle, path: &str) -> Result<Vec<u8>> {
-    let sync_handles =
-        Reflect::has(file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false);
-    let handle = match sync_handles {
-        true => JsFuture::from(file.create_sync_access_handle()).await.ok(),
-        false => None,
-    };
-    let Some(handle) = handle else {
+    let Some(handle) = sync_handle(file).await else {
         return read_file(file, path).await;
     };
-    let handle: FileSystemSyncAccessHandle = handle.unchecked_into();
-    // Synchronous calls: wasm memory cannot grow while `read` fills the view of `bytes`.
-    let read = (|| {
-        let size = handle.get_size()? as usize;
+    let file = SyncFile { handle, path };
+    let read = file.size().and_then(|size| {
         let mut bytes = vec![0_u8; size];
-        let mut filled = 0;
-        while filled < size {
-            let options = FileSystemReadWriteOptions::new();
-            options.set_at(filled as f64);
-            let n = handle.read_with_u8_array_and_options(&mut bytes[filled..], &options)?;
-            if n <= 0.0 {
-                break;
-            }
-            filled += n as usize;
-        }
+        let filled = file.fill(0, &mut bytes)?;
         bytes.truncate(filled);
-        Ok::<_, JsValue>((bytes, size))
-    })();
-    handle.close();
-    match read {
-        Ok((bytes, size)) if bytes.len() == size => Ok(bytes),
-        Ok((bytes, size)) => Err(MsqError::internal(format!(
+        Ok((bytes, size))
+    });
+    file.handle.close();
+    match read? {
+        (bytes, size) if bytes.len() == size => Ok(bytes),
+        (bytes, size) => Err(MsqError::internal(format!(
             "OPFS: reading [{path}] found {} of its {size} bytes",
             bytes.len()
         ))),
-        Err(e) => Err(js_error("reading", path, &e)),
     }
 }
 

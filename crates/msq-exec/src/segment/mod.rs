@@ -17,16 +17,20 @@
 //!   [`Segment`], [`writer::decode_segment`] (and [`writer::decode_segment_columns`], which reads
 //!   only some columns, zero-copy), [`writer::project_segment`] (a file cut to some columns)
 //!   and [`writer::format_iso_millis`].
+//! - [`ranges`]: [`ranges::read_segment_columns`], some columns of a segment file read from
+//!   storage ([`ranges::ReadAt`]) without reading the rest.
 //! - [`store`]: the [`SegmentStore`] trait, path helpers, [`MemorySegmentStore`] and (native
 //!   only) `DirSegmentStore`.
 //! - [`manifest`]: [`DatasourceManifest`], [`Overwrite`] and the [`Publisher`] (INSERT
 //!   appends, REPLACE swaps time chunks, garbage collection, read-back).
 
 pub mod manifest;
+pub mod ranges;
 pub mod store;
 pub mod writer;
 
 pub use manifest::{DatasourceManifest, Overwrite, Publisher};
+pub use ranges::{read_segment_columns, ReadAt};
 #[cfg(not(target_arch = "wasm32"))]
 pub use store::DirSegmentStore;
 pub use store::{

@@ -730,6 +730,23 @@ fn read_footer(file: &Buffer) -> Result<(Footer<'_>, usize, SchemaRef)> {
     Ok((footer, footer_start, Arc::new(schema)))
 }
 
+/// The schema indices a read of `columns` decodes: those named (all for `None`), or the first
+/// column when none is named, since a batch of no columns has no row count in IPC (`COUNT(*)`
+/// still reads one column).
+pub(crate) fn projection_of(schema: &Schema, columns: Option<&HashSet<&str>>) -> Vec<usize> {
+    let projection: Vec<usize> = schema
+        .fields()
+        .iter()
+        .enumerate()
+        .filter(|(_, field)| columns.is_none_or(|names| names.contains(field.name().as_str())))
+        .map(|(i, _)| i)
+        .collect();
+    match projection.is_empty() && !schema.fields().is_empty() {
+        true => vec![0],
+        false => projection,
+    }
+}
+
 /// [`decode_segment_columns`], with the schema of the columns read.
 fn decode_projected(
     file: &Buffer,
@@ -742,19 +759,8 @@ fn decode_projected(
 
     let mut decoder = FileDecoder::new(Arc::clone(&schema), footer.version());
     let mut read_schema = Arc::clone(&schema);
-    if let Some(names) = columns {
-        let projection = schema
-            .fields()
-            .iter()
-            .enumerate()
-            .filter(|(_, field)| names.contains(field.name().as_str()))
-            .map(|(i, _)| i)
-            .collect::<Vec<_>>();
-        // A batch of no columns has no row count in IPC: `COUNT(*)` still reads one column.
-        let projection = match projection.is_empty() && !schema.fields().is_empty() {
-            true => vec![0],
-            false => projection,
-        };
+    if columns.is_some() {
+        let projection = projection_of(&schema, columns);
         read_schema = Arc::new(schema.project(&projection).map_err(arrow_err)?);
         decoder = decoder.with_projection(projection);
     }

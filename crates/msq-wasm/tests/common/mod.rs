@@ -6,7 +6,8 @@ use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use msq_exec::segment::{
-    decode_segment, manifest_path, segment_path, Publisher, Segment, SegmentStore, SegmentWriter,
+    decode_segment, decode_segment_columns, manifest_path, segment_path, Publisher, Segment,
+    SegmentStore, SegmentWriter,
 };
 use msq_wasm::opfs::{self, OpfsSegmentStore};
 
@@ -156,7 +157,7 @@ pub async fn read_back_and_cache(test: &str) {
 
 /// Segment files a stage worker wrote itself (`opfs::write_worker_segment`) are not listed
 /// until the store adopts them; adopted, they publish, read (waiting for the journal's rename;
-/// and by workers themselves, `opfs::read_worker_segment`) and survive a re-open under their
+/// and by workers themselves, `opfs::read_worker_segment_columns`) and survive a re-open under their
 /// segment paths, with no worker file left. Adopting a file
 /// no worker wrote fails the journal, naming it. `test` names the store's root.
 pub async fn adopt_worker_files(test: &str) {
@@ -187,18 +188,27 @@ pub async fn adopt_worker_files(test: &str) {
     assert_eq!(pages(&publisher, "wiki").await, ["v1-1", "v1-2", "v1-3"]);
     store.flush().await.unwrap();
 
-    // Stage workers read published files themselves; a file not (yet) there is `None`.
+    // Stage workers read the columns they need of published files themselves; a file not
+    // (yet) there is `None`.
+    let page = vec!["page".to_owned()];
     for path in &expected {
-        let own = opfs::read_worker_segment(&root, path)
+        let own = opfs::read_worker_segment_columns(&root, path, &page)
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(Some(own), store.read(path).await.unwrap(), "{path}");
+        let file = store.read(path).await.unwrap().unwrap();
+        let names = std::collections::HashSet::from(["page"]);
+        let whole = decode_segment_columns(&file, Some(&names)).unwrap();
+        assert_eq!(own, whole, "{path}");
+        assert_eq!(own[0].num_columns(), 1);
     }
-    let absent = opfs::read_worker_segment(&root, "wiki/segments/absent.arrow").await;
-    assert_eq!(absent.unwrap(), None);
-    let no_dir = opfs::read_worker_segment(&root, "nowhere/segments/absent.arrow").await;
-    assert_eq!(no_dir.unwrap(), None);
+    for absent in [
+        "wiki/segments/absent.arrow",
+        "nowhere/segments/absent.arrow",
+    ] {
+        let read = opfs::read_worker_segment_columns(&root, absent, &page).await;
+        assert_eq!(read.unwrap(), None, "{absent}");
+    }
 
     let reopened = OpfsSegmentStore::open(&root).await.unwrap();
     expected.insert(0, manifest_path("wiki"));
