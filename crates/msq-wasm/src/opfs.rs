@@ -13,7 +13,7 @@
 //!                                                                                   ▼
 //!   list / get (manifests) ─────────────────────────► catalog: every path (exact, sync)
 //!   read (segment files) ──► in memory? ──yes──────► its bytes        │
-//!                                 └──no──► OPFS getFile() ─► cached ──┘  (bounded, LRU)
+//!                                 └──no──► read from OPFS ─► cached ──┘  (bounded, LRU)
 //!   put_segment / delete / put_manifest_atomic ──┬──► catalog updated at once
 //!                                                └──► journal (FIFO) ─► drain future
 //!                                                     (spawn_local)     applies writes to
@@ -44,10 +44,11 @@
 //!   stage worker writes its file into this store's directory ([`write_worker_segment`], at
 //!   the segment's path plus `.w<worker>`), and the engine adopts it when it numbers the
 //!   segment ([`SegmentStore::adopt_segment`]: listed at once, renamed in its turn in the
-//!   journal); a worker scanning a datasource reads the columns it needs from the segment
-//!   files in OPFS ([`read_worker_segment_columns`]: only those columns' bytes) and asks the engine (whose reads go through the cache above)
-//!   only for a file not yet renamed into place. So segment bytes seldom cross to the
-//!   engine's thread, and the workers read and write in parallel. A worker's file that the engine never adopted (the task failed first) is not
+//!   journal). A worker scanning a datasource reads the columns it needs from the segment
+//!   files ([`read_worker_segment_columns`]: only those columns' bytes) and asks the engine,
+//!   whose reads go through the cache above, only for a file not yet renamed into place. So
+//!   segment bytes seldom cross to the engine's thread, and the workers read and write in
+//!   parallel. A worker's file that the engine never adopted (the task failed first) is not
 //!   listed until the store is next [`open`](OpfsSegmentStore::open)ed; then it is garbage
 //!   like any unreferenced segment file (see "Garbage").
 //! - **Failures are sticky**: the first failed write is kept, the journal behind it is dropped
@@ -109,11 +110,12 @@ pub const TMP_SUFFIX: &str = ".tmp";
 /// Suffix of Chromium's swap files behind an open writable stream; never listed.
 const SWAP_SUFFIX: &str = ".crswap";
 
-/// How many bytes of durable segment files the store keeps in memory by default. A cold query
-/// reads whole files (about 1 GB/s through synchronous access handles: a 1M-row datasource's
-/// 232 MB cost the first query after a page load ~220 ms more than a mirror in memory), so the
-/// cache holds a datasource of about a million rows, and larger stores no longer have to fit
-/// in the engine worker's memory at all.
+/// How many bytes of durable segment files the store keeps in memory by default. The engine
+/// reads and writes few segment files itself (stage workers read and write their own; see the
+/// module docs): it reads a file a worker asks for before its rename is applied, and reads and
+/// writes everything only when stage work runs inside the engine's worker (where Web Workers
+/// cannot start). A cold read costs about 1 ms per MB here, so the cache holds a datasource of
+/// about a million rows, and larger stores no longer have to fit in the engine's memory.
 pub const DEFAULT_CACHE_BYTES: usize = 256 << 20;
 
 /// A [`SegmentStore`] in the Origin Private File System: a synchronous catalog, a bounded cache
