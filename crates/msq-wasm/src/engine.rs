@@ -48,21 +48,25 @@ impl Clock for JsClock {
 
     /// `setTimeout(resolve, 0)`: a macrotask, so pending `message` events run first.
     fn next_turn(&self) -> LocalBoxFuture<'static, ()> {
-        let promise = js_sys::Promise::new(&mut |resolve, _reject| {
-            let global = js_sys::global();
-            let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
-                .ok()
-                .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-            let scheduled =
-                set_timeout.is_some_and(|f| f.call2(&global, &resolve, &JsValue::from(0)).is_ok());
-            if !scheduled {
-                let _ = resolve.call0(&JsValue::UNDEFINED);
-            }
-        });
-        Box::pin(async move {
-            let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
-        })
+        Box::pin(sleep_ms(0))
     }
+}
+
+/// Resolves after `ms` milliseconds (`setTimeout`; at once where there is none). Even at 0 it
+/// waits for a macrotask, so pending `message` events run first.
+pub(crate) async fn sleep_ms(ms: i32) {
+    let promise = js_sys::Promise::new(&mut |resolve, _reject| {
+        let global = js_sys::global();
+        let set_timeout = js_sys::Reflect::get(&global, &JsValue::from_str("setTimeout"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+        let scheduled =
+            set_timeout.is_some_and(|f| f.call2(&global, &resolve, &JsValue::from(ms)).is_ok());
+        if !scheduled {
+            let _ = resolve.call0(&JsValue::UNDEFINED);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 /// `wasm_bindgen_futures::spawn_local`.

@@ -1110,13 +1110,34 @@ async fn remove_file(root: &FileSystemDirectoryHandle, path: &str) -> Result<()>
     }
 }
 
-/// Removes the file `name` of `dir`; a missing one is fine.
+/// How long a delete waits, at most, for a stage worker reading the file to let go of it.
+const LOCKED_WAIT_MS: i32 = 2_000;
+
+/// Between tries of a delete that found the file locked.
+const LOCKED_RETRY_MS: i32 = 5;
+
+/// Removes the file `name` of `dir`; a missing one is fine. A file a stage worker is reading
+/// through a synchronous access handle (held for the few milliseconds of a read,
+/// [`read_worker_segment_columns`]) cannot be removed: the delete tries again until the reader
+/// lets go, up to [`LOCKED_WAIT_MS`], rather than fail the journal (whose failures are sticky).
 async fn remove_entry(dir: &FileSystemDirectoryHandle, name: &str, path: &str) -> Result<()> {
-    match JsFuture::from(dir.remove_entry(name)).await {
-        Ok(_) => Ok(()),
-        Err(e) if is_not_found(&e) => Ok(()),
-        Err(e) => Err(js_error("deleting", path, &e)),
+    let mut waited = 0;
+    loop {
+        match JsFuture::from(dir.remove_entry(name)).await {
+            Ok(_) => return Ok(()),
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) if is_locked(&e) && waited < LOCKED_WAIT_MS => {
+                crate::engine::sleep_ms(LOCKED_RETRY_MS).await;
+                waited += LOCKED_RETRY_MS;
+            }
+            Err(e) => return Err(js_error("deleting", path, &e)),
+        }
     }
+}
+
+/// Whether a rejection says another handle holds the file (`NoModificationAllowedError`).
+fn is_locked(error: &JsValue) -> bool {
+    js_field(error, "name").as_deref() == Some("NoModificationAllowedError")
 }
 
 /// Awaits an OPFS promise, turning a rejection into an internal error about `what` on `path`.
