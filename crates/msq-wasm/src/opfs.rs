@@ -396,6 +396,23 @@ impl Inner {
         now
     }
 
+    /// Keeps `bytes` in memory as the file at `path`, read now: `cached` (durable, so it joins
+    /// the cache, which then drops what no longer fits) or kept until written.
+    fn keep(&self, path: &str, bytes: &Buffer, cached: bool) {
+        let used = self.tick();
+        self.set(
+            path,
+            Some(Entry::Memory {
+                bytes: bytes.clone(),
+                cached,
+                used,
+            }),
+        );
+        if cached {
+            self.evict();
+        }
+    }
+
     /// Puts `entry` at `path` (or removes the file, for `None`), keeping the cache's byte
     /// count, and returns what was there.
     fn set(&self, path: &str, entry: Option<Entry>) -> Option<Entry> {
@@ -450,16 +467,7 @@ impl Inner {
             Some(Entry::Memory { bytes: now, cached: false, .. }) if now.ptr_eq(bytes)
         );
         if durable {
-            let used = self.tick();
-            self.set(
-                path,
-                Some(Entry::Memory {
-                    bytes: bytes.clone(),
-                    cached: true,
-                    used,
-                }),
-            );
-            self.evict();
+            self.keep(path, bytes, true);
         }
     }
 
@@ -482,15 +490,7 @@ impl SegmentStore for OpfsSegmentStore {
     fn put_segment(&mut self, path: &str, bytes: Vec<u8>) -> Result<()> {
         self.check_writable(path)?;
         let bytes = Buffer::from_vec(bytes);
-        let used = self.inner.tick();
-        self.inner.set(
-            path,
-            Some(Entry::Memory {
-                bytes: bytes.clone(),
-                cached: false,
-                used,
-            }),
-        );
+        self.inner.keep(path, &bytes, false);
         self.enqueue(Write::Put {
             path: path.to_owned(),
             bytes,
@@ -578,15 +578,7 @@ impl SegmentStore for OpfsSegmentStore {
         let path = manifest_path(data_source);
         self.check_writable(&path)?;
         let bytes = Buffer::from(bytes);
-        let used = self.inner.tick();
-        self.inner.set(
-            &path,
-            Some(Entry::Memory {
-                bytes: bytes.clone(),
-                cached: false,
-                used,
-            }),
-        );
+        self.inner.keep(&path, &bytes, false);
         self.enqueue(Write::Manifest { path, bytes });
         Ok(())
     }
@@ -620,16 +612,7 @@ async fn read_back(inner: Rc<Inner>, path: String) -> Result<Option<Buffer>> {
         Ok(now) => Ok(now),
         Err(()) => {
             let bytes = Buffer::from_vec(read?);
-            let used = inner.tick();
-            inner.set(
-                &path,
-                Some(Entry::Memory {
-                    bytes: bytes.clone(),
-                    cached: true,
-                    used,
-                }),
-            );
-            inner.evict();
+            inner.keep(&path, &bytes, true);
             Ok(Some(bytes))
         }
     }
@@ -771,36 +754,53 @@ pub async fn read_worker_segment_columns(
         Err(e) => return Err(js_error("opening", path, &e)),
     };
     if let Some(handle) = sync_handle(&file).await {
-        let file = SyncFile { handle, path };
-        let read = file
-            .size()
-            .and_then(|size| read_segment_columns(&SizedSyncFile { file: &file, size }, &names));
-        file.handle.close();
-        return read.map(Some);
+        let file = SyncFile::open(handle, path)?;
+        return read_segment_columns(&file, &names).map(Some);
     }
     let bytes = read_file(&file, path).await?;
     read_segment_columns(bytes.as_slice(), &names).map(Some)
 }
 
-/// A synchronous access handle on a segment file being read.
+/// A segment file being read through a synchronous access handle, at random ([`ReadAt`]);
+/// the handle (and with it the file's lock) is closed when this is dropped.
 struct SyncFile<'a> {
     handle: FileSystemSyncAccessHandle,
     path: &'a str,
+    size: usize,
 }
 
-impl SyncFile<'_> {
-    /// The file's size in bytes.
-    fn size(&self) -> Result<usize> {
-        self.handle
+impl<'a> SyncFile<'a> {
+    /// Reads through `handle` on the file at `path`.
+    fn open(handle: FileSystemSyncAccessHandle, path: &'a str) -> Result<Self> {
+        let mut file = Self {
+            handle,
+            path,
+            size: 0,
+        };
+        file.size = file
+            .handle
             .get_size()
-            .map(|size| size as usize)
-            .map_err(|e| js_error("sizing", self.path, &e))
+            .map_err(|e| js_error("sizing", path, &e))? as usize;
+        Ok(file)
+    }
+}
+
+impl Drop for SyncFile<'_> {
+    fn drop(&mut self) {
+        self.handle.close();
+    }
+}
+
+impl ReadAt for SyncFile<'_> {
+    fn size(&self) -> usize {
+        self.size
     }
 
-    /// Fills `bytes` from `offset`, through as many reads as it takes.
-    fn fill(&self, offset: usize, bytes: &mut [u8]) -> Result<usize> {
+    /// Through as many reads as it takes.
+    fn read_at(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
+        let mut bytes = vec![0_u8; len];
         let mut filled = 0;
-        while filled < bytes.len() {
+        while filled < len {
             let options = FileSystemReadWriteOptions::new();
             options.set_at((offset + filled) as f64);
             // Synchronous: wasm memory cannot grow while `read` fills the view of `bytes`.
@@ -813,28 +813,10 @@ impl SyncFile<'_> {
             }
             filled += n as usize;
         }
-        Ok(filled)
-    }
-}
-
-/// A [`SyncFile`] of known size, read at random ([`ReadAt`]).
-struct SizedSyncFile<'a, 'p> {
-    file: &'a SyncFile<'p>,
-    size: usize,
-}
-
-impl ReadAt for SizedSyncFile<'_, '_> {
-    fn size(&self) -> usize {
-        self.size
-    }
-
-    fn read_at(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
-        let mut bytes = vec![0_u8; len];
-        let filled = self.file.fill(offset, &mut bytes)?;
         if filled != len {
             return Err(MsqError::internal(format!(
                 "OPFS: reading [{}] found {filled} of {len} bytes at {offset}",
-                self.file.path
+                self.path
             )));
         }
         Ok(bytes)
@@ -1076,21 +1058,8 @@ async fn read_segment_file(file: &FileSystemFileHandle, path: &str) -> Result<Ve
     let Some(handle) = sync_handle(file).await else {
         return read_file(file, path).await;
     };
-    let file = SyncFile { handle, path };
-    let read = file.size().and_then(|size| {
-        let mut bytes = vec![0_u8; size];
-        let filled = file.fill(0, &mut bytes)?;
-        bytes.truncate(filled);
-        Ok((bytes, size))
-    });
-    file.handle.close();
-    match read? {
-        (bytes, size) if bytes.len() == size => Ok(bytes),
-        (bytes, size) => Err(MsqError::internal(format!(
-            "OPFS: reading [{path}] found {} of its {size} bytes",
-            bytes.len()
-        ))),
-    }
+    let file = SyncFile::open(handle, path)?;
+    file.read_at(0, file.size)
 }
 
 /// Reads a whole file.

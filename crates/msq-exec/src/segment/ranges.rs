@@ -25,7 +25,7 @@ use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
 use arrow_ipc::convert::try_fb_to_schema;
 use arrow_ipc::reader::{read_footer_length, FileDecoder};
-use arrow_ipc::{root_as_footer, root_as_message, Block, MessageHeader};
+use arrow_ipc::{root_as_footer, root_as_message, Block};
 use arrow_schema::{ArrowError, DataType, Field, Schema};
 use msq_common::{MsqError, Result};
 
@@ -163,13 +163,8 @@ pub fn read_segment_columns<R: ReadAt + ?Sized>(
     for block in footer.recordBatches().iter().flatten() {
         let (offset, meta_len, body_len) = within(block)?;
         let mut meta = file.read_at(offset, meta_len)?;
-        let (ranges, body) = {
+        let (ranges, spans, list_at) = {
             let message = parse_message(&meta).map_err(&read_err)?;
-            if message.header_type() != MessageHeader::RecordBatch {
-                return Err(read_err(
-                    "a record batch block holds no record batch".into(),
-                ));
-            }
             let Some(batch) = message.header_as_record_batch() else {
                 return Err(read_err(
                     "a record batch block holds no record batch".into(),
@@ -178,13 +173,14 @@ pub fn read_segment_columns<R: ReadAt + ?Sized>(
             let buffers = batch
                 .buffers()
                 .ok_or_else(|| read_err("a record batch without buffers".into()))?;
-            // Where, in `meta`, the buffer list starts: its offsets are rewritten below.
+            // Where, in `meta`, the buffer list starts: its entries are rewritten below.
             let list_at = buffers.bytes().as_ptr() as usize - meta.as_ptr() as usize;
             let spans: Vec<(usize, usize)> = buffers
                 .iter()
                 .map(|b| (b.offset() as usize, b.length() as usize))
                 .collect();
-            column_ranges(&schema, &read, &spans, list_at, body_len).map_err(&read_err)?
+            let ranges = column_ranges(&schema, &read, &spans, body_len).map_err(&read_err)?;
+            (ranges, spans, list_at)
         };
         // The compact body: each column's range, aligned as the writer aligned it.
         let mut compact = Vec::new();
@@ -195,26 +191,19 @@ pub fn read_segment_columns<R: ReadAt + ?Sized>(
             compact.extend(file.read_at(offset + meta_len + range.start, range.end - range.start)?);
             moves.push((range, at));
         }
-        for entry in 0..(body.list_len) {
-            let at = body.list_at + entry * 16;
-            let old = i64::from_le_bytes(
-                meta[at..at + 8]
-                    .try_into()
-                    .map_err(|_| read_err("a buffer entry past the metadata".into()))?,
-            ) as usize;
-            let new = moves
+        // Each buffer entry (offset, length: two little-endian i64) points into the compact
+        // body; those of columns left out, never read by the decoder, point at nothing.
+        for (entry, &(old, length)) in spans.iter().enumerate() {
+            let (offset, length) = moves
                 .iter()
                 .find(|(range, _)| range.buffers.contains(&entry))
-                .map(|(range, to)| old - range.start + to);
-            let (offset, length) = match new {
-                Some(new) => (new as i64, None),
-                // Left out: never read by the decoder; pointed at nothing.
-                None => (0, Some(0_i64)),
-            };
-            meta[at..at + 8].copy_from_slice(&offset.to_le_bytes());
-            if let Some(length) = length {
-                meta[at + 8..at + 16].copy_from_slice(&length.to_le_bytes());
-            }
+                .map_or((0, 0), |(range, to)| (old - range.start + to, length));
+            let at = list_at + entry * 16;
+            let bytes = meta
+                .get_mut(at..at + 16)
+                .ok_or_else(|| read_err("a buffer entry past the metadata".into()))?;
+            bytes[..8].copy_from_slice(&(offset as i64).to_le_bytes());
+            bytes[8..].copy_from_slice(&(length as i64).to_le_bytes());
         }
         let compact_block =
             Block::new(block.offset(), block.metaDataLength(), compact.len() as i64);
@@ -237,12 +226,6 @@ struct ColumnRange {
     buffers: std::ops::Range<usize>,
 }
 
-/// Where a batch's buffer list is in its metadata, and how long it is.
-struct BufferList {
-    list_at: usize,
-    list_len: usize,
-}
-
 /// The body ranges of the columns `read` (by schema index), from the batch's buffer `spans`
 /// (offset, length) in schema order.
 ///
@@ -253,9 +236,8 @@ fn column_ranges(
     schema: &Schema,
     read: &[bool],
     spans: &[(usize, usize)],
-    list_at: usize,
     body_len: usize,
-) -> std::result::Result<(Vec<ColumnRange>, BufferList), String> {
+) -> std::result::Result<Vec<ColumnRange>, String> {
     let mut ranges = Vec::new();
     let mut next = 0;
     for (field, read) in schema.fields().iter().zip(read) {
@@ -291,13 +273,7 @@ fn column_ranges(
             spans.len()
         ));
     }
-    Ok((
-        ranges,
-        BufferList {
-            list_at,
-            list_len: spans.len(),
-        },
-    ))
+    Ok(ranges)
 }
 
 /// How many buffers IPC writes for a column of `field`'s type (children included), as Arrow's
