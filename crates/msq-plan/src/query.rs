@@ -1,5 +1,6 @@
 //! A whole plan (`QueryDefinition`): a DAG of stages with one final stage.
 
+use crate::processor::ProcessorSpec;
 use crate::program::{InputOrder, Program};
 use crate::stage::StageDefinition;
 use msq_common::{MsqError, Result, StageNumber};
@@ -136,10 +137,22 @@ impl QueryDefinition {
     /// only reorders its output rows and that order is not observed either.
     ///
     /// [`Program::input_order`]: crate::Program::input_order
+    ///
+    /// A segment generator does not: it sorts each time chunk's rows itself by `__time` and
+    /// the CLUSTERED BY columns, the segment's sort order, so the order it reads in changes
+    /// at most the order of rows equal on all of those keys, which Druid leaves undefined
+    /// too. Its input stage then only partitions (spec `druid-msq.md` §4.4) and never holds
+    /// a sorted copy of every row it read.
     pub fn reads_in_order(&self, stage: StageNumber) -> bool {
-        let order = self
-            .stage(stage)
-            .and_then(|s| s.processor.program())
+        let Some(definition) = self.stage(stage) else {
+            return true;
+        };
+        if matches!(definition.processor, ProcessorSpec::SegmentGenerator(_)) {
+            return false;
+        }
+        let order = definition
+            .processor
+            .program()
             .map_or(InputOrder::Matters, Program::input_order);
         match order {
             InputOrder::Matters => true,

@@ -1022,9 +1022,12 @@ impl OutputCollector {
         Ok(())
     }
 
-    /// The key statistics of the output. A sorting shuffle sorts the output here, once: the
-    /// statistics are then built in one pass over ordered keys, and [`OutputCollector::write`]
-    /// cuts the sorted rows without sorting again.
+    /// The key statistics of the output.
+    ///
+    /// When the output's order is observed, the rows are sorted here, once: the statistics
+    /// are then built in one pass over ordered keys, and [`OutputCollector::write`] cuts the
+    /// sorted rows without sorting again. Otherwise only the keys are sorted (a few bytes a
+    /// row), and no sorted copy of the rows is ever made.
     fn statistics(&mut self) -> Result<ClusterByStatistics> {
         let max_keys = msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS;
         let Some(keys) = &self.keys else {
@@ -1035,7 +1038,7 @@ impl OutputCollector {
             }
             return Ok(statistics);
         };
-        if let (true, false, Some(first)) = (self.sorts, self.sorted, self.batches.first()) {
+        if let (true, false, Some(first)) = (self.orders, self.sorted, self.batches.first()) {
             self.batches = sort_batches(&first.schema(), &self.batches, keys.sort_keys())?;
             self.sorted = true;
         }
@@ -1044,20 +1047,29 @@ impl OutputCollector {
             .iter()
             .map(|batch| Ok((keys.encode(batch)?, keys.bucket_lengths(batch)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(ClusterByStatistics::from_sorted_rows(
-            max_keys,
-            encoded.iter().flat_map(|(rows, buckets)| {
+        let mut rows: Vec<(&[u8], usize)> = encoded
+            .iter()
+            .flat_map(|(rows, buckets)| {
                 rows.iter()
                     .map(|row| row.data())
                     .zip(buckets.iter().copied())
-            }),
-        ))
+            })
+            .collect();
+        if !self.sorted {
+            rows.sort_unstable();
+        }
+        Ok(ClusterByStatistics::from_sorted_rows(max_keys, rows))
     }
 
-    /// Partitions, sorts when the shuffle sorts, and stores frames; returns rows per
-    /// partition (indexed by partition number, `offset` first).
+    /// Partitions the output, sorts it when its order is observed, and stores it as frames;
+    /// returns rows per partition (indexed by partition number, `offset` first).
+    ///
+    /// The collected rows are let go as they are written. Rows already in key order, or in
+    /// an order nobody observes, are cut and framed batch by batch, so a batch's memory is
+    /// free again before the next one is framed: the stage never holds its rows and all of
+    /// their frames at once.
     fn write(
-        &self,
+        &mut self,
         partitioner: &Partitioner,
         shuffle: &ShuffleStore,
         stage: StageNumber,
@@ -1065,29 +1077,18 @@ impl OutputCollector {
         offset: u32,
         counters: &mut CounterTracker,
     ) -> Result<Vec<u64>> {
-        // A range shuffle's partitions are ranges of the sort key: sorting everything once
-        // and then cutting it leaves each partition a run of slices, already in order, where
-        // cutting first would gather every row once for the cut and again for each sort.
-        let sort_first = match (&self.keys, self.orders, self.batches.first()) {
-            (Some(keys), true, Some(first))
-                if matches!(partitioner, Partitioner::Range(_)) && !self.sorted =>
-            {
-                Some(sort_batches(
-                    &first.schema(),
-                    &self.batches,
-                    keys.sort_keys(),
-                )?)
-            }
+        let mut batches = std::mem::take(&mut self.batches);
+        let sort_keys = match (&self.keys, self.orders && !self.sorted) {
+            (Some(keys), true) => Some(keys.sort_keys()),
             _ => None,
         };
-        let mut by_partition: BTreeMap<u32, Vec<RecordBatch>> = BTreeMap::new();
-        for batch in sort_first.as_ref().unwrap_or(&self.batches) {
-            for (partition, piece) in partitioner.split(batch, self.keys.as_ref())? {
-                by_partition
-                    .entry(partition.0 + offset)
-                    .or_default()
-                    .push(piece);
-            }
+        let range = matches!(partitioner, Partitioner::Range(_));
+        if let (Some(sort_keys), true, Some(first)) = (sort_keys, range, batches.first()) {
+            // A range shuffle's partitions are ranges of the sort key: sorting everything
+            // once and then cutting it leaves each partition a run of slices, already in
+            // order, where cutting first would gather every row once for the cut and again
+            // for each sort.
+            batches = sort_batches(&first.schema(), &batches, sort_keys)?;
         }
         let partition_count = match partitioner {
             Partitioner::Single => offset + 1,
@@ -1095,47 +1096,63 @@ impl OutputCollector {
             Partitioner::Range(p) => p.len() as u32,
         };
         let mut sizes = vec![0u64; partition_count.max(offset + 1) as usize];
-        if self.sorts {
-            counters.sort_progress().set_total_merging_levels(1);
-            counters
-                .sort_progress()
-                .set_total_batches(0, by_partition.len() as u64);
-        }
-        for (partition, batches) in by_partition {
-            let batches = match (&self.keys, self.orders, batches.first()) {
-                (Some(keys), true, Some(first)) if sort_first.is_none() && !self.sorted => {
-                    sort_batches(&first.schema(), &batches, keys.sort_keys())?
+        let mut written = BTreeSet::new();
+        let sorts = self.sorts;
+        let mut emit = |partition: u32, batch: &RecordBatch| -> Result<()> {
+            for frame in self.frame_writer.write(batch)? {
+                // `output` is what the processor wrote (one channel before a sort, per
+                // partition otherwise); `shuffle` is what went to each partition.
+                counters.output().add_frame(
+                    if sorts { 0 } else { partition as usize },
+                    frame.rows as u64,
+                    frame.len() as u64,
+                );
+                counters.shuffle().add_frame(
+                    partition as usize,
+                    frame.rows as u64,
+                    frame.len() as u64,
+                );
+                shuffle.put(stage, PartitionNumber(partition), worker, frame.bytes);
+            }
+            if let Some(size) = sizes.get_mut(partition as usize) {
+                *size += batch.num_rows() as u64;
+            }
+            written.insert(partition);
+            Ok(())
+        };
+        match sort_keys {
+            Some(sort_keys) if !range => {
+                // Hash (or single) partitions are sorted one by one.
+                let mut by_partition: BTreeMap<u32, Vec<RecordBatch>> = BTreeMap::new();
+                for batch in batches {
+                    for (partition, piece) in partitioner.split(&batch, self.keys.as_ref())? {
+                        by_partition
+                            .entry(partition.0 + offset)
+                            .or_default()
+                            .push(piece);
+                    }
                 }
-                _ => batches,
-            };
-            for batch in &batches {
-                for frame in self.frame_writer.write(batch)? {
-                    // `output` is what the processor wrote (one channel before a sort, per
-                    // partition otherwise); `shuffle` is what went to each partition.
-                    counters.output().add_frame(
-                        if self.sorts { 0 } else { partition as usize },
-                        frame.rows as u64,
-                        frame.len() as u64,
-                    );
-                    counters.shuffle().add_frame(
-                        partition as usize,
-                        frame.rows as u64,
-                        frame.len() as u64,
-                    );
-                    shuffle.put(stage, PartitionNumber(partition), worker, frame.bytes);
-                }
-                if let Some(size) = sizes.get_mut(partition as usize) {
-                    *size += batch.num_rows() as u64;
+                for (partition, pieces) in by_partition {
+                    let schema = pieces[0].schema();
+                    for batch in sort_batches(&schema, &pieces, sort_keys)? {
+                        emit(partition, &batch)?;
+                    }
                 }
             }
-            if self.sorts {
-                counters.sort_progress().add_merged_batches(0, 1);
+            _ => {
+                for batch in batches {
+                    for (partition, piece) in partitioner.split(&batch, self.keys.as_ref())? {
+                        emit(partition.0 + offset, &piece)?;
+                    }
+                }
             }
         }
         if self.sorts {
-            counters
-                .sort_progress()
-                .set_total_mergers_for_ultimate_level(1);
+            let progress = counters.sort_progress();
+            progress.set_total_merging_levels(1);
+            progress.set_total_batches(0, written.len() as u64);
+            progress.add_merged_batches(0, written.len() as u64);
+            progress.set_total_mergers_for_ultimate_level(1);
         }
         Ok(sizes)
     }
@@ -1382,4 +1399,115 @@ fn check_replace_bounds(chunk: (i64, i64), bounds: &Option<Vec<(i64, i64)>>) -> 
             bounds.iter().map(|b| describe(*b)).collect::<Vec<_>>().join(", ")
         ),
     ))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use arrow_array::Int64Array;
+    use msq_plan::{ClusterBy, KeyColumn, QueryProcessor};
+
+    /// Rows `(k, v)` in two batches, keys out of order.
+    fn unsorted() -> Vec<RecordBatch> {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Int64, true),
+            Field::new("v", DataType::Int64, true),
+        ]));
+        [[5, 1, 3], [4, 2, 0]]
+            .into_iter()
+            .map(|keys| {
+                let values = keys.map(|k| k * 10);
+                RecordBatch::try_new(
+                    schema.clone(),
+                    vec![
+                        Arc::new(Int64Array::from(keys.to_vec())),
+                        Arc::new(Int64Array::from(values.to_vec())),
+                    ],
+                )
+                .unwrap()
+            })
+            .collect()
+    }
+
+    /// A stage sorting by `k` into at most two ranges, collecting [`unsorted`].
+    fn collector(observed: bool) -> OutputCollector {
+        let mut definition = StageDefinition::new(
+            0,
+            Vec::new(),
+            ProcessorSpec::Scan(QueryProcessor::new(serde_json::json!({}))),
+        );
+        definition.shuffle_spec = Some(ShuffleSpec::MaxCount {
+            cluster_by: ClusterBy::new(vec![KeyColumn::ascending("k")]),
+            partitions: 2,
+            aggregate: false,
+        });
+        let mut output = OutputCollector::new(&definition, observed, 1 << 20).unwrap();
+        for batch in unsorted() {
+            output.push(batch).unwrap();
+        }
+        output
+    }
+
+    /// The `(k, v)` rows each partition of stage 0 got, in frame order.
+    fn partitions(shuffle: &ShuffleStore, count: u32) -> Vec<Vec<(i64, i64)>> {
+        (0..count)
+            .map(|p| {
+                let frames = shuffle.get(StageNumber(0), PartitionNumber(p), WorkerNumber(0));
+                let mut rows = Vec::new();
+                for batch in frames.iter().flat_map(|f| decode_frame(f).unwrap()) {
+                    let column = |i: usize| {
+                        let array = batch.column(i).as_any().downcast_ref::<Int64Array>();
+                        array.unwrap().values().to_vec()
+                    };
+                    rows.extend(column(0).into_iter().zip(column(1)));
+                }
+                rows
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_unobserved_order_gives_the_same_statistics_and_partitions_without_sorting_rows() {
+        let mut answers = Vec::new();
+        for observed in [true, false] {
+            let mut output = collector(observed);
+            let statistics = output.statistics().unwrap();
+            // Only an observed order sorts the rows themselves.
+            assert_eq!(output.sorted, observed);
+            let boundaries = statistics.generate_partitions_with_max_count(2).unwrap();
+            let shuffle = ShuffleStore::new();
+            let mut counters = CounterTracker::default();
+            let sizes = output
+                .write(
+                    &Partitioner::Range(boundaries.clone()),
+                    &shuffle,
+                    StageNumber(0),
+                    WorkerNumber(0),
+                    0,
+                    &mut counters,
+                )
+                .unwrap();
+            assert!(output.batches.is_empty(), "written rows are let go");
+            assert_eq!(sizes.iter().sum::<u64>(), 6);
+            answers.push((statistics, boundaries, partitions(&shuffle, 2)));
+        }
+        let (sorted, unsorted) = (&answers[0], &answers[1]);
+        assert_eq!((&sorted.0, &sorted.1), (&unsorted.0, &unsorted.1));
+        assert_eq!(
+            sorted.2,
+            vec![
+                vec![(0, 0), (1, 10), (2, 20)],
+                vec![(3, 30), (4, 40), (5, 50)]
+            ]
+        );
+        // The same rows in each partition, in the order they came.
+        assert_eq!(
+            unsorted.2,
+            vec![
+                vec![(1, 10), (2, 20), (0, 0)],
+                vec![(5, 50), (3, 30), (4, 40)]
+            ]
+        );
+    }
 }
