@@ -13,8 +13,10 @@
 //! (such a batch fails with `RowTooLarge`; compacting dictionaries is later work).
 
 use arrow_array::RecordBatch;
-use arrow_ipc::reader::StreamReader;
+use arrow_buffer::Buffer;
+use arrow_ipc::reader::StreamDecoder;
 use arrow_ipc::writer::StreamWriter;
+use arrow_schema::ArrowError;
 use msq_common::{ErrorCode, MsqError, Result};
 
 /// Druid's default `maxFrameSize` in bytes.
@@ -63,17 +65,37 @@ pub fn estimated_frame_size(batch: &RecordBatch) -> usize {
     data + MESSAGES + PER_COLUMN * batch.num_columns()
 }
 
-/// Decodes the batches of one IPC stream.
+/// Decodes the batches of one IPC stream, copying them out of `bytes`.
 ///
 /// # Errors
 /// An internal error when the bytes are not a valid Arrow IPC stream.
 pub fn decode_frame(bytes: &[u8]) -> Result<Vec<RecordBatch>> {
-    let reader = StreamReader::try_new(bytes, None).map_err(|e| {
-        MsqError::internal(format!("reading a frame of {} bytes: {e}", bytes.len()))
-    })?;
-    reader
-        .collect::<std::result::Result<Vec<_>, _>>()
-        .map_err(|e| MsqError::internal(format!("reading a frame of {} bytes: {e}", bytes.len())))
+    decode_frame_buffer(Buffer::from(bytes))
+}
+
+/// Decodes the batches of one IPC stream without copying them: the batches' arrays are
+/// slices of `bytes` (a column whose buffer is not aligned for its type is the exception,
+/// copied to alignment), which they keep alive. A reader that owns the frame anyway avoids
+/// holding it and a decoded copy at once.
+///
+/// # Errors
+/// An internal error when the bytes are not a valid Arrow IPC stream.
+pub fn decode_owned_frame(bytes: Vec<u8>) -> Result<Vec<RecordBatch>> {
+    decode_frame_buffer(Buffer::from_vec(bytes))
+}
+
+fn decode_frame_buffer(mut buffer: Buffer) -> Result<Vec<RecordBatch>> {
+    let len = buffer.len();
+    let error = |e: ArrowError| MsqError::internal(format!("reading a frame of {len} bytes: {e}"));
+    let mut decoder = StreamDecoder::new();
+    let mut batches = Vec::new();
+    while !buffer.is_empty() {
+        if let Some(batch) = decoder.decode(&mut buffer).map_err(error)? {
+            batches.push(batch);
+        }
+    }
+    decoder.finish().map_err(error)?;
+    Ok(batches)
 }
 
 /// One encoded frame and what the channel counters need to know about it.
@@ -211,6 +233,22 @@ mod tests {
         ));
         assert!(decode_frame(&bytes[..bytes.len() / 2]).is_err());
         assert!(decode_frame(b"nope").is_err());
+    }
+
+    #[test]
+    fn an_owned_frame_decodes_in_place() {
+        let b = batch(1_000, 20);
+        let bytes = encode_frame(&b).unwrap();
+        let span = bytes.as_ptr_range();
+        let span = span.start as usize..span.end as usize;
+        let back = decode_owned_frame(bytes.clone()).unwrap();
+        assert_eq!(back, vec![b]);
+        // The value buffers are the frame's own bytes, not copies.
+        let owned = decode_owned_frame(bytes).unwrap();
+        let data = owned[0].column(0).to_data();
+        let values = data.buffers()[0].as_ptr() as usize;
+        assert!(span.contains(&values), "{values:#x} outside {span:x?}");
+        assert!(decode_owned_frame(b"nope".to_vec()).is_err());
     }
 
     #[test]

@@ -208,6 +208,10 @@ pub enum RemoteMessage {
         partition: PartitionNumber,
         /// The worker that wrote them.
         worker: WorkerNumber,
+        /// The asker is their only reader: the host hands them over and forgets them
+        /// ([`WorkerInputs::take_stage_frames`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        take: bool,
     },
     /// Answer to [`RemoteMessage::Fetch`] or [`RemoteMessage::ReadSegment`]: the bytes are
     /// the wire's frames, unless `error` says why there are none.
@@ -593,8 +597,10 @@ impl StageHost {
                 stage,
                 partition,
                 worker,
+                take,
             } => {
                 let (frames, error) = match inner.queries.borrow().get(&query) {
+                    Some(q) if take => (q.context.shuffle.take(stage, partition, worker), None),
                     Some(q) => (q.context.shuffle.get(stage, partition, worker), None),
                     None => (
                         Vec::new(),
@@ -656,12 +662,15 @@ impl HostInputs {
     }
 }
 
-impl WorkerInputs for HostInputs {
-    fn stage_frames(
+impl HostInputs {
+    /// Frames from this host's shuffle store or, over its channel, from the host that holds
+    /// them; `take` as in [`RemoteMessage::Fetch`].
+    fn frames(
         &self,
         stage: StageNumber,
         partition: PartitionNumber,
         worker: WorkerNumber,
+        take: bool,
     ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
         let host = match self.host() {
             Ok(host) => host,
@@ -669,7 +678,11 @@ impl WorkerInputs for HostInputs {
         };
         let owner = host_of(stage, worker, self.hosts);
         if owner == host.number {
-            let frames = self.shuffle.get(stage, partition, worker);
+            let frames = if take {
+                self.shuffle.take(stage, partition, worker)
+            } else {
+                self.shuffle.get(stage, partition, worker)
+            };
             return futures::future::ready(Ok(frames)).boxed_local();
         }
         let (request, answer) = host.frames.register(format!(
@@ -682,9 +695,30 @@ impl WorkerInputs for HostInputs {
             stage,
             partition,
             worker,
+            take,
         };
         host.links.to_host(owner, Wire::new(&fetch, Vec::new()));
         answer
+    }
+}
+
+impl WorkerInputs for HostInputs {
+    fn stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
+        self.frames(stage, partition, worker, false)
+    }
+
+    fn take_stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
+        self.frames(stage, partition, worker, true)
     }
 
     fn datasource_columns(
@@ -1138,6 +1172,7 @@ impl Transport for RemoteTransport {
             stage,
             partition,
             worker,
+            take: false,
         };
         self.hosts.pool.send(host, Wire::new(&fetch, Vec::new()));
         answer

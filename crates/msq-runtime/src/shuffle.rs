@@ -292,6 +292,20 @@ impl ShuffleStore {
             .unwrap_or_default()
     }
 
+    /// Hands over the frames one worker wrote to one partition and forgets them, for the
+    /// partition's only reader (empty when it wrote none).
+    pub fn take(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> Vec<Vec<u8>> {
+        self.inner
+            .borrow_mut()
+            .remove(&(stage, partition, worker))
+            .unwrap_or_default()
+    }
+
     /// Drops every frame of a stage (its consumers are done).
     pub fn clean(&self, stage: StageNumber) {
         self.inner.borrow_mut().retain(|(s, _, _), _| *s != stage);
@@ -437,5 +451,10 @@ mod tests {
             .get(StageNumber(0), PartitionNumber(1), WorkerNumber(0))
             .is_empty());
         assert_eq!(store.size_bytes(), 1);
+        // The only reader takes them: handed over once, then gone.
+        let key = (StageNumber(1), PartitionNumber(0), WorkerNumber(1));
+        assert_eq!(store.take(key.0, key.1, key.2), vec![vec![4]]);
+        assert!(store.take(key.0, key.1, key.2).is_empty());
+        assert_eq!(store.size_bytes(), 0);
     }
 }

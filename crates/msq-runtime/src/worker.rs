@@ -29,7 +29,7 @@ use futures::future::LocalBoxFuture;
 use futures::{FutureExt, StreamExt};
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
 use msq_exec::counters::CounterTracker;
-use msq_exec::frame::{decode_frame, FrameWriter};
+use msq_exec::frame::{decode_owned_frame, FrameWriter};
 use msq_exec::input::{InputFormat, InputReader, LineShare, ParseException, ReaderOptions};
 use msq_exec::ops::{sort_batches, ProgramExecutor};
 use msq_exec::segment::{Segment, SegmentWriter};
@@ -128,6 +128,18 @@ pub trait WorkerInputs {
         worker: WorkerNumber,
     ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>>;
 
+    /// [`WorkerInputs::stage_frames`] for their only reader: whoever holds the frames hands
+    /// them over and forgets them, so they are not kept (or copied) after the read. By
+    /// default they are read as by `stage_frames`.
+    fn take_stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
+        self.stage_frames(stage, partition, worker)
+    }
+
     /// The columns of `data_source` (`__time` first), empty when it has never been written.
     fn datasource_columns(
         &self,
@@ -177,6 +189,15 @@ impl WorkerInputs for LocalInputs {
         worker: WorkerNumber,
     ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
         futures::future::ready(Ok(self.shuffle.get(stage, partition, worker))).boxed_local()
+    }
+
+    fn take_stage_frames(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
+        futures::future::ready(Ok(self.shuffle.take(stage, partition, worker))).boxed_local()
     }
 
     fn datasource_columns(
@@ -370,7 +391,7 @@ impl WorkRun {
         let mut broadcast = Vec::new();
         for (number, slice) in order.input_slices.iter().enumerate() {
             if definition.is_broadcast(number) {
-                let mut batches = self.read_whole_input(number, slice).await?;
+                let mut batches = (self.read_whole_input(number, slice, FrameRead::Shared)).await?;
                 if batches.is_empty() {
                     // The join still needs the build side's columns.
                     let schema = self.input_schema(order, definition, number).await?;
@@ -404,7 +425,7 @@ impl WorkRun {
                     .await?;
                 continue;
             }
-            for batch in self.read_input(number, slice, &read).await? {
+            for batch in (self.read_input(number, slice, &read, FrameRead::Shared)).await? {
                 self.check_canceled()?;
                 if feed(batch)? {
                     break;
@@ -473,8 +494,10 @@ impl WorkRun {
         &mut self,
         number: usize,
         slice: &InputSlice,
+        frames: FrameRead,
     ) -> Result<Vec<RecordBatch>> {
-        self.read_input(number, slice, &ColumnUse::default()).await
+        self.read_input(number, slice, &ColumnUse::default(), frames)
+            .await
     }
 
     /// Reads all of one input slice as batches (counted in `input<number>`), a datasource's
@@ -484,6 +507,7 @@ impl WorkRun {
         number: usize,
         slice: &InputSlice,
         read: &ColumnUse,
+        frames: FrameRead,
     ) -> Result<Vec<RecordBatch>> {
         match slice {
             InputSlice::Nil => Ok(Vec::new()),
@@ -507,18 +531,23 @@ impl WorkRun {
                 for readable in partitions {
                     let mut partition_batches = Vec::new();
                     for w in &readable.workers {
-                        let frames = self
-                            .context
-                            .inputs
-                            .stage_frames(*stage, readable.partition, *w)
-                            .await?;
-                        for frame in frames {
-                            let decoded = decode_frame(&frame)?;
+                        let inputs = &self.context.inputs;
+                        let read = match frames {
+                            FrameRead::Shared => {
+                                inputs.stage_frames(*stage, readable.partition, *w)
+                            }
+                            FrameRead::Taken => {
+                                inputs.take_stage_frames(*stage, readable.partition, *w)
+                            }
+                        };
+                        for frame in read.await? {
+                            let len = frame.len() as u64;
+                            let decoded = decode_owned_frame(frame)?;
                             let rows: usize = decoded.iter().map(RecordBatch::num_rows).sum();
                             self.counters.input(number as u32).add_frame(
                                 readable.partition.0 as usize,
                                 rows as u64,
-                                frame.len() as u64,
+                                len,
                             );
                             partition_batches.extend(decoded);
                         }
@@ -913,7 +942,9 @@ impl WorkRun {
                     stage: *stage,
                     partitions: vec![readable.clone()],
                 };
-                let batches = self.read_whole_input(number, &one).await?;
+                // A generator is its partitions' only reader: their frames are let go as
+                // they are read, so the shuffle shrinks while the segments are written.
+                let batches = (self.read_whole_input(number, &one, FrameRead::Taken)).await?;
                 // The rest is long and synchronous: answer waiting frame requests first.
                 self.context.clock.next_turn().await;
                 let mapped = batches
@@ -922,11 +953,16 @@ impl WorkRun {
                     .collect::<Result<Vec<_>>>()?;
                 let rows: u64 = mapped.iter().map(|b| b.num_rows() as u64).sum();
                 rows_processed += rows;
-                for (chunk, chunk_batches) in split_by_chunk(&mapped, granularity)? {
+                // Each chunk's rows are let go once sorted, before its segments are built:
+                // the worker holds the partition's rows and one chunk's sorted copy at most.
+                let chunks = split_by_chunk(&mapped, granularity)?;
+                drop((batches, mapped));
+                for (chunk, chunk_batches) in chunks {
                     self.context.clock.next_turn().await;
                     self.check_canceled()?;
                     check_replace_bounds(chunk, &bounds)?;
                     let sorted = sort_for_segment(&chunk_batches, &clustered_by)?;
+                    drop(chunk_batches);
                     let writer = SegmentWriter::new(
                         data_source.clone(),
                         chunk.0,
@@ -970,6 +1006,16 @@ impl WorkRun {
         });
         Ok(())
     }
+}
+
+/// How a worker reads an upstream stage's frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FrameRead {
+    /// The frames stay where they are (others may read them too).
+    Shared,
+    /// This worker is the frames' only reader: they are handed over and forgotten
+    /// ([`WorkerInputs::take_stage_frames`]).
+    Taken,
 }
 
 /// Rows waiting to be partitioned, with the stage's key encoder when it has one.
@@ -1455,7 +1501,10 @@ mod tests {
             .map(|p| {
                 let frames = shuffle.get(StageNumber(0), PartitionNumber(p), WorkerNumber(0));
                 let mut rows = Vec::new();
-                for batch in frames.iter().flat_map(|f| decode_frame(f).unwrap()) {
+                for batch in frames
+                    .into_iter()
+                    .flat_map(|f| decode_owned_frame(f).unwrap())
+                {
                     let column = |i: usize| {
                         let array = batch.column(i).as_any().downcast_ref::<Int64Array>();
                         array.unwrap().values().to_vec()
