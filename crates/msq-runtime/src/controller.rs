@@ -70,6 +70,8 @@ pub struct ControllerEnv {
     pub max_parse_exceptions: i64,
     /// `taskAssignment`.
     pub assignment: WorkerAssignment,
+    /// `acornSpillBudgetBytes` ([`WorkerSettings::spill_budget`]).
+    pub spill_budget: Option<usize>,
     /// SELECT rows kept in the results ([`crate::results::MAX_SELECT_RESULT_ROWS`] for task
     /// reports).
     pub max_result_rows: usize,
@@ -252,6 +254,7 @@ impl ControllerRun {
                     _ => self.start_ms,
                 }),
                 task_id: self.task_id.clone(),
+                spill_budget: self.env.spill_budget,
             },
         ));
         let mut config = KernelConfig {

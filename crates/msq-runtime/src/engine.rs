@@ -402,6 +402,7 @@ impl Engine {
                     max_frame_size: prepared.settings.max_frame_size,
                     max_parse_exceptions: prepared.settings.max_parse_exceptions,
                     assignment: prepared.settings.assignment,
+                    spill_budget: prepared.settings.spill_budget,
                     max_result_rows,
                 };
                 self.env.spawner.spawn(Box::pin(run_query(
@@ -661,6 +662,7 @@ struct Settings {
     max_frame_size: usize,
     max_parse_exceptions: i64,
     assignment: WorkerAssignment,
+    spill_budget: Option<usize>,
 }
 
 impl Settings {
@@ -699,9 +701,20 @@ impl Settings {
             .max(1),
             max_parse_exceptions: int("maxParseExceptions", 0)?,
             assignment,
+            spill_budget: match context.get(SPILL_BUDGET) {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(
+                    usize::try_from(int(SPILL_BUDGET, 0)?)
+                        .map_err(|_| invalid_context(SPILL_BUDGET, value))?,
+                ),
+            },
         })
     }
 }
+
+/// Acorn's context parameter for its stage workers' spill budget
+/// ([`crate::transport::WorkerSettings::spill_budget`]).
+pub const SPILL_BUDGET: &str = "acornSpillBudgetBytes";
 
 fn invalid_context(key: &str, value: impl std::fmt::Display) -> MsqError {
     MsqError::plan(format!(

@@ -33,6 +33,8 @@
 //! - [`split`] — [`split::line_range`]: one large file read by several workers in byte ranges.
 //! - [`shuffle`] — cluster keys ([`shuffle::KeyEncoder`]), [`shuffle::Partitioner`],
 //!   [`shuffle::ShuffleStore`].
+//! - [`spill`] — [`spill::FrameSpill`]: scratch storage for frames over a worker's memory
+//!   budget.
 //! - [`transport`] — [`transport::Transport`] (controller ⇄ workers) and
 //!   [`transport::LocalTransport`] (workers as futures, frames in memory).
 //! - [`worker`] — [`worker::run_work_order`], [`worker::WorkerEvent`] and
@@ -61,6 +63,7 @@ pub mod remote;
 pub mod results;
 pub mod segment_cache;
 pub mod shuffle;
+pub mod spill;
 pub mod split;
 pub mod store;
 pub mod system;

@@ -39,6 +39,7 @@
 use crate::env::{Clock, Fetcher, Spawner};
 use crate::segment_cache::SegmentCache;
 use crate::shuffle::ShuffleStore;
+use crate::spill::FrameSpill;
 use crate::store::SharedStore;
 use crate::transport::{EventSink, Transport, TransportFactory, WorkerSettings};
 use crate::worker::{run_work_order, WorkerContext, WorkerEvent, WorkerInputs};
@@ -161,6 +162,9 @@ pub enum RemoteMessage {
         hosts: u32,
         /// The Druid task running the query (reported in `runningTasks`).
         task_id: String,
+        /// [`WorkerSettings::spill_budget`].
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        spill_budget: Option<usize>,
     },
     /// Controller → host: run a work order.
     Start {
@@ -361,6 +365,13 @@ pub trait HostLinks {
     fn memory_bytes(&self) -> u64 {
         0
     }
+
+    /// Where this host spills frames over its memory budget, and that budget in bytes
+    /// ([`ShuffleStore::with_spill`]); `None` (the default) keeps every frame in memory.
+    /// Asked for each query.
+    fn frame_spill(&self) -> Option<(Rc<dyn FrameSpill>, usize)> {
+        None
+    }
     /// Whether this host reaches the controller's segment store itself
     /// ([`HostLinks::write_segment_file`]); `false` (the default) sends segment bytes to the
     /// controller.
@@ -497,8 +508,14 @@ impl StageHost {
                 segment_version,
                 hosts,
                 task_id,
+                spill_budget,
             } => {
-                let shuffle = ShuffleStore::new();
+                let shuffle = match inner.links.frame_spill() {
+                    Some((spill, budget)) => {
+                        ShuffleStore::with_spill(spill, spill_budget.unwrap_or(budget))
+                    }
+                    None => ShuffleStore::new(),
+                };
                 let links = inner.links.clone();
                 let events = EventSink::new(move |event| {
                     let (event, frames) = take_event_frames(event);
@@ -599,16 +616,17 @@ impl StageHost {
                 worker,
                 take,
             } => {
-                let (frames, error) = match inner.queries.borrow().get(&query) {
-                    Some(q) if take => (q.context.shuffle.take(stage, partition, worker), None),
-                    Some(q) => (q.context.shuffle.get(stage, partition, worker), None),
-                    None => (
-                        Vec::new(),
-                        Some(rpc_error(format!(
-                            "host {} no longer holds the output of query {query}",
-                            inner.number
-                        ))),
-                    ),
+                let frames = match inner.queries.borrow().get(&query) {
+                    Some(q) if take => q.context.shuffle.take(stage, partition, worker),
+                    Some(q) => q.context.shuffle.get(stage, partition, worker),
+                    None => Err(rpc_error(format!(
+                        "host {} no longer holds the output of query {query}",
+                        inner.number
+                    ))),
+                };
+                let (frames, error) = match frames {
+                    Ok(frames) => (frames, None),
+                    Err(e) => (Vec::new(), Some(e)),
                 };
                 let reply = Wire::new(&RemoteMessage::Frames { request, error }, frames);
                 match from {
@@ -683,7 +701,7 @@ impl HostInputs {
             } else {
                 self.shuffle.get(stage, partition, worker)
             };
-            return futures::future::ready(Ok(frames)).boxed_local();
+            return futures::future::ready(frames).boxed_local();
         }
         let (request, answer) = host.frames.register(format!(
             "host {owner} stopped before sending partition {} of stage {} (worker {})",
@@ -1046,6 +1064,7 @@ impl TransportFactory for RemoteHosts {
             segment_version: settings.segment_version,
             hosts,
             task_id: settings.task_id,
+            spill_budget: settings.spill_budget,
         };
         let wire = Wire::new(&begin, Vec::new());
         for host in 0..hosts {
@@ -1187,6 +1206,11 @@ pub mod loopback {
     //! A controller and `n` hosts in one thread, joined by queues: every message is encoded,
     //! queued and parsed as in the browser, and each receiver handles its messages in order on
     //! its own pump future. Native tests and the golden corpus run over it.
+    //!
+    //! The hosts spill every frame (a budget of 0 bytes, into a [`MemoryFrameSpill`]), so
+    //! what runs over them runs every spilling path.
+
+    use crate::spill::MemoryFrameSpill;
 
     use super::*;
     use futures::channel::mpsc;
@@ -1201,11 +1225,16 @@ pub mod loopback {
         controller: mpsc::UnboundedSender<(u32, Wire)>,
         me: u32,
         segment_store: Option<SharedStore>,
+        spill: Rc<MemoryFrameSpill>,
     }
 
     impl HostLinks for Links {
         fn to_controller(&self, wire: Wire) {
             let _ = self.controller.unbounded_send((self.me, wire));
+        }
+
+        fn frame_spill(&self) -> Option<(Rc<dyn FrameSpill>, usize)> {
+            Some((self.spill.clone(), 0))
         }
 
         fn writes_segment_files(&self) -> bool {
@@ -1294,6 +1323,7 @@ pub mod loopback {
                 controller: controller_tx.clone(),
                 me: number as u32,
                 segment_store: hosts_write_segments.then(|| store.clone()),
+                spill: Rc::new(MemoryFrameSpill::new()),
             });
             let host = StageHost::new(
                 number as u32,

@@ -9,8 +9,9 @@
 //! split rows exactly where workers put them.
 //!
 //! [`ShuffleStore`] keeps each `(stage, partition, worker)`'s frames until the stage is
-//! cleaned; it is the in-memory stand-in for worker-to-worker transfer (in the browser, frames
-//! travel between Web Workers instead).
+//! cleaned or their only reader takes them, in memory up to a budget and in a
+//! [`FrameSpill`](crate::spill::FrameSpill) beyond it; frames travel between Web Workers from
+//! there (in one thread, readers read the store).
 
 use arrow_array::{RecordBatch, UInt32Array};
 use arrow_row::{RowConverter, Rows, SortField};
@@ -21,6 +22,8 @@ use msq_plan::{ClusterBy, KeyOrder};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
+
+use crate::spill::{FrameSpill, SpillRange};
 
 /// Encodes the cluster key columns of batches into order-preserving byte strings.
 #[derive(Debug)]
@@ -251,73 +254,263 @@ pub(crate) fn arrow_error(error: arrow_schema::ArrowError) -> MsqError {
 /// Where one worker's frames of one output partition of one stage are kept.
 type FrameKey = (StageNumber, PartitionNumber, WorkerNumber);
 
+/// The partition number under which a worker keeps rows it framed before it knew their
+/// partitions ([`ShuffleStore::stage_rows`]); no stage has that many partitions.
+const UNPARTITIONED: PartitionNumber = PartitionNumber(u32::MAX);
+
+/// One frame held by a [`ShuffleStore`].
+#[derive(Debug)]
+enum Held {
+    Memory(Vec<u8>),
+    Spilled(SpillRange),
+}
+
 /// Frames of stage outputs, by `(stage, partition, worker)`, shared by one query's workers.
-#[derive(Debug, Clone, Default)]
+///
+/// With a [`FrameSpill`] ([`ShuffleStore::with_spill`]) the store keeps frames in memory up
+/// to a budget and spills the rest; reads bring spilled frames back one at a time.
+#[derive(Clone, Default)]
 pub struct ShuffleStore {
-    inner: Rc<RefCell<BTreeMap<FrameKey, Vec<Vec<u8>>>>>,
+    inner: Rc<RefCell<Frames>>,
+}
+
+#[derive(Default)]
+struct Frames {
+    by_key: BTreeMap<FrameKey, Vec<Held>>,
+    memory_bytes: usize,
+    spilled_bytes: usize,
+    spill: Option<(Rc<dyn FrameSpill>, usize)>,
+}
+
+impl Frames {
+    fn forget(&mut self, frames: &[Held]) {
+        for frame in frames {
+            match frame {
+                Held::Memory(bytes) => self.memory_bytes -= bytes.len(),
+                Held::Spilled(range) => {
+                    self.spilled_bytes -= range.len;
+                    if let Some((spill, _)) = &self.spill {
+                        spill.release(*range);
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl Drop for Frames {
+    fn drop(&mut self) {
+        // A query's store goes when the query ends: its spilled frames are free again.
+        let held = std::mem::take(&mut self.by_key);
+        for frames in held.values() {
+            self.forget(frames);
+        }
+    }
+}
+
+impl std::fmt::Debug for ShuffleStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let inner = self.inner.borrow();
+        f.debug_struct("ShuffleStore")
+            .field("keys", &inner.by_key.len())
+            .field("memory_bytes", &inner.memory_bytes)
+            .field("spilled_bytes", &inner.spilled_bytes)
+            .field(
+                "spill_budget",
+                &inner.spill.as_ref().map(|(_, budget)| *budget),
+            )
+            .finish()
+    }
 }
 
 impl ShuffleStore {
-    /// An empty store.
+    /// An empty store that keeps every frame in memory.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// An empty store that keeps up to `memory_budget` bytes of frames in memory and writes
+    /// the others to `spill`.
+    pub fn with_spill(spill: Rc<dyn FrameSpill>, memory_budget: usize) -> Self {
+        let store = Self::default();
+        store.inner.borrow_mut().spill = Some((spill, memory_budget));
+        store
+    }
+
+    /// The memory budget when this store spills.
+    pub fn spill_budget(&self) -> Option<usize> {
+        self.inner
+            .borrow()
+            .spill
+            .as_ref()
+            .map(|(_, budget)| *budget)
+    }
+
     /// Appends a frame to a worker's output partition.
+    ///
+    /// # Errors
+    /// When the frame had to be spilled and the spill failed.
     pub fn put(
         &self,
         stage: StageNumber,
         partition: PartitionNumber,
         worker: WorkerNumber,
         frame: Vec<u8>,
-    ) {
-        self.inner
-            .borrow_mut()
+    ) -> Result<()> {
+        let mut inner = self.inner.borrow_mut();
+        let held = match &inner.spill {
+            Some((spill, budget)) if inner.memory_bytes + frame.len() > *budget => {
+                let range = spill.write(&frame)?;
+                inner.spilled_bytes += range.len;
+                Held::Spilled(range)
+            }
+            _ => {
+                inner.memory_bytes += frame.len();
+                Held::Memory(frame)
+            }
+        };
+        inner
+            .by_key
             .entry((stage, partition, worker))
             .or_default()
-            .push(frame);
+            .push(held);
+        Ok(())
     }
 
     /// The frames one worker wrote to one partition (empty when it wrote none).
+    ///
+    /// # Errors
+    /// When a spilled frame cannot be read back.
     pub fn get(
         &self,
         stage: StageNumber,
         partition: PartitionNumber,
         worker: WorkerNumber,
-    ) -> Vec<Vec<u8>> {
-        self.inner
-            .borrow()
-            .get(&(stage, partition, worker))
-            .cloned()
-            .unwrap_or_default()
+    ) -> Result<Vec<Vec<u8>>> {
+        let inner = self.inner.borrow();
+        let Some(frames) = inner.by_key.get(&(stage, partition, worker)) else {
+            return Ok(Vec::new());
+        };
+        frames
+            .iter()
+            .map(|frame| match (frame, &inner.spill) {
+                (Held::Memory(bytes), _) => Ok(bytes.clone()),
+                (Held::Spilled(range), Some((spill, _))) => spill.read(*range),
+                (Held::Spilled(_), None) => {
+                    Err(MsqError::internal("a spilled frame without a spill"))
+                }
+            })
+            .collect()
     }
 
     /// Hands over the frames one worker wrote to one partition and forgets them, for the
     /// partition's only reader (empty when it wrote none).
+    ///
+    /// # Errors
+    /// When a spilled frame cannot be read back.
     pub fn take(
         &self,
         stage: StageNumber,
         partition: PartitionNumber,
         worker: WorkerNumber,
-    ) -> Vec<Vec<u8>> {
-        self.inner
-            .borrow_mut()
-            .remove(&(stage, partition, worker))
-            .unwrap_or_default()
+    ) -> Result<Vec<Vec<u8>>> {
+        self.take_each((stage, partition, worker)).collect()
+    }
+
+    /// Like [`ShuffleStore::take`], one frame at a time: a spilled frame is read back only
+    /// when its turn comes.
+    fn take_each(&self, key: FrameKey) -> TakenFrames {
+        let mut inner = self.inner.borrow_mut();
+        let frames = inner.by_key.remove(&key).unwrap_or_default();
+        for frame in &frames {
+            match frame {
+                Held::Memory(bytes) => inner.memory_bytes -= bytes.len(),
+                Held::Spilled(range) => inner.spilled_bytes -= range.len,
+            }
+        }
+        TakenFrames {
+            frames: frames.into_iter(),
+            spill: inner.spill.as_ref().map(|(spill, _)| Rc::clone(spill)),
+        }
+    }
+
+    /// Keeps `frame`, rows a worker of `stage` collected before their partitions are known,
+    /// under the same budget as the partitions' frames: what the budget has no room for is
+    /// spilled, so a worker need not hold all its output in memory while the controller
+    /// chooses partition boundaries.
+    ///
+    /// # Errors
+    /// When the frame had to be spilled and the spill failed.
+    pub fn stage_rows(
+        &self,
+        stage: StageNumber,
+        worker: WorkerNumber,
+        frame: Vec<u8>,
+    ) -> Result<()> {
+        self.put(stage, UNPARTITIONED, worker, frame)
+    }
+
+    /// Hands back, one frame at a time and in order, what [`ShuffleStore::stage_rows`] kept.
+    pub fn staged_rows(&self, stage: StageNumber, worker: WorkerNumber) -> TakenFrames {
+        self.take_each((stage, UNPARTITIONED, worker))
     }
 
     /// Drops every frame of a stage (its consumers are done).
     pub fn clean(&self, stage: StageNumber) {
-        self.inner.borrow_mut().retain(|(s, _, _), _| *s != stage);
+        let mut inner = self.inner.borrow_mut();
+        let keys: Vec<FrameKey> = (inner.by_key.keys())
+            .filter(|(s, _, _)| *s == stage)
+            .copied()
+            .collect();
+        for key in keys {
+            if let Some(frames) = inner.by_key.remove(&key) {
+                inner.forget(&frames);
+            }
+        }
     }
 
-    /// Bytes currently held.
+    /// Bytes of frames currently held, in memory or spilled.
     pub fn size_bytes(&self) -> usize {
-        self.inner
-            .borrow()
-            .values()
-            .flat_map(|frames| frames.iter().map(Vec::len))
-            .sum()
+        let inner = self.inner.borrow();
+        inner.memory_bytes + inner.spilled_bytes
+    }
+
+    /// Bytes of frames currently held in memory.
+    pub fn memory_bytes(&self) -> usize {
+        self.inner.borrow().memory_bytes
+    }
+}
+
+/// Frames handed over by a [`ShuffleStore`], read back from its spill one by one; those not
+/// read are released when this is dropped.
+pub struct TakenFrames {
+    frames: std::vec::IntoIter<Held>,
+    spill: Option<Rc<dyn FrameSpill>>,
+}
+
+impl Iterator for TakenFrames {
+    type Item = Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        Some(match (self.frames.next()?, &self.spill) {
+            (Held::Memory(bytes), _) => Ok(bytes),
+            (Held::Spilled(range), Some(spill)) => {
+                let bytes = spill.read(range);
+                spill.release(range);
+                bytes
+            }
+            (Held::Spilled(_), None) => Err(MsqError::internal("a spilled frame without a spill")),
+        })
+    }
+}
+
+impl Drop for TakenFrames {
+    fn drop(&mut self) {
+        for frame in self.frames.by_ref() {
+            if let (Held::Spilled(range), Some(spill)) = (frame, &self.spill) {
+                spill.release(range);
+            }
+        }
     }
 }
 
@@ -433,28 +626,58 @@ mod tests {
     #[test]
     fn store_keeps_frames_per_worker_until_cleaned() {
         let store = ShuffleStore::new();
-        store.put(
-            StageNumber(0),
-            PartitionNumber(1),
-            WorkerNumber(0),
-            vec![1, 2],
-        );
-        store.put(StageNumber(0), PartitionNumber(1), WorkerNumber(0), vec![3]);
-        store.put(StageNumber(1), PartitionNumber(0), WorkerNumber(1), vec![4]);
-        assert_eq!(
-            store.get(StageNumber(0), PartitionNumber(1), WorkerNumber(0)),
-            vec![vec![1, 2], vec![3]]
-        );
+        let (s0, p1, w0) = (StageNumber(0), PartitionNumber(1), WorkerNumber(0));
+        store.put(s0, p1, w0, vec![1, 2]).unwrap();
+        store.put(s0, p1, w0, vec![3]).unwrap();
+        store
+            .put(StageNumber(1), PartitionNumber(0), WorkerNumber(1), vec![4])
+            .unwrap();
+        assert_eq!(store.get(s0, p1, w0).unwrap(), vec![vec![1, 2], vec![3]]);
         assert_eq!(store.size_bytes(), 4);
-        store.clean(StageNumber(0));
-        assert!(store
-            .get(StageNumber(0), PartitionNumber(1), WorkerNumber(0))
-            .is_empty());
+        store.clean(s0);
+        assert!(store.get(s0, p1, w0).unwrap().is_empty());
         assert_eq!(store.size_bytes(), 1);
         // The only reader takes them: handed over once, then gone.
         let key = (StageNumber(1), PartitionNumber(0), WorkerNumber(1));
-        assert_eq!(store.take(key.0, key.1, key.2), vec![vec![4]]);
-        assert!(store.take(key.0, key.1, key.2).is_empty());
+        assert_eq!(store.take(key.0, key.1, key.2).unwrap(), vec![vec![4]]);
+        assert!(store.take(key.0, key.1, key.2).unwrap().is_empty());
         assert_eq!(store.size_bytes(), 0);
+    }
+
+    #[test]
+    fn frames_over_the_budget_are_spilled_and_read_back_in_order() {
+        let spill = Rc::new(crate::spill::MemoryFrameSpill::new());
+        let store = ShuffleStore::with_spill(spill.clone(), 4);
+        let (s0, p0, w0) = (StageNumber(0), PartitionNumber(0), WorkerNumber(0));
+        for frame in [vec![1, 2, 3], vec![4, 5], vec![6]] {
+            store.put(s0, p0, w0, frame).unwrap();
+        }
+        // [1,2,3] and [6] fit in 4 bytes; [4,5] did not.
+        assert_eq!(
+            (store.memory_bytes(), store.size_bytes(), spill.live()),
+            (4, 6, 1)
+        );
+        let all = vec![vec![1, 2, 3], vec![4, 5], vec![6]];
+        assert_eq!(store.get(s0, p0, w0).unwrap(), all);
+        assert_eq!(store.take(s0, p0, w0).unwrap(), all);
+        assert_eq!((store.size_bytes(), spill.live()), (0, 0));
+
+        // Rows staged before partitioning come back one by one; what is not read back, or
+        // still held when the stage is cleaned or the store dropped, is released.
+        for frame in [vec![7; 3], vec![8; 3], vec![9; 3]] {
+            store.stage_rows(s0, w0, frame).unwrap();
+        }
+        store.put(s0, p0, w0, vec![0; 9]).unwrap();
+        assert_eq!(spill.live(), 3);
+        let mut staged = store.staged_rows(s0, w0);
+        assert_eq!(staged.next().unwrap().unwrap(), vec![7; 3]);
+        assert_eq!(staged.next().unwrap().unwrap(), vec![8; 3]);
+        drop(staged);
+        assert_eq!(spill.live(), 1);
+        store.clean(s0);
+        assert_eq!((store.size_bytes(), spill.live()), (0, 0));
+        store.put(s0, p0, w0, vec![0; 9]).unwrap();
+        drop(store);
+        assert_eq!(spill.live(), 0);
     }
 }

@@ -82,6 +82,11 @@ pub struct WorkerSettings {
     pub segment_version: String,
     /// The Druid task id.
     pub task_id: String,
+    /// Bytes of rows, and of frames, a worker holds in memory before it spills, where its
+    /// host can spill ([`crate::spill`]); `None` leaves the host's default. Acorn's own
+    /// context parameter `acornSpillBudgetBytes` (Druid sizes its workers' memory from the
+    /// JVM's instead).
+    pub spill_budget: Option<usize>,
 }
 
 /// Makes the transport of each query.
@@ -156,7 +161,7 @@ impl Transport for LocalTransport {
         partition: PartitionNumber,
         worker: WorkerNumber,
     ) -> LocalBoxFuture<'_, Result<Vec<Vec<u8>>>> {
-        futures::future::ready(Ok(self.context.shuffle.get(stage, partition, worker))).boxed_local()
+        futures::future::ready(self.context.shuffle.get(stage, partition, worker)).boxed_local()
     }
 
     fn cancel(&self) {

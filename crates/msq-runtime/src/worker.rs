@@ -188,7 +188,7 @@ impl WorkerInputs for LocalInputs {
         partition: PartitionNumber,
         worker: WorkerNumber,
     ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
-        futures::future::ready(Ok(self.shuffle.get(stage, partition, worker))).boxed_local()
+        futures::future::ready(self.shuffle.get(stage, partition, worker)).boxed_local()
     }
 
     fn take_stage_frames(
@@ -197,7 +197,7 @@ impl WorkerInputs for LocalInputs {
         partition: PartitionNumber,
         worker: WorkerNumber,
     ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
-        futures::future::ready(Ok(self.shuffle.take(stage, partition, worker))).boxed_local()
+        futures::future::ready(self.shuffle.take(stage, partition, worker)).boxed_local()
     }
 
     fn datasource_columns(
@@ -402,7 +402,14 @@ impl WorkRun {
         }
 
         let observed = self.context.query.output_order_observed(self.stage);
-        let mut output = OutputCollector::new(definition, observed, self.context.max_frame_size)?;
+        let staging = self.context.shuffle.spill_budget().map(|budget| Staging {
+            shuffle: self.context.shuffle.clone(),
+            stage: self.stage,
+            worker: self.worker,
+            budget,
+        });
+        let max_frame_size = self.context.max_frame_size;
+        let mut output = OutputCollector::new(definition, observed, max_frame_size, staging)?;
         let mut executor: Option<ProgramExecutor> = None;
         let read = ColumnUse::of(&program);
         let mut broadcast = Some(broadcast);
@@ -1019,6 +1026,12 @@ enum FrameRead {
 }
 
 /// Rows waiting to be partitioned, with the stage's key encoder when it has one.
+///
+/// Rows whose order nobody observes need no sort, so when the shuffle store has a spill
+/// ([`ShuffleStore::spill_budget`]) the collector holds at most that budget of them: beyond
+/// it, the rows held are framed into the store ([`ShuffleStore::stage_rows`], which spills
+/// them) with only their key statistics kept, and [`OutputCollector::write`] partitions them
+/// from there once the boundaries are known.
 struct OutputCollector {
     batches: Vec<RecordBatch>,
     keys: Option<KeyEncoder>,
@@ -1033,23 +1046,49 @@ struct OutputCollector {
     /// `batches` are in key order (sorted for the key statistics).
     sorted: bool,
     frame_writer: FrameWriter,
+    /// Where rows over the budget go, when they may.
+    staging: Option<Staging>,
+    /// Memory of `batches`.
+    held_bytes: usize,
+    /// Rows put in the staging area, and their key statistics.
+    staged_rows: u64,
+    staged_statistics: Option<ClusterByStatistics>,
+}
+
+/// The shuffle store a worker stages its rows in, and how many bytes of rows it may hold.
+struct Staging {
+    shuffle: ShuffleStore,
+    stage: StageNumber,
+    worker: WorkerNumber,
+    budget: usize,
 }
 
 impl OutputCollector {
-    fn new(definition: &StageDefinition, observed: bool, max_frame_size: usize) -> Result<Self> {
+    fn new(
+        definition: &StageDefinition,
+        observed: bool,
+        max_frame_size: usize,
+        staging: Option<Staging>,
+    ) -> Result<Self> {
         let cluster_by = definition
             .shuffle_spec
             .as_ref()
             .and_then(|s| s.cluster_by())
             .cloned();
+        let orders = definition.does_sort() && observed;
         Ok(Self {
             batches: Vec::new(),
             keys: None,
             cluster_by,
             sorts: definition.does_sort(),
-            orders: definition.does_sort() && observed,
+            orders,
             sorted: false,
             frame_writer: FrameWriter::new(max_frame_size),
+            // Rows to be sorted are sorted in memory.
+            staging: staging.filter(|_| !orders),
+            held_bytes: 0,
+            staged_rows: 0,
+            staged_statistics: None,
         })
     }
 
@@ -1064,7 +1103,34 @@ impl OutputCollector {
                 }
             }
         }
+        self.held_bytes += batch.get_array_memory_size();
         self.batches.push(batch);
+        match &self.staging {
+            Some(staging) if self.held_bytes > staging.budget => self.stage_held(),
+            _ => Ok(()),
+        }
+    }
+
+    /// Moves the rows held to the staging area, keeping their key statistics.
+    fn stage_held(&mut self) -> Result<()> {
+        let Some(staging) = &self.staging else {
+            return Ok(());
+        };
+        let batches = std::mem::take(&mut self.batches);
+        self.held_bytes = 0;
+        if let Some(keys) = &self.keys {
+            let statistics = key_statistics(keys, &batches, false)?;
+            match &mut self.staged_statistics {
+                Some(staged) => staged.merge(&statistics),
+                None => self.staged_statistics = Some(statistics),
+            }
+        }
+        for batch in batches {
+            self.staged_rows += batch.num_rows() as u64;
+            for frame in self.frame_writer.write(&batch)? {
+                (staging.shuffle).stage_rows(staging.stage, staging.worker, frame.bytes)?;
+            }
+        }
         Ok(())
     }
 
@@ -1078,7 +1144,8 @@ impl OutputCollector {
         let max_keys = msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS;
         let Some(keys) = &self.keys else {
             let mut statistics = ClusterByStatistics::new(max_keys);
-            let rows: u64 = self.batches.iter().map(|b| b.num_rows() as u64).sum();
+            let held: u64 = self.batches.iter().map(|b| b.num_rows() as u64).sum();
+            let rows = held + self.staged_rows;
             if rows > 0 {
                 statistics.add(&[], 0, rows);
             }
@@ -1088,23 +1155,11 @@ impl OutputCollector {
             self.batches = sort_batches(&first.schema(), &self.batches, keys.sort_keys())?;
             self.sorted = true;
         }
-        let encoded = self
-            .batches
-            .iter()
-            .map(|batch| Ok((keys.encode(batch)?, keys.bucket_lengths(batch)?)))
-            .collect::<Result<Vec<_>>>()?;
-        let mut rows: Vec<(&[u8], usize)> = encoded
-            .iter()
-            .flat_map(|(rows, buckets)| {
-                rows.iter()
-                    .map(|row| row.data())
-                    .zip(buckets.iter().copied())
-            })
-            .collect();
-        if !self.sorted {
-            rows.sort_unstable();
+        let mut statistics = key_statistics(keys, &self.batches, self.sorted)?;
+        if let Some(staged) = &self.staged_statistics {
+            statistics.merge(staged);
         }
-        Ok(ClusterByStatistics::from_sorted_rows(max_keys, rows))
+        Ok(statistics)
     }
 
     /// Partitions the output, sorts it when its order is observed, and stores it as frames;
@@ -1158,7 +1213,7 @@ impl OutputCollector {
                     frame.rows as u64,
                     frame.len() as u64,
                 );
-                shuffle.put(stage, PartitionNumber(partition), worker, frame.bytes);
+                shuffle.put(stage, PartitionNumber(partition), worker, frame.bytes)?;
             }
             if let Some(size) = sizes.get_mut(partition as usize) {
                 *size += batch.num_rows() as u64;
@@ -1186,6 +1241,19 @@ impl OutputCollector {
                 }
             }
             _ => {
+                // Staged rows first: they came first.
+                let staged = (self.staging.as_ref())
+                    .map(|s| s.shuffle.staged_rows(s.stage, s.worker))
+                    .into_iter()
+                    .flatten()
+                    .map(|frame| decode_owned_frame(frame?));
+                for decoded in staged {
+                    for batch in decoded? {
+                        for (partition, piece) in partitioner.split(&batch, self.keys.as_ref())? {
+                            emit(partition.0 + offset, &piece)?;
+                        }
+                    }
+                }
                 for batch in batches {
                     for (partition, piece) in partitioner.split(&batch, self.keys.as_ref())? {
                         emit(partition.0 + offset, &piece)?;
@@ -1202,6 +1270,34 @@ impl OutputCollector {
         }
         Ok(sizes)
     }
+}
+
+/// The key statistics of `batches`, whose keys are in order when `sorted` (otherwise the
+/// encoded keys are sorted first).
+fn key_statistics(
+    keys: &KeyEncoder,
+    batches: &[RecordBatch],
+    sorted: bool,
+) -> Result<ClusterByStatistics> {
+    let encoded = batches
+        .iter()
+        .map(|batch| Ok((keys.encode(batch)?, keys.bucket_lengths(batch)?)))
+        .collect::<Result<Vec<_>>>()?;
+    let mut rows: Vec<(&[u8], usize)> = encoded
+        .iter()
+        .flat_map(|(rows, buckets)| {
+            rows.iter()
+                .map(|row| row.data())
+                .zip(buckets.iter().copied())
+        })
+        .collect();
+    if !sorted {
+        rows.sort_unstable();
+    }
+    Ok(ClusterByStatistics::from_sorted_rows(
+        msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS,
+        rows,
+    ))
 }
 
 /// The Arrow schema of a Druid signature (all nullable).
@@ -1476,8 +1572,9 @@ mod tests {
             .collect()
     }
 
-    /// A stage sorting by `k` into at most two ranges, collecting [`unsorted`].
-    fn collector(observed: bool) -> OutputCollector {
+    /// A stage sorting by `k` into at most two ranges, collecting [`unsorted`] (staging every
+    /// batch in `shuffle` when it spills).
+    fn collector(observed: bool, shuffle: &ShuffleStore) -> OutputCollector {
         let mut definition = StageDefinition::new(
             0,
             Vec::new(),
@@ -1488,7 +1585,13 @@ mod tests {
             partitions: 2,
             aggregate: false,
         });
-        let mut output = OutputCollector::new(&definition, observed, 1 << 20).unwrap();
+        let staging = shuffle.spill_budget().map(|budget| Staging {
+            shuffle: shuffle.clone(),
+            stage: StageNumber(0),
+            worker: WorkerNumber(0),
+            budget,
+        });
+        let mut output = OutputCollector::new(&definition, observed, 1 << 20, staging).unwrap();
         for batch in unsorted() {
             output.push(batch).unwrap();
         }
@@ -1499,7 +1602,9 @@ mod tests {
     fn partitions(shuffle: &ShuffleStore, count: u32) -> Vec<Vec<(i64, i64)>> {
         (0..count)
             .map(|p| {
-                let frames = shuffle.get(StageNumber(0), PartitionNumber(p), WorkerNumber(0));
+                let frames = shuffle
+                    .get(StageNumber(0), PartitionNumber(p), WorkerNumber(0))
+                    .unwrap();
                 let mut rows = Vec::new();
                 for batch in frames
                     .into_iter()
@@ -1518,14 +1623,21 @@ mod tests {
 
     #[test]
     fn an_unobserved_order_gives_the_same_statistics_and_partitions_without_sorting_rows() {
+        let spill = Rc::new(crate::spill::MemoryFrameSpill::new());
         let mut answers = Vec::new();
-        for observed in [true, false] {
-            let mut output = collector(observed);
+        for (observed, spills) in [(true, false), (false, false), (false, true)] {
+            let shuffle = match spills {
+                true => ShuffleStore::with_spill(spill.clone(), 0),
+                false => ShuffleStore::new(),
+            };
+            let mut output = collector(observed, &shuffle);
+            // Over a budget of 0 bytes every batch is staged (and spilled) as it comes.
+            let held = if spills { (0, 2) } else { (2, 0) };
+            assert_eq!((output.batches.len(), spill.live()), held);
             let statistics = output.statistics().unwrap();
             // Only an observed order sorts the rows themselves.
             assert_eq!(output.sorted, observed);
             let boundaries = statistics.generate_partitions_with_max_count(2).unwrap();
-            let shuffle = ShuffleStore::new();
             let mut counters = CounterTracker::default();
             let sizes = output
                 .write(
@@ -1541,8 +1653,10 @@ mod tests {
             assert_eq!(sizes.iter().sum::<u64>(), 6);
             answers.push((statistics, boundaries, partitions(&shuffle, 2)));
         }
-        let (sorted, unsorted) = (&answers[0], &answers[1]);
+        let (sorted, unsorted, staged) = (&answers[0], &answers[1], &answers[2]);
         assert_eq!((&sorted.0, &sorted.1), (&unsorted.0, &unsorted.1));
+        assert_eq!(unsorted, staged);
+        assert_eq!(spill.live(), 0, "staged rows are released once written");
         assert_eq!(
             sorted.2,
             vec![

@@ -430,3 +430,32 @@ fn read_in_two_parts(uri: &str, file: &[u8], format: &str, rows: u64) {
         assert_eq!((files("files"), files("totalFiles")), (1, 1), "{hosts:?}");
     }
 }
+
+/// `acornSpillBudgetBytes` sets how much a host holds before it spills (loopback hosts spill
+/// everything by default): the answers stay the same, and a budget that is not a byte count
+/// is refused before anything runs.
+#[test]
+fn the_spill_budget_comes_from_the_context() {
+    let sql = format!(
+        "SELECT channel, COUNT(*) AS n FROM {} GROUP BY 1 ORDER BY 2 DESC, 1",
+        extern_of_all()
+    );
+    let mut hosts = cluster(Some(2));
+    let spilled = outcome(&mut hosts, &sql);
+    let mut context = four_workers();
+    context.insert("acornSpillBudgetBytes".into(), json!(1 << 30));
+    let report = hosts.run(&sql, context.clone()).unwrap().to_value();
+    let payload = &report["multiStageQuery"]["payload"];
+    assert_eq!(payload["status"]["status"], "SUCCESS", "{payload:#}");
+    assert_eq!(payload["results"]["results"], spilled["results"]);
+
+    context.insert("acornSpillBudgetBytes".into(), json!(-5));
+    let error = hosts.run(&sql, context).unwrap_err();
+    assert_eq!(error.status, 400);
+    let message = error.body["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("[-5]") && message.contains("[acornSpillBudgetBytes]"),
+        "{:#}",
+        error.body
+    );
+}

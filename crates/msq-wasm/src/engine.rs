@@ -106,8 +106,12 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
                     )
                     .with_storage(storage);
                     let capacity = crate::hosts::host_capacity();
-                    // Hosts write their segment files into the store where it is OPFS.
+                    // Hosts write their segment files into the store where it is OPFS, and
+                    // spill to scratch files there (an earlier page's are removed first).
                     let segment_root = (storage_kind == "opfs").then_some(STORE_ROOT);
+                    if segment_root.is_some() {
+                        crate::scratch::clear_scratch().await;
+                    }
                     match crate::hosts::WebWorkerHosts::start(
                         crate::hosts::WORKER_SCRIPT,
                         capacity,

@@ -22,11 +22,13 @@
 
 use crate::codec::{decode, describe};
 use crate::fetch::HttpFetcher;
+use crate::scratch::OpfsFrameSpill;
 use arrow_array::RecordBatch;
 use futures::future::LocalBoxFuture;
 use msq_common::{MsqError, Result};
 use msq_protocol::FromWorker;
 use msq_runtime::remote::{HostLinks, HostPool, RemoteHosts, Sender, StageHost, Wire};
+use msq_runtime::spill::{FrameSpill, DEFAULT_SPILL_BUDGET_BYTES};
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -391,11 +393,18 @@ struct BrowserLinks {
     ports: Vec<Option<MessagePort>>,
     /// The OPFS root of the engine's segment store, when this host writes segment files.
     segment_root: Option<String>,
+    /// This host's scratch file, once it is open (only where the store is OPFS).
+    spill: Rc<RefCell<Option<Rc<OpfsFrameSpill>>>>,
 }
 
 impl HostLinks for BrowserLinks {
     fn memory_bytes(&self) -> u64 {
         crate::worker::wasm_memory_bytes()
+    }
+
+    fn frame_spill(&self) -> Option<(Rc<dyn FrameSpill>, usize)> {
+        let spill = self.spill.borrow().clone()?;
+        Some((spill, DEFAULT_SPILL_BUDGET_BYTES))
     }
 
     fn writes_segment_files(&self) -> bool {
@@ -474,11 +483,29 @@ pub fn handle_host_message(data: &JsValue) {
         // The handler lives as long as the worker.
         on_message.forget();
     }
+    let spill = Rc::new(RefCell::new(None));
+    if segment_root.is_some() {
+        // The shuffle spills to OPFS from the first query after the file is open.
+        let slot = spill.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match OpfsFrameSpill::create(number).await {
+                Ok(Some(file)) => *slot.borrow_mut() = Some(Rc::new(file)),
+                Ok(None) => {}
+                Err(e) => web_sys::console::warn_1(
+                    &format!(
+                        "acorn stage worker {number}: no scratch file, frames stay in memory: {e}"
+                    )
+                    .into(),
+                ),
+            }
+        });
+    }
     let host = StageHost::new(
         number,
         Rc::new(BrowserLinks {
             ports,
             segment_root,
+            spill,
         }),
         Rc::new(HttpFetcher::new()),
         Rc::new(crate::engine::JsClock),

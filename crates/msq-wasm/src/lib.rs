@@ -43,4 +43,5 @@ pub mod fetch;
 pub mod hosts;
 pub mod local_files;
 pub mod opfs;
+pub mod scratch;
 pub mod worker;

@@ -796,36 +796,44 @@ impl ReadAt for SyncFile<'_> {
         self.size
     }
 
-    /// Through as many reads as it takes.
     fn read_at(&self, offset: usize, len: usize) -> Result<Vec<u8>> {
-        let mut bytes = vec![0_u8; len];
-        let mut filled = 0;
-        while filled < len {
-            let options = FileSystemReadWriteOptions::new();
-            options.set_at((offset + filled) as f64);
-            // Synchronous: wasm memory cannot grow while `read` fills the view of `bytes`.
-            let n = self
-                .handle
-                .read_with_u8_array_and_options(&mut bytes[filled..], &options)
-                .map_err(|e| js_error("reading", self.path, &e))?;
-            if n <= 0.0 {
-                break;
-            }
-            filled += n as usize;
-        }
-        if filled != len {
-            return Err(MsqError::internal(format!(
-                "OPFS: reading [{}] found {filled} of {len} bytes at {offset}",
-                self.path
-            )));
-        }
-        Ok(bytes)
+        read_exact_at(&self.handle, offset as u64, len, self.path)
     }
+}
+
+/// Reads `len` bytes at `offset` of the file behind `handle` (at `path`, for errors), through
+/// as many reads as it takes.
+pub(crate) fn read_exact_at(
+    handle: &FileSystemSyncAccessHandle,
+    offset: u64,
+    len: usize,
+    path: &str,
+) -> Result<Vec<u8>> {
+    let mut bytes = vec![0_u8; len];
+    let mut filled = 0;
+    while filled < len {
+        let options = FileSystemReadWriteOptions::new();
+        options.set_at((offset + filled as u64) as f64);
+        // Synchronous: wasm memory cannot grow while `read` fills the view of `bytes`.
+        let n = handle
+            .read_with_u8_array_and_options(&mut bytes[filled..], &options)
+            .map_err(|e| js_error("reading", path, &e))?;
+        if n <= 0.0 {
+            break;
+        }
+        filled += n as usize;
+    }
+    if filled != len {
+        return Err(MsqError::internal(format!(
+            "OPFS: reading [{path}] found {filled} of {len} bytes at {offset}"
+        )));
+    }
+    Ok(bytes)
 }
 
 /// A synchronous access handle on `file` where the API exists (dedicated workers) and no other
 /// handle holds the file.
-async fn sync_handle(file: &FileSystemFileHandle) -> Option<FileSystemSyncAccessHandle> {
+pub(crate) async fn sync_handle(file: &FileSystemFileHandle) -> Option<FileSystemSyncAccessHandle> {
     if !Reflect::has(file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false) {
         return None;
     }
@@ -890,7 +898,7 @@ pub(crate) fn storage_manager() -> Option<StorageManager> {
 }
 
 /// The OPFS root directory.
-async fn opfs_root() -> Result<FileSystemDirectoryHandle> {
+pub(crate) async fn opfs_root() -> Result<FileSystemDirectoryHandle> {
     let storage = storage_manager().ok_or_else(|| {
         MsqError::internal(
             "the Origin Private File System is not available here \
@@ -906,7 +914,7 @@ async fn opfs_root() -> Result<FileSystemDirectoryHandle> {
 
 /// The directory `<opfs>/<root_name>` of a store (`root_name` may be a `/`-separated path),
 /// created when missing.
-async fn store_root(root_name: &str) -> Result<FileSystemDirectoryHandle> {
+pub(crate) async fn store_root(root_name: &str) -> Result<FileSystemDirectoryHandle> {
     validate_path(root_name)?;
     let mut root = opfs_root().await?;
     for part in root_name.split('/') {
@@ -1010,7 +1018,7 @@ async fn write_file(
 }
 
 /// The file `name` of `dir`, created when missing.
-async fn open_file(
+pub(crate) async fn open_file(
     dir: &FileSystemDirectoryHandle,
     name: &str,
     path: &str,
@@ -1142,7 +1150,7 @@ pub(crate) fn js_detail(error: &JsValue) -> String {
 }
 
 /// An internal error for a failed OPFS operation, with the `DOMException`'s name and message.
-fn js_error(what: &str, path: &str, error: &JsValue) -> MsqError {
+pub(crate) fn js_error(what: &str, path: &str, error: &JsValue) -> MsqError {
     MsqError::internal(format!(
         "OPFS: {what} [{path}] failed: {}",
         js_detail(error)

@@ -72,3 +72,69 @@ async fn a_delete_waits_for_a_worker_reading_the_file() {
     assert_eq!(reopened.list("").unwrap(), Vec::<String>::new());
     opfs::clear(&root).await.unwrap();
 }
+
+/// A stage worker's scratch file: frames spilled to it come back, and once none is needed
+/// the file is emptied; files of workers that are gone are cleared, a live one's is not.
+#[wasm_bindgen_test]
+async fn a_stage_workers_scratch_file_gives_back_what_was_spilled() {
+    use msq_runtime::spill::FrameSpill;
+    use msq_wasm::scratch::{clear_scratch, OpfsFrameSpill};
+    let spill = OpfsFrameSpill::create(7).await.unwrap().unwrap();
+    assert!(spill.path().starts_with("acorn-scratch/host-7-"));
+    let frames: Vec<Vec<u8>> = (0..3u8).map(|i| vec![i; 1000 + i as usize]).collect();
+    let ranges: Vec<_> = frames.iter().map(|f| spill.write(f).unwrap()).collect();
+    assert_eq!(spill.size().unwrap(), 3003);
+    for (range, frame) in ranges.iter().zip(&frames).rev() {
+        assert_eq!(&spill.read(*range).unwrap(), frame);
+    }
+    spill.release(ranges[0]);
+    spill.release(ranges[1]);
+    assert_eq!((spill.live(), spill.size().unwrap()), (1, 3003));
+    spill.release(ranges[2]);
+    assert_eq!((spill.live(), spill.size().unwrap()), (0, 0));
+    // The space starts over from the beginning.
+    assert_eq!(spill.write(&[9; 10]).unwrap().offset, 0);
+
+    // Clearing cannot remove a file a live worker holds; once it is let go, it can.
+    drop(OpfsFrameSpill::create(8).await.unwrap().unwrap());
+    assert_eq!(scratch_names().await.len(), 2);
+    clear_scratch().await;
+    assert_eq!(
+        spill.read(spill.write(&[5; 4]).unwrap()).unwrap(),
+        vec![5; 4]
+    );
+    drop(spill);
+    clear_scratch().await;
+    let listed = scratch_names().await;
+    assert!(listed.is_empty(), "{listed:?}");
+}
+
+/// The names in the scratch directory (none when it is gone).
+async fn scratch_names() -> Vec<String> {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen_futures::JsFuture;
+    let scope: web_sys::WorkerGlobalScope = js_sys::global().unchecked_into();
+    let root: web_sys::FileSystemDirectoryHandle =
+        JsFuture::from(scope.navigator().storage().get_directory())
+            .await
+            .unwrap()
+            .unchecked_into();
+    let Ok(dir) = JsFuture::from(root.get_directory_handle(msq_wasm::scratch::SCRATCH_DIR)).await
+    else {
+        return Vec::new();
+    };
+    let dir: web_sys::FileSystemDirectoryHandle = dir.unchecked_into();
+    let keys = dir.keys();
+    let mut names = Vec::new();
+    loop {
+        let next = JsFuture::from(keys.next().unwrap()).await.unwrap();
+        if js_sys::Reflect::get(&next, &"done".into())
+            .unwrap()
+            .is_truthy()
+        {
+            return names;
+        }
+        let value = js_sys::Reflect::get(&next, &"value".into()).unwrap();
+        names.push(value.as_string().unwrap());
+    }
+}
