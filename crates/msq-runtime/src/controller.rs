@@ -134,7 +134,9 @@ pub async fn run_query(
             }
         }
     }
-    if let Some(transport) = &run.transport {
+    // A query that succeeded has no work left to stop: its workers let go of it when the
+    // transport goes (a host's `End`), without a cancel message each on the way to the answer.
+    if let (Some(transport), false) = (&run.transport, run.state == TaskState::Success) {
         transport.cancel();
     }
     run.discard_unpublished();

@@ -165,6 +165,11 @@ pub enum RemoteMessage {
         /// [`WorkerSettings::spill_budget`].
         #[serde(default, skip_serializing_if = "Option::is_none")]
         spill_budget: Option<usize>,
+        /// The columns of the datasources the query reads, as the store had them when it
+        /// began, so a worker scanning one need not ask ([`RemoteMessage::Columns`] remains
+        /// for any other).
+        #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+        columns: BTreeMap<String, Vec<(String, ColumnType)>>,
     },
     /// Controller → host: run a work order.
     Start {
@@ -232,6 +237,14 @@ pub enum RemoteMessage {
         query: u64,
         /// The event (segment files in the wire's frames).
         event: WorkerEvent,
+    },
+    /// Host → controller: the events without files a host's workers sent in one turn, in
+    /// order ([`EventBatch`]).
+    Events {
+        /// The query.
+        query: u64,
+        /// The events.
+        events: Vec<WorkerEvent>,
     },
     /// Host → controller: a published segment's file cut to some columns
     /// ([`msq_exec::segment::project_segment`]); answered by `Frames`.
@@ -509,6 +522,7 @@ impl StageHost {
                 hosts,
                 task_id,
                 spill_budget,
+                columns,
             } => {
                 let shuffle = match inner.links.frame_spill() {
                     Some((spill, budget)) => {
@@ -516,11 +530,8 @@ impl StageHost {
                     }
                     None => ShuffleStore::new(),
                 };
-                let links = inner.links.clone();
-                let events = EventSink::new(move |event| {
-                    let (event, frames) = take_event_frames(event);
-                    links.to_controller(Wire::new(&RemoteMessage::Event { query, event }, frames));
-                });
+                let batch = EventBatch::new(query, inner.links.clone(), inner.spawner.clone());
+                let events = EventSink::new(move |event| batch.send(event));
                 let context = WorkerContext {
                     fetcher: inner.fetcher.clone(),
                     inputs: Rc::new(HostInputs {
@@ -528,6 +539,7 @@ impl StageHost {
                         query,
                         hosts,
                         shuffle: shuffle.clone(),
+                        columns,
                     }),
                     shuffle,
                     events,
@@ -650,6 +662,7 @@ impl StageHost {
                 error,
             } => inner.columns.settle(request, error, columns),
             other @ (RemoteMessage::Event { .. }
+            | RemoteMessage::Events { .. }
             | RemoteMessage::ReadSegment { .. }
             | RemoteMessage::Columns { .. }
             | RemoteMessage::Pong { .. }) => {
@@ -663,6 +676,77 @@ impl StageHost {
     }
 }
 
+/// A host's events for the controller, a turn's worth per message.
+///
+/// A work order sends several events in one synchronous stretch (counters snapshots, then
+/// `resultsComplete`), and each message costs a `postMessage` and a wake-up of the engine's
+/// thread: a `SELECT` over a datasource sent 36 messages between the engine and two stage
+/// threads, 12 of them counters. Events are held until the host's current turn ends and go
+/// as one [`RemoteMessage::Events`]; a counters snapshot replaces the one just before it from
+/// the same worker (each is cumulative, spec `druid-msq.md` §5). Segments events carry files
+/// and go at once, as [`RemoteMessage::Event`], after what was held.
+struct EventBatch {
+    query: u64,
+    links: Rc<dyn HostLinks>,
+    spawner: Rc<dyn Spawner>,
+    held: RefCell<Vec<WorkerEvent>>,
+    me: std::rc::Weak<EventBatch>,
+}
+
+impl EventBatch {
+    fn new(query: u64, links: Rc<dyn HostLinks>, spawner: Rc<dyn Spawner>) -> Rc<Self> {
+        Rc::new_cyclic(|me| Self {
+            query,
+            links,
+            spawner,
+            held: RefCell::new(Vec::new()),
+            me: me.clone(),
+        })
+    }
+
+    fn send(&self, event: WorkerEvent) {
+        if matches!(event, WorkerEvent::Segments { .. }) {
+            self.flush();
+            let (event, frames) = take_event_frames(event);
+            let query = self.query;
+            self.links
+                .to_controller(Wire::new(&RemoteMessage::Event { query, event }, frames));
+            return;
+        }
+        let mut held = self.held.borrow_mut();
+        let first = held.is_empty();
+        let supersedes = matches!(
+            (held.last(), &event),
+            (
+                Some(WorkerEvent::Counters { stage: s0, worker: w0, .. }),
+                WorkerEvent::Counters { stage, worker, .. },
+            ) if s0 == stage && w0 == worker
+        );
+        if supersedes {
+            held.pop();
+        }
+        held.push(event);
+        drop(held);
+        if first {
+            // The first event of a turn schedules the flush at its end.
+            if let Some(me) = self.me.upgrade() {
+                self.spawner.spawn(Box::pin(async move { me.flush() }));
+            }
+        }
+    }
+
+    fn flush(&self) {
+        let events = std::mem::take(&mut *self.held.borrow_mut());
+        if !events.is_empty() {
+            let query = self.query;
+            self.links.to_controller(Wire::new(
+                &RemoteMessage::Events { query, events },
+                Vec::new(),
+            ));
+        }
+    }
+}
+
 /// [`WorkerInputs`] of a host: its own frames locally, other hosts' frames over their
 /// channels, segments and columns from the controller.
 struct HostInputs {
@@ -670,6 +754,8 @@ struct HostInputs {
     query: u64,
     hosts: u32,
     shuffle: ShuffleStore,
+    /// Datasource columns sent with the query.
+    columns: BTreeMap<String, Vec<(String, ColumnType)>>,
 }
 
 impl HostInputs {
@@ -743,6 +829,9 @@ impl WorkerInputs for HostInputs {
         &self,
         data_source: &str,
     ) -> LocalBoxFuture<'static, Result<Vec<(String, ColumnType)>>> {
+        if let Some(columns) = self.columns.get(data_source) {
+            return futures::future::ready(Ok(columns.clone())).boxed_local();
+        }
         let host = match self.host() {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
@@ -860,6 +949,30 @@ struct HostsInner {
     pings: Waiting<HostVitals>,
 }
 
+/// The columns of every datasource `query` reads that has been written (for
+/// [`RemoteMessage::Query`]).
+fn table_columns(
+    query: &QueryDefinition,
+    store: &SharedStore,
+) -> BTreeMap<String, Vec<(String, ColumnType)>> {
+    let mut columns = BTreeMap::new();
+    for stage in &query.stages {
+        for input in &stage.inputs {
+            if let msq_plan::InputSpec::Table { data_source, .. } = input {
+                if columns.contains_key(data_source) {
+                    continue;
+                }
+                if let Ok(found) = store.datasource_columns(data_source) {
+                    if !found.is_empty() {
+                        columns.insert(data_source.clone(), found);
+                    }
+                }
+            }
+        }
+    }
+    columns
+}
+
 /// Asks the controller for columns `asked` of segment `id` of `data_source`: a future of the
 /// file it cuts to them.
 fn ask_for_segment(
@@ -964,6 +1077,13 @@ impl RemoteHosts {
                     transport.deliver(event);
                 }
             }
+            RemoteMessage::Events { query, events } => {
+                if let Some(transport) = self.transport(query) {
+                    for event in events {
+                        transport.deliver(event);
+                    }
+                }
+            }
             RemoteMessage::Pong { request, vitals } => inner.pings.answer(request, Ok(vitals)),
             RemoteMessage::Frames { request, error } => {
                 inner.frames.settle(request, error, wire.frames);
@@ -1065,6 +1185,7 @@ impl TransportFactory for RemoteHosts {
             hosts,
             task_id: settings.task_id,
             spill_budget: settings.spill_budget,
+            columns: table_columns(&query, &self.0.store),
         };
         let wire = Wire::new(&begin, Vec::new());
         for host in 0..hosts {
@@ -1391,6 +1512,68 @@ mod tests {
         let err = restore_event_frames(bad, vec![vec![1, 2, 3]]).unwrap_err();
         assert_eq!(err.code(), ErrorCode::WorkerRpcFailed);
         assert!(err.message().contains("0 segments with 1 files"));
+    }
+
+    /// Links that keep what a host sends the controller.
+    #[derive(Default)]
+    struct Recorder(RefCell<Vec<RemoteMessage>>);
+
+    impl HostLinks for Recorder {
+        fn to_controller(&self, wire: Wire) {
+            self.0.borrow_mut().push(wire.message().unwrap());
+        }
+
+        fn to_host(&self, _host: u32, _wire: Wire) {}
+    }
+
+    #[test]
+    fn a_turns_events_go_in_one_message_with_the_last_counters_of_each_run() {
+        use futures::executor::LocalPool;
+        let mut pool = LocalPool::new();
+        let links = Rc::new(Recorder::default());
+        let spawner = Rc::new(crate::env::PoolSpawner(pool.spawner()));
+        let batch = EventBatch::new(3, links.clone(), spawner);
+        let counters = |stage: u32, rows: u64| WorkerEvent::Counters {
+            stage: StageNumber(stage),
+            worker: WorkerNumber(0),
+            counters: {
+                let mut tracker = msq_exec::counters::CounterTracker::default();
+                tracker.output().add_frame(0, rows, rows);
+                tracker.snapshot()
+            },
+        };
+        let done = WorkerEvent::ResultsComplete {
+            stage: StageNumber(0),
+            worker: WorkerNumber(0),
+            partition_sizes: vec![2],
+        };
+        for event in [counters(0, 1), counters(0, 2), counters(1, 5), done.clone()] {
+            batch.send(event);
+        }
+        assert!(links.0.borrow().is_empty(), "held until the turn ends");
+        pool.run_until_stalled();
+        let sent = std::mem::take(&mut *links.0.borrow_mut());
+        let [RemoteMessage::Events { query: 3, events }] = sent.as_slice() else {
+            panic!("{sent:?}")
+        };
+        assert_eq!(events, &vec![counters(0, 2), counters(1, 5), done]);
+
+        // A segments event carries files: what was held goes first, then it, at once.
+        batch.send(counters(2, 7));
+        let segments = WorkerEvent::Segments {
+            stage: StageNumber(2),
+            worker: WorkerNumber(0),
+            segments: Vec::new(),
+        };
+        batch.send(segments.clone());
+        let sent = std::mem::take(&mut *links.0.borrow_mut());
+        assert!(
+            matches!(sent.as_slice(), [RemoteMessage::Events { events, .. }, RemoteMessage::Event { event, .. }]
+                if events == &vec![counters(2, 7)] && event == &segments),
+            "{sent:?}"
+        );
+        pool.run_until_stalled();
+        assert!(links.0.borrow().is_empty(), "nothing left to flush");
     }
 
     #[test]
