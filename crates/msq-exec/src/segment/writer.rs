@@ -19,6 +19,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
+use std::ops::Range;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -322,6 +323,14 @@ impl SegmentWriter {
         Ok(())
     }
 
+    /// One segment's IPC file from `pieces` (one schema, sorted): each string column's storage
+    /// is chosen over all the pieces first ([`plan_columns`]), then the rows are written a
+    /// record batch of at most `batch_rows` rows at a time, joined from the pieces as they are
+    /// written. So a dictionary column's strings are never copied together (only its keys
+    /// are), at most one joined batch exists at a time, and the file's buffer is sized once
+    /// from the columns ([`ColumnPlan::file_bytes`]) rather than doubled as it grows: at 1M
+    /// rows a day's segment is ~40 MB, and its joined copy plus a doubling buffer were what
+    /// set a stage thread's peak memory.
     fn encode(
         &self,
         pieces: &[RecordBatch],
@@ -329,19 +338,36 @@ impl SegmentWriter {
         columns: &[(String, DruidType)],
         index: usize,
     ) -> Result<Segment> {
-        let pieces = join_pieces(pieces, self.batch_rows)?;
-        let encoded = dictionary_encode(&pieces, schema, columns)?;
-        let write_err = |e| MsqError::internal(format!("writing a segment: {e}"));
+        let plans = plan_columns(pieces, columns)?;
+        let groups = batch_groups(pieces, self.batch_rows);
         // Each string column is a dictionary or plain as `string_storage` chose for this segment.
-        let schema = encoded
-            .first()
-            .map_or_else(|| Arc::clone(schema), RecordBatch::schema);
-        let mut writer = FileWriter::try_new(Vec::new(), &schema).map_err(write_err)?;
-        for batch in &encoded {
-            writer.write(batch).map_err(write_err)?;
+        let schema = Arc::new(Schema::new_with_metadata(
+            (schema.fields().iter())
+                .zip(plans.iter().zip(columns))
+                .map(|(field, (plan, (_, ty)))| match plan {
+                    ColumnPlan::Keep | ColumnPlan::Plain(_) if *ty == DruidType::String => {
+                        field.as_ref().clone().with_data_type(DataType::Utf8)
+                    }
+                    _ => field.as_ref().clone(),
+                })
+                .collect::<Vec<_>>(),
+            schema.metadata().clone(),
+        ));
+        let capacity = file_capacity(&plans, pieces, groups.len());
+        let write_err = |e| MsqError::internal(format!("writing a segment: {e}"));
+        let mut writer =
+            FileWriter::try_new(Vec::with_capacity(capacity), &schema).map_err(write_err)?;
+        for group in groups {
+            let columns = (plans.iter().enumerate())
+                .map(|(c, plan)| plan.join(c, &pieces[group.clone()], group.start))
+                .collect::<Result<Vec<_>>>()?;
+            let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
+                .map_err(|e| MsqError::internal(format!("encoding a segment: {e}")))?;
+            writer.write(&batch).map_err(write_err)?;
         }
         writer.finish().map_err(write_err)?;
-        let bytes = writer.into_inner().map_err(write_err)?;
+        let mut bytes = writer.into_inner().map_err(write_err)?;
+        bytes.shrink_to_fit();
         let partition_num = u32::try_from(index)
             .ok()
             .and_then(|i| i.checked_add(self.first_partition_num))
@@ -365,27 +391,133 @@ impl SegmentWriter {
     }
 }
 
-/// `pieces` (one schema) joined into batches of at most `max_rows` rows, in order; a piece
-/// that is already as large stays as it is, uncopied.
-fn join_pieces(pieces: &[RecordBatch], max_rows: usize) -> Result<Vec<RecordBatch>> {
-    let join = |run: &[RecordBatch]| match run {
-        [one] => Ok(one.clone()),
-        _ => arrow_select::concat::concat_batches(&run[0].schema(), run)
-            .map_err(|e| MsqError::internal(format!("joining a segment's batches: {e}"))),
-    };
-    let mut joined = Vec::new();
+/// The pieces each record batch of a segment file joins: consecutive pieces up to `max_rows`
+/// rows; a piece that is already as large is a batch of its own, uncopied.
+fn batch_groups(pieces: &[RecordBatch], max_rows: usize) -> Vec<Range<usize>> {
+    let mut groups = Vec::new();
     let (mut start, mut rows) = (0, 0);
     for (i, piece) in pieces.iter().enumerate() {
         if i > start && rows + piece.num_rows() > max_rows {
-            joined.push(join(&pieces[start..i])?);
+            groups.push(start..i);
             (start, rows) = (i, 0);
         }
         rows += piece.num_rows();
     }
     if start < pieces.len() {
-        joined.push(join(&pieces[start..])?);
+        groups.push(start..pieces.len());
     }
-    Ok(joined)
+    groups
+}
+
+/// The bytes to reserve for a segment file of `batches` record batches of `pieces` written as
+/// `plans` say: the columns' buffers, and per batch its message header and each buffer's
+/// padding, then the schema, dictionaries' headers and footer. A little over the file's size,
+/// so its buffer is allocated once.
+fn file_capacity(plans: &[ColumnPlan], pieces: &[RecordBatch], batches: usize) -> usize {
+    let columns: usize = (plans.iter().enumerate())
+        .map(|(c, plan)| plan.file_bytes(c, pieces))
+        .sum();
+    columns + batches * (1024 + 256 * plans.len()) + 1024 * plans.len() + (16 << 10)
+}
+
+/// How one column of a segment is written.
+enum ColumnPlan {
+    /// As it comes (numbers, complex values, strings already plain).
+    Keep,
+    /// Plain `Utf8` built from a dictionary-encoded input column, one array per piece.
+    Plain(Vec<ArrayRef>),
+    /// Against one sorted dictionary shared by every batch, with each piece's keys.
+    Dictionary(ArrayRef, Vec<Int32Array>),
+}
+
+/// Each column's [`ColumnPlan`]: string columns as [`string_storage`] decides over all the
+/// pieces.
+fn plan_columns(
+    pieces: &[RecordBatch],
+    columns: &[(String, DruidType)],
+) -> Result<Vec<ColumnPlan>> {
+    (columns.iter().enumerate())
+        .map(|(c, (_, ty))| {
+            if *ty != DruidType::String {
+                return Ok(ColumnPlan::Keep);
+            }
+            let values: Vec<Vec<Option<&str>>> = (pieces.iter())
+                .map(|piece| strings(piece.column(c)))
+                .collect::<Result<_>>()?;
+            Ok(match string_storage(&values)? {
+                StringStorage::Dictionary(dictionary, keys) => {
+                    ColumnPlan::Dictionary(dictionary, keys)
+                }
+                StringStorage::Plain
+                    if pieces
+                        .iter()
+                        .all(|p| p.column(c).data_type() == &DataType::Utf8) =>
+                {
+                    ColumnPlan::Keep
+                }
+                StringStorage::Plain => ColumnPlan::Plain(
+                    values
+                        .into_iter()
+                        .map(|v| Arc::new(StringArray::from(v)) as ArrayRef)
+                        .collect(),
+                ),
+            })
+        })
+        .collect()
+}
+
+impl ColumnPlan {
+    /// The bytes column `c` of `pieces` takes in the file, buffer padding aside.
+    fn file_bytes(&self, c: usize, pieces: &[RecordBatch]) -> usize {
+        let slice_bytes = |a: &dyn Array| a.to_data().get_slice_memory_size().unwrap_or(0);
+        match self {
+            Self::Keep => pieces
+                .iter()
+                .map(|p| slice_bytes(p.column(c).as_ref()))
+                .sum(),
+            Self::Plain(arrays) => arrays.iter().map(|a| slice_bytes(a.as_ref())).sum(),
+            Self::Dictionary(dictionary, keys) => {
+                slice_bytes(dictionary.as_ref())
+                    + keys.iter().map(|k| slice_bytes(k)).sum::<usize>()
+            }
+        }
+    }
+
+    /// The column `c` of the batch joining `pieces` (the first of which is piece `first` of
+    /// the segment).
+    fn join(&self, c: usize, pieces: &[RecordBatch], first: usize) -> Result<ArrayRef> {
+        let concat = |arrays: &[&dyn Array]| match arrays {
+            [one] => Ok(arrow_array::make_array(one.to_data())),
+            _ => arrow_select::concat::concat(arrays)
+                .map_err(|e| MsqError::internal(format!("joining a segment's batches: {e}"))),
+        };
+        match self {
+            Self::Keep => concat(
+                &pieces
+                    .iter()
+                    .map(|p| p.column(c).as_ref())
+                    .collect::<Vec<_>>(),
+            ),
+            Self::Plain(arrays) => concat(
+                &(arrays[first..first + pieces.len()].iter())
+                    .map(AsRef::as_ref)
+                    .collect::<Vec<_>>(),
+            ),
+            Self::Dictionary(dictionary, keys) => {
+                let keys = concat(
+                    &(keys[first..first + pieces.len()].iter())
+                        .map(|k| k as &dyn Array)
+                        .collect::<Vec<_>>(),
+                )?;
+                let array = DictionaryArray::<Int32Type>::try_new(
+                    keys.as_primitive::<Int32Type>().clone(),
+                    Arc::clone(dictionary),
+                )
+                .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))?;
+                Ok(Arc::new(array))
+            }
+        }
+    }
 }
 
 /// The Arrow field metadata key naming the complex type of a `Binary` column
@@ -458,62 +590,6 @@ fn strings(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
             .collect();
     }
     internal_err!("not a string column")
-}
-
-/// Encodes the string columns of `pieces` as [`string_storage`] decides: against one sorted
-/// dictionary per column shared by all pieces (the same `Arc`, so the IPC file writer emits
-/// each dictionary once), or as plain `Utf8` when the column hardly repeats a value.
-fn dictionary_encode(
-    pieces: &[RecordBatch],
-    schema: &SchemaRef,
-    columns: &[(String, DruidType)],
-) -> Result<Vec<RecordBatch>> {
-    let mut out_columns: Vec<Vec<ArrayRef>> = vec![Vec::with_capacity(columns.len()); pieces.len()];
-    let mut fields: Vec<Field> = Vec::with_capacity(columns.len());
-    for (c, (_, ty)) in columns.iter().enumerate() {
-        let field = schema.field(c);
-        if *ty != DruidType::String {
-            for (p, piece) in pieces.iter().enumerate() {
-                out_columns[p].push(Arc::clone(piece.column(c)));
-            }
-            fields.push(field.clone());
-            continue;
-        }
-        let values: Vec<Vec<Option<&str>>> = pieces
-            .iter()
-            .map(|piece| strings(piece.column(c)))
-            .collect::<Result<_>>()?;
-        match string_storage(&values)? {
-            StringStorage::Dictionary(dictionary, keys) => {
-                for (p, keys) in keys.into_iter().enumerate() {
-                    let array =
-                        DictionaryArray::<Int32Type>::try_new(keys, Arc::clone(&dictionary))
-                            .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))?;
-                    out_columns[p].push(Arc::new(array));
-                }
-                fields.push(field.clone());
-            }
-            StringStorage::Plain => {
-                for (p, piece) in pieces.iter().enumerate() {
-                    let column = piece.column(c);
-                    out_columns[p].push(if column.data_type() == &DataType::Utf8 {
-                        Arc::clone(column)
-                    } else {
-                        Arc::new(StringArray::from(values[p].clone()))
-                    });
-                }
-                fields.push(field.clone().with_data_type(DataType::Utf8));
-            }
-        }
-    }
-    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    out_columns
-        .into_iter()
-        .map(|cols| {
-            RecordBatch::try_new(Arc::clone(&schema), cols)
-                .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))
-        })
-        .collect()
 }
 
 /// How one string column of a segment is stored.
@@ -1167,6 +1243,85 @@ mod tests {
                 .collect();
             assert_eq!(&values, expected, "column {c}");
         }
+    }
+
+    #[test]
+    fn a_segment_file_is_written_into_one_buffer_reserved_up_front() {
+        let n = 5 * PLAIN_MIN_VALUES;
+        // Slices of wider batches, as a partition's frames decode: sizes count the rows only.
+        let wide = |values: ArrayRef| values.slice(1000, n);
+        let time: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n as i64 + 2000));
+        let added: ArrayRef = Arc::new(Float64Array::from_iter(
+            (0..n + 2000).map(|i| (i % 7 != 0).then_some(i as f64)),
+        ));
+        let channel: ArrayRef = Arc::new(StringArray::from_iter_values(
+            (0..n + 2000).map(|i| format!("#{}.wikipedia", i % 40)),
+        ));
+        // Unique, arriving dictionary-encoded (a REPLACE reading a datasource): stored plain.
+        let comment: ArrayRef = Arc::new(
+            (0..n + 2000)
+                .map(|i| format!("comment number {i}"))
+                .collect::<Vec<_>>()
+                .iter()
+                .map(String::as_str)
+                .collect::<DictionaryArray<Int32Type>>(),
+        );
+        let input = RecordBatch::try_from_iter([
+            ("__time", wide(time)),
+            ("added", wide(added)),
+            ("channel", wide(channel)),
+            ("comment", wide(comment)),
+        ])
+        .unwrap();
+        let pieces: Vec<RecordBatch> = [0, 3000, 3001, 9000, n]
+            .windows(2)
+            .map(|w| input.slice(w[0], w[1] - w[0]))
+            .collect();
+        let columns = druid_columns(&input.schema()).unwrap();
+        let plans = plan_columns(&pieces, &columns).unwrap();
+        assert!(matches!(
+            plans.as_slice(),
+            [
+                ColumnPlan::Keep,
+                ColumnPlan::Keep,
+                ColumnPlan::Dictionary(..),
+                ColumnPlan::Plain(_)
+            ]
+        ));
+        let groups = batch_groups(&pieces, 5000);
+        assert_eq!(groups, [0..2, 2..3, 3..4]);
+        let reserved = file_capacity(&plans, &pieces, groups.len());
+
+        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", n)
+            .unwrap()
+            .with_batch_rows(5000)
+            .write(&pieces)
+            .unwrap();
+        let file = &segments[0].bytes;
+        assert!(
+            file.len() <= reserved && reserved <= file.len() + file.len() / 4,
+            "file {} B, reserved {reserved} B",
+            file.len()
+        );
+        let back = decode_segment(file).unwrap();
+        assert_eq!(
+            back.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+            [3001, 5999, n - 9000]
+        );
+        let comments: Vec<Option<&str>> = back
+            .iter()
+            .flat_map(|b| strings(b.column(3)).unwrap())
+            .collect();
+        assert_eq!(comments.len(), n);
+        assert_eq!(
+            comments[n - 1],
+            Some(format!("comment number {}", n + 999).as_str())
+        );
+        assert_eq!(back[0].column(3).data_type(), &DataType::Utf8);
+        assert_eq!(
+            back[1].column(1).null_count(),
+            input.slice(3001, 5999).column(1).null_count()
+        );
     }
 
     /// One segment of two batches (2 and 3 rows) with `__time`, `page` and `added`.
