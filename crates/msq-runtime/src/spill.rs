@@ -25,13 +25,24 @@ use std::collections::BTreeMap;
 /// Bytes of frames a host keeps in memory per query before it spills (and, separately, the
 /// rows a stage worker collects before it spills them as frames).
 ///
-/// Spilling is for what would not fit, not a free way to stay small: OPFS through
-/// synchronous access handles wrote about 100 MB/s per stage worker on the 2-core benchmark
-/// machine. A 1M-row ingest (2 stage workers, ~190 MiB of rows and ~146 MiB of frames each)
-/// with a 32 MiB budget peaked at 166 / 198 MiB of wasm memory per worker instead of
-/// 245 / 317, and took 6.9 s instead of 4.1. At this budget that ingest spills nothing, while
-/// a larger one holds at most the budget of rows plus the budget of frames in stage 0.
-pub const DEFAULT_SPILL_BUDGET_BYTES: usize = 256 << 20;
+/// Spilling costs writes and reads of OPFS through synchronous access handles, so the budget
+/// trades time for a smaller peak; wasm memory never shrinks, so a stage thread's peak is
+/// what it keeps for the rest of the page's life. Measured on the 2-core benchmark machine,
+/// 1M-row NDJSON ingest (2 stage workers, ~146 MiB of stage-0 frames each), peak wasm memory
+/// per worker and time submit → SUCCESS:
+///
+/// | budget | peak per worker | time |
+/// |---|---|---|
+/// | 256 MiB | 257 / 224 MiB | 3.1–3.3 s |
+/// | 64 MiB | 171 / 137 MiB | 3.4 s |
+/// | 32 MiB | 137 / 122 MiB | 3.4–3.6 s |
+/// | 16 MiB | 121 / 120 MiB | 3.3 s |
+///
+/// Below 32 MiB the peak is the segment generator's own working set (a time chunk's frames
+/// and its segment file), so smaller budgets buy little; 100k rows (~15 MiB of frames per
+/// worker) spill nothing at this budget. Druid's workers likewise keep a bounded amount in
+/// memory and spill the rest (spec `druid-msq.md` §4.4).
+pub const DEFAULT_SPILL_BUDGET_BYTES: usize = 32 << 20;
 
 /// Where one spilled frame is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
