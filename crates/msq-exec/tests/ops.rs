@@ -299,6 +299,48 @@ fn partial_then_final_equals_single() {
 }
 
 #[test]
+fn a_final_over_one_workers_groups_takes_each_row_as_a_group() {
+    // One worker's partial output (each page once, null included), split over two batches
+    // as frames would arrive, with a filter before the final aggregation.
+    let partial = run(
+        &aggregate(AggregateMode::Partial, by_page(), all_aggs()),
+        schema(),
+        input(),
+    );
+    let frames = vec![
+        partial.slice(0, 2),
+        partial.slice(2, partial.num_rows() - 2),
+    ];
+    let mut steps = vec![Step::Filter(ScalarExpr::literal(Literal::Boolean(true)))];
+    steps.extend(aggregate(AggregateMode::Final, by_page(), all_aggs()).steps);
+    let program = Program::new(steps);
+    let hashed = run(&program, partial.schema(), frames.clone());
+
+    let mut exec = ProgramExecutor::new(&program, partial.schema(), vec![]).unwrap();
+    assert!(exec.assume_distinct_groups());
+    let mut out = Vec::new();
+    for frame in frames {
+        out.extend(exec.push(frame).unwrap());
+    }
+    out.extend(exec.finish().unwrap());
+    let assumed = arrow_select::concat::concat_batches(&exec.output_schema(), &out).unwrap();
+    // Groups in input order either way.
+    assert_eq!(assumed, hashed);
+    assert_eq!(assumed.num_rows(), 3);
+
+    // Only a leading final aggregation with keys can take it.
+    let single = aggregate(AggregateMode::Single, by_page(), all_aggs());
+    let global = aggregate(AggregateMode::Final, vec![], all_aggs());
+    let global_partial = aggregate(AggregateMode::Partial, vec![], all_aggs());
+    let global_states =
+        (ProgramExecutor::new(&global_partial, schema(), vec![]).unwrap()).output_schema();
+    for (program, input) in [(single, schema()), (global, global_states)] {
+        let mut exec = ProgramExecutor::new(&program, input, vec![]).unwrap();
+        assert!(!exec.assume_distinct_groups());
+    }
+}
+
+#[test]
 fn global_partial_final_over_empty_input() {
     let partial = aggregate(AggregateMode::Partial, vec![], all_aggs());
     let exec = ProgramExecutor::new(&partial, schema(), vec![]).unwrap();

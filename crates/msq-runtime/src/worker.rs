@@ -35,8 +35,8 @@ use msq_exec::ops::{sort_batches, ProgramExecutor};
 use msq_exec::segment::{Segment, SegmentWriter};
 use msq_kernel::{ClusterByPartitions, ClusterByStatistics, InputSlice, WorkOrder};
 use msq_plan::{
-    ColumnType, ProcessorSpec, Program, SegmentGeneratorProcessor, ShuffleSpec, SqlType,
-    StageDefinition, Step,
+    AggregateMode, ColumnType, ProcessorSpec, Program, SegmentGeneratorProcessor, ShuffleSpec,
+    SqlType, StageDefinition, Step,
 };
 
 /// How often a worker streaming a large external file sends its input counters, so the live
@@ -411,6 +411,7 @@ impl WorkRun {
         let max_frame_size = self.context.max_frame_size;
         let mut output = OutputCollector::new(definition, observed, max_frame_size, staging)?;
         let mut executor: Option<ProgramExecutor> = None;
+        let distinct_groups = self.reads_one_workers_groups(order, definition);
         let read = ColumnUse::of(&program);
         let mut broadcast = Some(broadcast);
         for (number, slice) in order.input_slices.iter().enumerate() {
@@ -418,7 +419,8 @@ impl WorkRun {
                 continue;
             }
             let mut feed = |batch: RecordBatch| {
-                push_through(&mut executor, &program, &mut broadcast, &mut output, batch)
+                let program = (&program, distinct_groups);
+                push_through(&mut executor, program, &mut broadcast, &mut output, batch)
             };
             if let InputSlice::External {
                 input_sources,
@@ -494,6 +496,31 @@ impl WorkRun {
             partition_sizes: written,
         });
         Ok(())
+    }
+
+    /// Whether this stage's rows are the groups of one upstream worker's `Partial`
+    /// aggregation: its one streaming input is a stage whose program ends with that
+    /// aggregation, and every partition read was written by the same single worker. One
+    /// worker's partial output has each key once, so the rows reaching this stage's `Final`
+    /// aggregation are already distinct groups ([`ProgramExecutor::assume_distinct_groups`]).
+    /// With Druid's default `maxNumTasks` of 2 every stage has one worker, so a GROUP BY's
+    /// post-shuffle stage regrouped every group the pre-shuffle one had just made.
+    fn reads_one_workers_groups(&self, order: &WorkOrder, definition: &StageDefinition) -> bool {
+        let mut streaming = (order.input_slices.iter().enumerate())
+            .filter(|(number, _)| !definition.is_broadcast(*number));
+        let (Some((_, InputSlice::Stage { stage, partitions })), None) =
+            (streaming.next(), streaming.next())
+        else {
+            return false;
+        };
+        let writers: BTreeSet<WorkerNumber> = (partitions.iter())
+            .flat_map(|p| p.workers.iter().copied())
+            .collect();
+        let upstream_last = (self.context.query.stage(*stage))
+            .and_then(|d| d.processor.program())
+            .and_then(|p| p.steps.last());
+        writers.len() <= 1
+            && matches!(upstream_last, Some(Step::Aggregate(a)) if a.mode == AggregateMode::Partial)
     }
 
     /// Reads all of one input slice as batches (counted in `input<number>`).
@@ -1426,21 +1453,26 @@ fn map_columns(batch: &RecordBatch, generator: &SegmentGeneratorProcessor) -> Re
 }
 
 /// Runs one input batch through a stage's program, creating the executor on the first batch
-/// (with the broadcast inputs); `true` once the program wants no more rows (later batches are
+/// (with the broadcast inputs, and told when its input rows are one worker's groups, see
+/// [`WorkRun::reads_one_workers_groups`]); `true` once the program wants no more rows (later batches are
 /// then ignored).
 fn push_through(
     executor: &mut Option<ProgramExecutor>,
-    program: &Program,
+    (program, distinct_groups): (&Program, bool),
     broadcast: &mut Option<Vec<(usize, Vec<RecordBatch>)>>,
     output: &mut OutputCollector,
     batch: RecordBatch,
 ) -> Result<bool> {
     if executor.is_none() {
-        *executor = Some(ProgramExecutor::new(
+        let mut exec = ProgramExecutor::new(
             program,
             batch.schema(),
             broadcast.take().unwrap_or_default(),
-        )?);
+        )?;
+        if distinct_groups {
+            exec.assume_distinct_groups();
+        }
+        *executor = Some(exec);
     }
     let Some(exec) = executor.as_mut() else {
         return Ok(true);

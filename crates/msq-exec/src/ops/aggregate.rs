@@ -1326,6 +1326,10 @@ pub(crate) struct AggregateOp {
     dictionary_groups: Option<DictionaryGroups>,
     /// The groups of several dictionary keys' combinations, while batches share them.
     combination_groups: Option<CombinationGroups>,
+    /// A `Final` step told that each input row is a group of its own
+    /// ([`AggregateOp::assume_distinct_keys`]): the key columns of each batch, kept as they
+    /// came instead of encoded and looked up.
+    distinct_keys: Option<Vec<Vec<ArrayRef>>>,
 }
 
 impl AggregateOp {
@@ -1399,7 +1403,22 @@ impl AggregateOp {
             groups: Vec::new(),
             dictionary_groups: None,
             combination_groups: None,
+            distinct_keys: None,
         })
+    }
+
+    /// Tells a `Final` step with keys that no two input rows share a key: its input is the
+    /// output of one worker's `Partial` step, which emits each of its groups once
+    /// ([`AggregateOp::finish`]), so each row is a group of its own and neither encoding nor
+    /// looking up keys is needed (with one upstream worker, a post-shuffle GROUP BY over
+    /// many groups spent most of its time doing so). Returns whether the step took it (other
+    /// modes, and global aggregates, ignore it).
+    pub(crate) fn assume_distinct_keys(&mut self) -> bool {
+        let applies = self.step.mode == AggregateMode::Final && !self.key_types.is_empty();
+        if applies {
+            self.distinct_keys = Some(Vec::new());
+        }
+        applies
     }
 
     /// The output schema.
@@ -1464,6 +1483,13 @@ impl AggregateOp {
             Vec::new()
         };
         match (&self.converter, &mut self.group_rows) {
+            _ if self.distinct_keys.is_some() => {
+                groups.extend(self.num_groups..self.num_groups + n);
+                self.num_groups += n;
+                if let Some(batches) = &mut self.distinct_keys {
+                    batches.push(keys);
+                }
+            }
             (Some(converter), Some(group_rows)) => {
                 let mut table = GroupTable {
                     index: &mut self.index,
@@ -1532,8 +1558,9 @@ impl AggregateOp {
         Ok(())
     }
 
-    /// Emits the groups (all in one batch; none when there are no groups, except the one row
-    /// of a global `Single`/`Final` aggregate).
+    /// Emits the groups, each once (all in one batch; none when there are no groups, except
+    /// the one row of a global `Single`/`Final` aggregate). A `Partial` step's output having
+    /// each key once is what [`AggregateOp::assume_distinct_keys`] relies on downstream.
     pub(crate) fn finish(&mut self) -> Result<Vec<RecordBatch>> {
         if self.key_types.is_empty() && self.step.mode != AggregateMode::Partial {
             self.num_groups = 1;
@@ -1543,6 +1570,16 @@ impl AggregateOp {
             return Ok(Vec::new());
         }
         let mut columns: Vec<ArrayRef> = match (&self.converter, &self.group_rows) {
+            _ if self.distinct_keys.is_some() => {
+                let batches = self.distinct_keys.replace(Vec::new()).unwrap_or_default();
+                (0..self.key_types.len())
+                    .map(|k| {
+                        let arrays: Vec<&dyn Array> =
+                            batches.iter().map(|keys| keys[k].as_ref()).collect();
+                        arrow_select::concat::concat(&arrays).map_err(arrow_err)
+                    })
+                    .collect::<Result<_>>()?
+            }
             (Some(converter), Some(rows)) => {
                 converter.convert_rows(rows.iter()).map_err(arrow_err)?
             }

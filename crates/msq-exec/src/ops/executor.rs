@@ -155,6 +155,23 @@ impl ProgramExecutor {
         })
     }
 
+    /// Tells the program that no two of its input rows share a group key of its first
+    /// aggregation, which must be a `Final` one (filters before it are fine: they only drop
+    /// rows): true of the rows of a single upstream worker whose program ended with the
+    /// matching `Partial` aggregation, which emits each of its groups once. The aggregation
+    /// then makes each row a group of its own instead of hashing its key. Returns whether
+    /// the program has such an aggregation (otherwise nothing changes).
+    pub fn assume_distinct_groups(&mut self) -> bool {
+        for op in &mut self.ops {
+            match op {
+                Op::Filter(..) => {}
+                Op::Aggregate(aggregate) => return aggregate.assume_distinct_keys(),
+                _ => return false,
+            }
+        }
+        false
+    }
+
     /// Schema of what [`push`](Self::push) and [`finish`](Self::finish) return (names from
     /// `Project`/`Aggregate` steps; Arrow types by `arrow_type`).
     pub fn output_schema(&self) -> SchemaRef {
