@@ -299,6 +299,60 @@ fn partial_then_final_equals_single() {
 }
 
 #[test]
+fn a_string_key_keeps_null_and_the_empty_string_apart_across_encodings() {
+    // Plain batches, then a dictionary-encoded one (a segment's column) in the same query.
+    let plain = batch(&[
+        (Some(""), Some(1), None, None),
+        (None, Some(2), None, None),
+        (Some("a"), Some(4), None, None),
+        (Some(""), Some(8), None, None),
+    ]);
+    let pages: arrow_array::DictionaryArray<arrow_array::types::Int32Type> =
+        vec![None, Some("b"), Some(""), Some("a"), None]
+            .into_iter()
+            .collect();
+    let values = Int64Array::from(vec![16, 32, 64, 128, 256]);
+    let nothing = || Arc::new(Float64Array::from(vec![None::<f64>; 5])) as ArrayRef;
+    let encoded_schema = Arc::new(Schema::new(vec![
+        Field::new("page", pages.data_type().clone(), true),
+        Field::new("added", DataType::Int64, true),
+        Field::new("delta", DataType::Float64, true),
+        Field::new("__time", DataType::Int64, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(pages),
+        Arc::new(values),
+        nothing(),
+        Arc::new(Int64Array::from(vec![None::<i64>; 5])),
+    ];
+    let encoded = RecordBatch::try_new(encoded_schema, columns).unwrap();
+    let sum = vec![agg(
+        "s",
+        AggregateFunction::Sum,
+        vec![added()],
+        SqlType::Bigint,
+    )];
+    let program = aggregate(AggregateMode::Single, by_page(), sum);
+    let mut exec = ProgramExecutor::new(&program, schema(), vec![]).unwrap();
+    exec.push(plain).unwrap();
+    exec.push(encoded).unwrap();
+    let out = exec.finish().unwrap();
+    let out = &out[0];
+    let pages: Vec<Option<&str>> = out.column(0).as_string::<i32>().iter().collect();
+    // First-seen order; null is a group of its own, not the empty string's.
+    assert_eq!(pages, [Some(""), None, Some("a"), Some("b")]);
+    assert_eq!(
+        i64s(out, "s"),
+        [
+            Some(1 + 8 + 64),
+            Some(2 + 16 + 256),
+            Some(4 + 128),
+            Some(32)
+        ]
+    );
+}
+
+#[test]
 fn a_final_over_one_workers_groups_takes_each_row_as_a_group() {
     // One worker's partial output (each page once, null included), split over two batches
     // as frames would arrive, with a filter before the final aggregation.
