@@ -10,7 +10,7 @@
 //
 // Environment:
 //   ACORN_BENCH_ROWS     comma-separated row counts (default 100000,1000000)
-//   ACORN_BENCH_RUNS     cold runs per workload, each in a fresh browser context (default 3)
+//   ACORN_BENCH_RUNS     cold runs per workload, each in a fresh browser profile (default 3)
 //   ACORN_BENCH_WARM     warm repeats of W3–W6 after the first (cold) query of a page (default 4)
 //   ACORN_BENCH_TIMEOUT  seconds one workload may take before it counts as FAILED (default 900)
 //   CHROMIUM             the browser binary (default /usr/bin/chromium)
@@ -29,8 +29,8 @@
 //
 // Prints one table and writes it as JSON to target/bench-out/browser-bench.json.
 import { chromium } from 'playwright-core';
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { execFileSync } from 'node:child_process';
@@ -107,6 +107,7 @@ const QUERIES = [
 
 // ── Browser helpers ────────────────────────────────────────────────────────────────────────
 
+const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
 const short = (n) => (n >= 1e6 && n % 1e6 === 0 ? `${n / 1e6}M` : n >= 1e3 && n % 1e3 === 0 ? `${n / 1e3}k` : String(n));
 
 function withTimeout(promise, what) {
@@ -117,7 +118,7 @@ function withTimeout(promise, what) {
   return Promise.race([promise, limit]).finally(() => clearTimeout(timer));
 }
 
-/** A fresh browser context and page (cold: no cache, no OPFS, no Service Worker). */
+/** A fresh profile and page (cold: no cache, no OPFS, no Service Worker; see `browser`). */
 async function freshPage(browser, url, label) {
   const context = await browser.newContext();
   const page = await context.newPage();
@@ -292,6 +293,7 @@ async function runAcornSize(browser, origin, rows, memory) {
       // Memory of the ingest and the queries, before the decode ceiling (which fetches the
       // whole file into the engine's thread and is no workload of Acorn's).
       const mem = await acornWorkerMemory(p);
+      console.log(`  ${f.label} ${short(rows)}: peak wasm memory per worker ${mem.map(mib).join(', ')}`);
       memory.workers = Math.max(memory.workers, mem.length);
       mem.forEach((b, i) => { memory.peak[i] = Math.max(memory.peak[i] ?? 0, b); });
       if (p.page.workers().length) memory.pageWorkers = p.page.workers().length;
@@ -422,12 +424,33 @@ const manifests = {};
 for (const rows of ROWS) manifests[rows] = await ensureData(rows);
 
 const server = await startServer({ shared: SHARED });
-const browser = await chromium.launch({
+const LAUNCH = {
   executablePath: env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage',
     '--disable-background-networking', '--disable-component-update', '--no-first-run',
     '--disable-sync', '--disable-quic'],
-});
+};
+/**
+ * Cold pages in fresh on-disk profiles: each `newContext()` launches the browser over a new
+ * temporary user-data directory, removed when the context closes. Not an incognito
+ * `browser.newContext()`: incognito keeps OPFS in memory in the browser process, so Acorn's
+ * segment files and spilled frames would cross IPC into RAM instead of going to disk as they
+ * do in a user's profile (measured: the 1M ingest took 1.3–1.6× as long).
+ */
+const browser = {
+  version: () => execFileSync(LAUNCH.executablePath, ['--product-version']).toString().trim(),
+  async newContext() {
+    const dir = mkdtempSync(join(tmpdir(), 'acorn-bench-profile-'));
+    const context = await chromium.launchPersistentContext(dir, LAUNCH);
+    const close = context.close.bind(context);
+    context.close = async () => {
+      await close().catch(() => {});
+      rmSync(dir, { recursive: true, force: true });
+    };
+    return context;
+  },
+  async close() {},
+};
 const memoryBySize = {};
 try {
   console.log(`browser benchmark: Chromium ${browser.version()}, rows ${ROWS.join(', ')}, ${RUNS} cold runs, ${WARM} warm repeats of W3–W6, server ${server.url}`);
@@ -510,7 +533,6 @@ for (const i of invalid) {
   for (const r of i.diff.onlyDuckDB) console.log(`  only DuckDB: ${r}`);
 }
 const sizes = wasmSizes();
-const mib = (b) => `${(b / 1048576).toFixed(1)} MiB`;
 for (const [rows, m] of Object.entries(memoryBySize)) {
   console.log(`Acorn workers at ${short(Number(rows))} rows: ${m.workers} with wasm memory (${m.pageWorkers} workers in the page), `
     + `peak wasm memory per worker (largest first): ${m.peak.map(mib).join(', ') || 'unknown'}`);
