@@ -17,8 +17,8 @@
 //! CLUSTERED BY order inside equal times is the caller's business and is kept as given), every
 //! `__time` must be non-null and inside the chunk's interval.
 
-use std::collections::{HashMap, HashSet};
-use std::hash::BuildHasherDefault;
+use std::collections::HashSet;
+use std::hash::Hasher as _;
 use std::ops::Range;
 use std::sync::Arc;
 
@@ -37,6 +37,7 @@ use msq_common::{exec_err, internal_err, msq_ensure, MsqError, Result};
 use msq_sql::DruidType;
 
 use crate::ops::ByteHasher;
+use hashbrown::HashTable;
 use serde::{Deserialize, Serialize};
 
 /// The name of the time column every segment has.
@@ -633,8 +634,9 @@ const PLAIN_MIN_VALUES: usize = 4096;
 fn string_storage(pieces: &[Vec<Option<&str>>]) -> Result<StringStorage> {
     let too_large = || MsqError::internal("dictionary too large");
     let rows: usize = pieces.iter().map(Vec::len).sum();
-    let mut ids: HashMap<&str, u32, BuildHasherDefault<ByteHasher>> =
-        HashMap::with_capacity_and_hasher(rows.min(1 << 16), BuildHasherDefault::default());
+    // Ids of the distinct values, looked up by the value's hash and compared with `distinct`:
+    // one hash per row, none again on insertion or growth.
+    let mut ids: HashTable<(u64, u32)> = HashTable::with_capacity(rows.min(1 << 16));
     let mut distinct: Vec<&str> = Vec::new();
     let mut first_seen: Vec<Option<u32>> = Vec::with_capacity(rows);
     let mut values = 0_usize;
@@ -651,11 +653,17 @@ fn string_storage(pieces: &[Vec<Option<&str>>]) -> Result<StringStorage> {
                         return Ok(StringStorage::Plain);
                     }
                 }
-                Some(match ids.get(v) {
-                    Some(&id) => id,
+                let hash = {
+                    let mut hasher = ByteHasher::default();
+                    hasher.write(v.as_bytes());
+                    hasher.finish()
+                };
+                let same = |&(h, id): &(u64, u32)| h == hash && distinct[id as usize] == *v;
+                Some(match ids.find(hash, same) {
+                    Some(&(_, id)) => id,
                     None => {
                         let id = u32::try_from(distinct.len()).map_err(|_| too_large())?;
-                        ids.insert(v, id);
+                        ids.insert_unique(hash, (hash, id), |&(h, _)| h);
                         distinct.push(v);
                         id
                     }
