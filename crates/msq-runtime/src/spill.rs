@@ -6,7 +6,7 @@
 //! synchronously, because its users ([`crate::shuffle::ShuffleStore::put`] and the worker's
 //! output collector) are synchronous. In a browser the stage workers are dedicated workers, so
 //! an OPFS file read and written through a synchronous access handle serves
-//! (`msq_wasm::opfs::OpfsFrameSpill`); [`MemoryFrameSpill`] keeps the bytes in memory, which
+//! (`msq_wasm::scratch::OpfsFrameSpill`); [`MemoryFrameSpill`] keeps the bytes in memory, which
 //! saves nothing but runs every spilling path in native tests.
 //!
 //! ```text

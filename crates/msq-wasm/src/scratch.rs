@@ -12,15 +12,11 @@
 //! so [`clear_scratch`] (run by the engine before it starts its workers) removes the files of
 //! workers gone with an earlier page and cannot remove a live worker's.
 
-use crate::opfs::{js_error, opfs_root, read_exact_at, sync_handle};
+use crate::opfs::{js_error, opfs_root, read_exact_at, store_root, sync_handle};
 use msq_common::{MsqError, Result};
 use msq_runtime::spill::{FrameSpill, SpillRange, SpillSpace};
-use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{
-    FileSystemDirectoryHandle, FileSystemGetDirectoryOptions, FileSystemReadWriteOptions,
-    FileSystemRemoveOptions, FileSystemSyncAccessHandle,
-};
+use web_sys::{FileSystemReadWriteOptions, FileSystemRemoveOptions, FileSystemSyncAccessHandle};
 
 /// The OPFS directory holding stage workers' scratch files.
 pub const SCRATCH_DIR: &str = "acorn-scratch";
@@ -48,7 +44,7 @@ impl OpfsFrameSpill {
     /// # Errors
     /// When OPFS is unavailable or the file cannot be created.
     pub async fn create(host: u32) -> Result<Option<Self>> {
-        let dir = scratch_dir().await?;
+        let dir = store_root(SCRATCH_DIR).await?;
         let name = format!(
             "host-{host}-{:012x}",
             (js_sys::Math::random() * 2f64.powi(48)) as u64
@@ -141,14 +137,4 @@ pub async fn clear_scratch() {
     // A rejection means some file is in use (another tab's workers) or there is no
     // directory: either way nothing of ours is left to remove.
     let _ = JsFuture::from(root.remove_entry_with_options(SCRATCH_DIR, &options)).await;
-}
-
-async fn scratch_dir() -> Result<FileSystemDirectoryHandle> {
-    let root = opfs_root().await?;
-    let options = FileSystemGetDirectoryOptions::new();
-    options.set_create(true);
-    JsFuture::from(root.get_directory_handle_with_options(SCRATCH_DIR, &options))
-        .await
-        .map(wasm_bindgen::JsCast::unchecked_into)
-        .map_err(|e: JsValue| js_error("opening the directory", SCRATCH_DIR, &e))
 }
