@@ -337,16 +337,22 @@ impl InputReader {
         self.decode(chunk)
     }
 
+    /// Pushes decoded bytes ([`push_decoded`]).
+    fn push(&mut self, data: &[u8]) -> Result<()> {
+        push_decoded(
+            &mut self.pending,
+            &mut self.sink,
+            &mut self.share,
+            data,
+            self.max_line_bytes,
+        )
+    }
+
     fn decode(&mut self, chunk: &[u8]) -> Result<()> {
         match &mut self.decoder {
-            Decoder::Sniff(_) | Decoder::Plain => push_decoded(
-                &mut self.pending,
-                &mut self.sink,
-                &mut self.share,
-                chunk,
-                self.max_line_bytes,
-            ),
+            Decoder::Sniff(_) | Decoder::Plain => self.push(chunk),
             Decoder::Gzip(gz) => {
+                // (`gz` borrows the decoder, so the lines are pushed field by field.)
                 // A slice at a time: a network chunk can be megabytes, which inflate to
                 // several times as many, and both the decoder's buffer and this one would
                 // keep that capacity for the rest of the file.
@@ -389,27 +395,13 @@ impl InputReader {
             return self.sink.flush();
         }
         match std::mem::replace(&mut self.decoder, Decoder::Plain) {
-            Decoder::Sniff(seen) => {
-                push_decoded(
-                    &mut self.pending,
-                    &mut self.sink,
-                    &mut self.share,
-                    &seen,
-                    self.max_line_bytes,
-                )?;
-            }
+            Decoder::Sniff(seen) => self.push(&seen)?,
             Decoder::Plain => {}
             Decoder::Gzip(mut gz) => {
                 let mut out = std::mem::take(&mut self.inflated);
                 out.clear();
                 gz.finish(&mut out)?;
-                push_decoded(
-                    &mut self.pending,
-                    &mut self.sink,
-                    &mut self.share,
-                    &out,
-                    self.max_line_bytes,
-                )?;
+                self.push(&out)?;
             }
         }
         if !self.pending.is_empty() {
@@ -441,12 +433,12 @@ impl InputReader {
     }
 }
 
-/// Hands decoded bytes to [`push_lines`]: all of them, or the runs of this reader's range,
-/// with the lines skipped before each run counted (line numbers stay the file's).
 /// Compressed bytes inflated at once: what they inflate to (about 6× for JSON lines) is all
 /// the memory decompression holds.
 const INFLATE_SLICE_BYTES: usize = 32 * 1024;
 
+/// Hands decoded bytes to [`push_lines`]: all of them, or the runs of this reader's range,
+/// with the lines skipped before each run counted (line numbers stay the file's).
 fn push_decoded(
     pending: &mut Vec<u8>,
     sink: &mut Sink,
