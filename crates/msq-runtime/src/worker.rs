@@ -419,8 +419,14 @@ impl WorkRun {
                 continue;
             }
             let mut feed = |batch: RecordBatch| {
-                let program = (&program, distinct_groups);
-                push_through(&mut executor, program, &mut broadcast, &mut output, batch)
+                push_through(
+                    &mut executor,
+                    &program,
+                    distinct_groups,
+                    &mut broadcast,
+                    &mut output,
+                    batch,
+                )
             };
             if let InputSlice::External {
                 input_sources,
@@ -1268,23 +1274,26 @@ impl OutputCollector {
                 }
             }
             _ => {
+                let keys = self.keys.as_ref();
+                let mut cut = |batch: &RecordBatch| -> Result<()> {
+                    for (partition, piece) in partitioner.split(batch, keys)? {
+                        emit(partition.0 + offset, &piece)?;
+                    }
+                    Ok(())
+                };
                 // Staged rows first: they came first.
                 let staged = (self.staging.as_ref())
                     .map(|s| s.shuffle.staged_rows(s.stage, s.worker))
                     .into_iter()
-                    .flatten()
-                    .map(|frame| decode_owned_frame(frame?));
-                for decoded in staged {
-                    for batch in decoded? {
-                        for (partition, piece) in partitioner.split(&batch, self.keys.as_ref())? {
-                            emit(partition.0 + offset, &piece)?;
-                        }
+                    .flatten();
+                for frame in staged {
+                    for batch in decode_owned_frame(frame?)? {
+                        cut(&batch)?;
                     }
                 }
+                // Each batch goes once framed.
                 for batch in batches {
-                    for (partition, piece) in partitioner.split(&batch, self.keys.as_ref())? {
-                        emit(partition.0 + offset, &piece)?;
-                    }
+                    cut(&batch)?;
                 }
             }
         }
@@ -1458,7 +1467,8 @@ fn map_columns(batch: &RecordBatch, generator: &SegmentGeneratorProcessor) -> Re
 /// then ignored).
 fn push_through(
     executor: &mut Option<ProgramExecutor>,
-    (program, distinct_groups): (&Program, bool),
+    program: &Program,
+    distinct_groups: bool,
     broadcast: &mut Option<Vec<(usize, Vec<RecordBatch>)>>,
     output: &mut OutputCollector,
     batch: RecordBatch,
