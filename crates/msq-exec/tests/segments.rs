@@ -108,8 +108,8 @@ fn splits_at_rows_per_segment() {
 
 #[test]
 fn small_input_batches_are_stored_as_few_large_ones() {
-    // 100,000 rows arriving as 50 frames of 2,000: stored as as many whole frames as fit in
-    // SEGMENT_BATCH_ROWS (32), then the rest.
+    // 100,000 rows arriving as 50 frames of 2,000: stored as record batches of
+    // SEGMENT_BATCH_ROWS, then the rest.
     let all = rows(0, 100_000, &["Main", "Talk", "User"]);
     let frames: Vec<RecordBatch> = (0..50).map(|i| all.slice(i * 2_000, 2_000)).collect();
     let segments = SegmentWriter::new("wiki", D0, D0 + DAY, "v1", 1_000_000)
@@ -119,8 +119,7 @@ fn small_input_batches_are_stored_as_few_large_ones() {
     assert_eq!(segments.len(), 1);
     let batches = decode_segment(&segments[0].bytes).unwrap();
     let sizes: Vec<usize> = batches.iter().map(RecordBatch::num_rows).collect();
-    let joined = SEGMENT_BATCH_ROWS / 2_000 * 2_000;
-    assert_eq!(sizes, [joined, 100_000 - joined]);
+    assert_eq!(sizes, [SEGMENT_BATCH_ROWS, 100_000 - SEGMENT_BATCH_ROWS]);
     assert_eq!(times(&batches), times(&[all]));
     // The pages share one dictionary across the batches (the very same values, which the
     // aggregation's dictionary memo relies on).

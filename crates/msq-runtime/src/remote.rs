@@ -42,14 +42,14 @@ use crate::shuffle::ShuffleStore;
 use crate::spill::FrameSpill;
 use crate::store::SharedStore;
 use crate::transport::{EventSink, Transport, TransportFactory, WorkerSettings};
-use crate::worker::{run_work_order, WorkerContext, WorkerEvent, WorkerInputs};
+use crate::worker::{run_work_order, SegmentSink, WorkerContext, WorkerEvent, WorkerInputs};
 use arrow_array::RecordBatch;
 use arrow_buffer::Buffer;
 use futures::channel::oneshot;
 use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, WorkerNumber};
-use msq_exec::segment::{segment_path, Segment};
+use msq_exec::segment::{segment_path, SegmentId};
 use msq_kernel::{ClusterByPartitions, WorkOrder};
 use msq_plan::{ColumnType, QueryDefinition};
 use serde::{Deserialize, Serialize};
@@ -386,7 +386,7 @@ pub trait HostLinks {
         None
     }
     /// Whether this host reaches the controller's segment store itself
-    /// ([`HostLinks::write_segment_file`]); `false` (the default) sends segment bytes to the
+    /// ([`HostLinks::segment_sink`]); `false` (the default) sends segment bytes to the
     /// controller.
     fn writes_segment_files(&self) -> bool {
         false
@@ -404,16 +404,12 @@ pub trait HostLinks {
         let _ = (path, columns);
         None
     }
-    /// Writes a generated segment's file at store path `path` of the controller's segment
-    /// store, which the controller then adopts ([`msq_exec::segment::Segment::file`]): the
-    /// file's bytes never cross to the controller's thread. Only called when
+    /// A sink writing a generated segment's file at store path `path` of the controller's
+    /// segment store as it is encoded; its segment names the file
+    /// ([`msq_exec::segment::Segment::file`]), which the controller then adopts: the file's
+    /// bytes never cross to the controller's thread. Only called when
     /// [`HostLinks::writes_segment_files`].
-    fn write_segment_file(
-        &self,
-        path: String,
-        bytes: Vec<u8>,
-    ) -> LocalBoxFuture<'static, Result<()>> {
-        drop(bytes);
+    fn segment_sink(&self, path: String) -> LocalBoxFuture<'static, Result<Box<dyn SegmentSink>>> {
         futures::future::ready(Err(MsqError::internal(format!(
             "this stage host cannot write segment files (asked to write [{path}])"
         ))))
@@ -896,30 +892,24 @@ impl WorkerInputs for HostInputs {
     }
 
     /// Written by this host straight into the controller's store where it can
-    /// ([`HostLinks::write_segment_file`]), at the segment's path plus `.w<worker>` (unique: a
+    /// ([`HostLinks::segment_sink`]), at the segment's path plus `.w<worker>` (unique: a
     /// segment's id differs between tasks by version, and workers number their segments of a
     /// chunk independently); the controller renames the file when it numbers the segment.
-    fn store_segment(
+    fn segment_sink(
         &self,
         worker: WorkerNumber,
-        mut segment: Segment,
-    ) -> LocalBoxFuture<'static, Result<Segment>> {
+        id: &SegmentId,
+    ) -> LocalBoxFuture<'static, Result<Box<dyn SegmentSink>>> {
         let host = match self.host() {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
         };
         if !host.links.writes_segment_files() {
-            return futures::future::ready(Ok(segment)).boxed_local();
+            return futures::future::ready(Ok(Box::new(Vec::new()) as Box<dyn SegmentSink>))
+                .boxed_local();
         }
-        let path = format!("{}.w{}", segment_path(&segment.meta.id), worker.0);
-        let bytes = std::mem::take(&mut segment.bytes);
-        let write = host.links.write_segment_file(path.clone(), bytes);
-        async move {
-            write.await?;
-            segment.file = Some(path);
-            Ok(segment)
-        }
-        .boxed_local()
+        host.links
+            .segment_sink(format!("{}.w{}", segment_path(id), worker.0))
     }
 }
 
@@ -1349,6 +1339,46 @@ pub mod loopback {
         spill: Rc<MemoryFrameSpill>,
     }
 
+    /// A segment file put into the controller's store when finished, as a stage worker's
+    /// OPFS sink leaves it there.
+    struct StoreSink {
+        store: SharedStore,
+        path: String,
+        bytes: Vec<u8>,
+    }
+
+    impl std::io::Write for StoreSink {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.bytes.write(buf)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl SegmentSink for StoreSink {
+        fn finish(
+            self: Box<Self>,
+            meta: msq_exec::segment::SegmentMeta,
+        ) -> LocalBoxFuture<'static, Result<msq_exec::segment::Segment>> {
+            use msq_exec::segment::SegmentStore;
+            let StoreSink {
+                mut store,
+                path,
+                bytes,
+            } = *self;
+            let segment = store
+                .put_segment(&path, bytes)
+                .map(|()| msq_exec::segment::Segment {
+                    meta,
+                    bytes: Vec::new(),
+                    file: Some(path),
+                });
+            futures::future::ready(segment).boxed_local()
+        }
+    }
+
     impl HostLinks for Links {
         fn to_controller(&self, wire: Wire) {
             let _ = self.controller.unbounded_send((self.me, wire));
@@ -1380,17 +1410,19 @@ pub mod loopback {
             )
         }
 
-        fn write_segment_file(
+        fn segment_sink(
             &self,
             path: String,
-            bytes: Vec<u8>,
-        ) -> LocalBoxFuture<'static, Result<()>> {
-            use msq_exec::segment::SegmentStore;
-            let written = match &self.segment_store {
-                Some(store) => store.clone().put_segment(&path, bytes),
+        ) -> LocalBoxFuture<'static, Result<Box<dyn SegmentSink>>> {
+            let sink = match &self.segment_store {
+                Some(store) => Ok(Box::new(StoreSink {
+                    store: store.clone(),
+                    path,
+                    bytes: Vec::new(),
+                }) as Box<dyn SegmentSink>),
                 None => Err(MsqError::internal("this host writes no segment files")),
             };
-            futures::future::ready(written).boxed_local()
+            futures::future::ready(sink).boxed_local()
         }
 
         fn to_host(&self, host: u32, wire: Wire) {

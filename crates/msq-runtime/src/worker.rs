@@ -31,8 +31,8 @@ use msq_common::{ErrorCode, MsqError, PartitionNumber, Result, StageNumber, Work
 use msq_exec::counters::CounterTracker;
 use msq_exec::frame::{decode_owned_frame, FrameWriter};
 use msq_exec::input::{InputFormat, InputReader, LineShare, ParseException, ReaderOptions};
-use msq_exec::ops::{sort_batches, ProgramExecutor};
-use msq_exec::segment::{Segment, SegmentWriter};
+use msq_exec::ops::{sort_batches, sort_positions, ProgramExecutor};
+use msq_exec::segment::{Segment, SegmentId, SegmentMeta, SegmentWriter};
 use msq_kernel::{ClusterByPartitions, ClusterByStatistics, InputSlice, WorkOrder};
 use msq_plan::{
     AggregateMode, ColumnType, ProcessorSpec, Program, SegmentGeneratorProcessor, ShuffleSpec,
@@ -156,18 +156,39 @@ pub trait WorkerInputs {
         columns: &[String],
     ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>>;
 
-    /// Hands over a segment `worker` generated, before the controller hears of it. The
-    /// default keeps its bytes in it, to travel with [`WorkerEvent::Segments`] to the
-    /// controller, which writes the file; a worker that reaches the segment store itself
-    /// writes the file and returns the segment naming it instead
+    /// Where `worker` writes the file of generated segment `id` as it encodes it. The default
+    /// keeps it in memory, to travel with [`WorkerEvent::Segments`] to the controller, which
+    /// writes the file; a worker that reaches the segment store itself writes the file there
+    /// as it goes and announces the segment naming it
     /// ([`msq_exec::segment::Segment::file`]).
-    fn store_segment(
+    fn segment_sink(
         &self,
         worker: WorkerNumber,
-        segment: Segment,
-    ) -> LocalBoxFuture<'static, Result<Segment>> {
-        let _ = worker;
-        futures::future::ready(Ok(segment)).boxed_local()
+        id: &SegmentId,
+    ) -> LocalBoxFuture<'static, Result<Box<dyn SegmentSink>>> {
+        let _ = (worker, id);
+        futures::future::ready(Ok(Box::new(Vec::new()) as Box<dyn SegmentSink>)).boxed_local()
+    }
+}
+
+/// Where a generated segment's file goes as it is encoded
+/// ([`msq_exec::segment::ChunkSegments::write_into`]; [`WorkerInputs::segment_sink`]).
+pub trait SegmentSink: std::io::Write {
+    /// Completes the file and gives the segment to announce: with its bytes in
+    /// [`Segment::bytes`] when they travel to the controller, or naming where the file already
+    /// is in [`Segment::file`].
+    fn finish(self: Box<Self>, meta: SegmentMeta) -> LocalBoxFuture<'static, Result<Segment>>;
+}
+
+/// A file kept in memory: the controller receives the bytes and writes the file.
+impl SegmentSink for Vec<u8> {
+    fn finish(self: Box<Self>, meta: SegmentMeta) -> LocalBoxFuture<'static, Result<Segment>> {
+        futures::future::ready(Ok(Segment {
+            meta,
+            bytes: *self,
+            file: None,
+        }))
+        .boxed_local()
     }
 }
 
@@ -993,16 +1014,16 @@ impl WorkRun {
                     .collect::<Result<Vec<_>>>()?;
                 let rows: u64 = mapped.iter().map(|b| b.num_rows() as u64).sum();
                 rows_processed += rows;
-                // Each chunk's rows are let go once sorted, before its segments are built:
-                // the worker holds the partition's rows and one chunk's sorted copy at most.
+                // Chunks share the partition's rows (a batch wholly in one chunk is not copied),
+                // and each is let go once its segments are written: the worker holds the
+                // partition's rows, their sort order and one record batch being written.
                 let chunks = split_by_chunk(&mapped, granularity)?;
                 drop((batches, mapped));
                 for (chunk, chunk_batches) in chunks {
                     self.context.clock.next_turn().await;
                     self.check_canceled()?;
                     check_replace_bounds(chunk, &bounds)?;
-                    let sorted = sort_for_segment(&chunk_batches, &clustered_by)?;
-                    drop(chunk_batches);
+                    let order = segment_order(&chunk_batches, &clustered_by)?;
                     let writer = SegmentWriter::new(
                         data_source.clone(),
                         chunk.0,
@@ -1010,16 +1031,17 @@ impl WorkRun {
                         self.context.segment_version.clone(),
                         rows_per_segment,
                     )?;
-                    // Each chunk's segments go out at once: the controller writes them to the
-                    // store while this worker generates the next chunk.
-                    let mut segments = Vec::new();
-                    for segment in writer.write(&sorted)? {
-                        segments.push(
-                            self.context
-                                .inputs
-                                .store_segment(self.worker, segment)
-                                .await?,
-                        );
+                    // Each segment is written a record batch at a time, gathered in sorted
+                    // order from the chunk's rows, into its sink (the segment store itself
+                    // where this worker reaches it). The chunk's segments go out at once: the
+                    // controller stores or adopts them while this worker generates the next.
+                    let chunk_segments = writer.segments(&chunk_batches, &order)?;
+                    let mut segments = Vec::with_capacity(chunk_segments.len());
+                    for index in 0..chunk_segments.len() {
+                        let id = chunk_segments.id(index)?;
+                        let sink = self.context.inputs.segment_sink(self.worker, &id).await?;
+                        let (meta, sink) = chunk_segments.write_into(index, sink)?;
+                        segments.push(sink.finish(meta).await?);
                     }
                     rows_pushed += segments.iter().map(|s| s.meta.num_rows as u64).sum::<u64>();
                     self.send(WorkerEvent::Segments {
@@ -1519,8 +1541,9 @@ fn split_by_chunk(
     Ok(chunks.into_iter().collect())
 }
 
-/// Rows of one chunk sorted by `__time`, then the CLUSTERED BY columns.
-fn sort_for_segment(batches: &[RecordBatch], clustered_by: &[String]) -> Result<Vec<RecordBatch>> {
+/// The order of one chunk's rows in its segments: by `__time`, then the CLUSTERED BY columns
+/// ([`sort_positions`]).
+fn segment_order(batches: &[RecordBatch], clustered_by: &[String]) -> Result<Vec<(usize, usize)>> {
     let Some(first) = batches.first() else {
         return Err(MsqError::internal("no rows to sort for a segment"));
     };
@@ -1535,7 +1558,7 @@ fn sort_for_segment(batches: &[RecordBatch], clustered_by: &[String]) -> Result<
             }
         }
     }
-    sort_batches(&schema, batches, &keys)
+    sort_positions(&schema, batches, &keys)
 }
 
 /// The time chunks a REPLACE may write: `granularitySpec.intervals` of the data schema (the

@@ -22,6 +22,7 @@
 
 use crate::codec::{decode, describe};
 use crate::fetch::HttpFetcher;
+use crate::opfs::SegmentFileWriter;
 use crate::scratch::OpfsFrameSpill;
 use arrow_array::RecordBatch;
 use futures::future::LocalBoxFuture;
@@ -29,6 +30,7 @@ use msq_common::{MsqError, Result};
 use msq_protocol::FromWorker;
 use msq_runtime::remote::{HostLinks, HostPool, RemoteHosts, Sender, StageHost, Wire};
 use msq_runtime::spill::{FrameSpill, DEFAULT_SPILL_BUDGET_BYTES};
+use msq_runtime::worker::SegmentSink;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -166,7 +168,7 @@ impl WebWorkerHosts {
     /// Starts `capacity` hosts from `script` and returns the controller's transport factory
     /// over them, reading table inputs from `store`. `segment_root` is the root of `store` in
     /// OPFS when it is an [`crate::opfs::OpfsSegmentStore`]: the hosts then write the segment
-    /// files they generate into it themselves ([`crate::opfs::write_worker_segment`]).
+    /// files they generate into it themselves ([`crate::opfs::SegmentFileWriter`]).
     ///
     /// # Errors
     /// When the browser refuses to start a worker from inside a worker.
@@ -426,17 +428,14 @@ impl HostLinks for BrowserLinks {
         }))
     }
 
-    fn write_segment_file(
-        &self,
-        path: String,
-        bytes: Vec<u8>,
-    ) -> LocalBoxFuture<'static, Result<()>> {
+    fn segment_sink(&self, path: String) -> LocalBoxFuture<'static, Result<Box<dyn SegmentSink>>> {
         let root = self.segment_root.clone();
         Box::pin(async move {
             let root = root.ok_or_else(|| {
                 MsqError::internal("this stage worker was not given the segment store's root")
             })?;
-            crate::opfs::write_worker_segment(&root, &path, &bytes).await
+            let file = SegmentFileWriter::open(&root, &path).await?;
+            Ok(Box::new(file) as Box<dyn SegmentSink>)
         })
     }
 
@@ -460,6 +459,24 @@ impl HostLinks for BrowserLinks {
                 &format!("acorn worker: no channel to stage worker {host}").into(),
             ),
         }
+    }
+}
+
+/// A stage worker's segment file in OPFS: its segment names the file, which the engine adopts.
+impl SegmentSink for SegmentFileWriter {
+    fn finish(
+        self: Box<Self>,
+        meta: msq_exec::segment::SegmentMeta,
+    ) -> LocalBoxFuture<'static, Result<msq_exec::segment::Segment>> {
+        Box::pin(async move {
+            let path = self.path().to_owned();
+            SegmentFileWriter::finish(*self).await?;
+            Ok(msq_exec::segment::Segment {
+                meta,
+                bytes: Vec::new(),
+                file: Some(path),
+            })
+        })
     }
 }
 

@@ -41,8 +41,8 @@
 //!   [`SegmentStore::durable`] the controller awaits it before an INSERT/REPLACE reports
 //!   SUCCESS, so a reload right after SUCCESS finds the new segments.
 //! - **Stage workers write and read segment files themselves.** A segment generator in a
-//!   stage worker writes its file into this store's directory ([`write_worker_segment`], at
-//!   the segment's path plus `.w<worker>`), and the engine adopts it when it numbers the
+//!   stage worker writes its file into this store's directory as it encodes it
+//!   ([`SegmentFileWriter`], at the segment's path plus `.w<worker>`), and the engine adopts it when it numbers the
 //!   segment ([`SegmentStore::adopt_segment`]: listed at once, renamed in its turn in the
 //!   journal). A worker scanning a datasource reads the columns it needs from the segment
 //!   files ([`read_worker_segment_columns`]: only those columns' bytes) and asks the engine,
@@ -78,8 +78,9 @@
 //! - [`OpfsSegmentStore`]: `open`, `flush`, `last_error`, `pending_writes`, the cache's
 //!   `set_cache_bytes` / `cached_bytes`, and the [`SegmentStore`] impl (a cheap, cloneable
 //!   handle: clones share catalog, cache and journal).
-//! - [`write_worker_segment`] / [`read_worker_segment_columns`]: a stage worker's own write
-//!   of a segment file into a store, and its own read of some columns of one.
+//! - [`SegmentFileWriter`] (and [`write_worker_segment`], in one piece) /
+//!   [`read_worker_segment_columns`]: a stage worker's own write of a segment file into a
+//!   store, and its own read of some columns of one.
 //! - [`is_available`]: whether `navigator.storage.getDirectory()` exists and works here.
 //! - [`clear`]: removes a store's root directory (tests, "reset storage").
 //! - private: the catalog's [`Entry`], the journal ([`Write`]), its drain loop, the read-back
@@ -88,6 +89,7 @@
 use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, HashSet, VecDeque};
 use std::fmt;
+use std::io::Write as _;
 use std::rc::Rc;
 
 use arrow_array::RecordBatch;
@@ -710,20 +712,179 @@ async fn adopt_file(root: &FileSystemDirectoryHandle, from: &str, to: &str) -> R
 }
 
 /// Writes a segment file a stage worker generated at store path `path` of the store rooted at
-/// `<opfs>/<root_name>`, from the worker's own thread (`msq_runtime::remote::HostLinks`): the
-/// store's engine then adopts it ([`SegmentStore::adopt_segment`]), so the file's bytes never
-/// cross to the engine. Stage workers are dedicated workers, so this writes through a
-/// synchronous access handle.
+/// `<opfs>/<root_name>`, from the worker's own thread, in one piece ([`SegmentFileWriter`]).
 ///
 /// # Errors
-/// An internal error when OPFS is unavailable, a path is invalid or the write fails.
+/// As [`SegmentFileWriter::open`] and [`SegmentFileWriter::finish`].
 pub async fn write_worker_segment(root_name: &str, path: &str, bytes: &[u8]) -> Result<()> {
-    validate_path(path)?;
-    let root = store_root(root_name).await?;
-    let (dir, name) = parent_dir(&root, path, true)
-        .await?
-        .ok_or_else(|| missing(path))?;
-    write_segment_file(&dir, name, bytes, path).await
+    let mut file = SegmentFileWriter::open(root_name, path).await?;
+    file.write_all(bytes)
+        .map_err(|e| MsqError::internal(format!("OPFS: writing [{path}]: {e}")))?;
+    file.finish().await
+}
+
+/// A segment file written as it is encoded: by a stage worker, at a store path of the
+/// controller's segment store (`msq_runtime::remote::HostLinks::segment_sink`), which the
+/// store's engine then adopts ([`SegmentStore::adopt_segment`]), so the file's bytes never
+/// cross to the engine and never exist whole in the worker either; and by the store itself,
+/// for files it is given whole.
+///
+/// Stage workers and the engine run in dedicated workers, so the file is written through a
+/// synchronous access handle, [`SEGMENT_WRITE_BYTES`] at a time straight from wasm memory, with
+/// no JavaScript copy and no swap file (a 1M-row ingest's 232 MB of segments took 1.8 s
+/// through writable streams and well under a second this way; README "Browser benchmark").
+/// Where there is none (the main thread, browsers without the API) the bytes are kept and
+/// written like a manifest, through a writable stream, when the file is finished. The write is
+/// not atomic, which a segment file does not need (module docs: an unpublished or torn
+/// segment is garbage).
+pub struct SegmentFileWriter {
+    path: String,
+    file: FileSystemFileHandle,
+    /// The open handle; `None` where there are no sync access handles.
+    handle: Option<FileSystemSyncAccessHandle>,
+    /// Bytes not yet written (all of them without a handle).
+    pending: Vec<u8>,
+    /// Where the next write goes.
+    at: f64,
+}
+
+/// How many bytes of a segment file are collected before they are written
+/// ([`SegmentFileWriter`]): large enough that an IPC writer's many small buffers become a few
+/// writes, small next to a segment (a 1M-row day is ~40 MB).
+pub const SEGMENT_WRITE_BYTES: usize = 1 << 20;
+
+impl SegmentFileWriter {
+    /// Creates (or empties) the file at store path `path` of the store rooted at
+    /// `<opfs>/<root_name>`.
+    ///
+    /// # Errors
+    /// An internal error when OPFS is unavailable, a path is invalid or the file cannot be
+    /// opened.
+    pub async fn open(root_name: &str, path: &str) -> Result<Self> {
+        validate_path(path)?;
+        let root = store_root(root_name).await?;
+        let (dir, name) = parent_dir(&root, path, true)
+            .await?
+            .ok_or_else(|| missing(path))?;
+        Self::create(&dir, name, path).await
+    }
+
+    /// Creates (or empties) the file `name` of `dir`, at store path `path`.
+    async fn create(dir: &FileSystemDirectoryHandle, name: &str, path: &str) -> Result<Self> {
+        let file = open_file(dir, name, path).await?;
+        let sync_handles =
+            Reflect::has(&file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false);
+        let handle = if sync_handles {
+            let handle: FileSystemSyncAccessHandle = await_js(
+                file.create_sync_access_handle(),
+                "opening a sync access handle on",
+                path,
+            )
+            .await?
+            .unchecked_into();
+            if let Err(e) = handle.truncate_with_f64(0.0) {
+                handle.close();
+                return Err(js_error("emptying", path, &e));
+            }
+            Some(handle)
+        } else {
+            None
+        };
+        Ok(Self {
+            path: path.to_owned(),
+            file,
+            pending: Vec::new(),
+            handle,
+            at: 0.0,
+        })
+    }
+
+    /// The store path being written.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Writes `bytes` at the file's end through the handle.
+    fn write_out(
+        handle: &FileSystemSyncAccessHandle,
+        at: &mut f64,
+        bytes: &[u8],
+        path: &str,
+    ) -> std::io::Result<()> {
+        let options = FileSystemReadWriteOptions::new();
+        options.set_at(*at);
+        // A synchronous call: wasm memory cannot grow while `write` reads the view of `bytes`.
+        let written = handle
+            .write_with_u8_array_and_options(bytes, &options)
+            .map_err(|e| std::io::Error::other(js_error("writing", path, &e).to_string()))?;
+        if written as usize != bytes.len() {
+            return Err(std::io::Error::other(format!(
+                "OPFS: writing [{path}] stored {written} of {} bytes",
+                bytes.len()
+            )));
+        }
+        *at += written;
+        Ok(())
+    }
+
+    /// Writes out what is pending and closes the file: everything written is in it.
+    ///
+    /// # Errors
+    /// An internal error when a write or the flush fails.
+    pub async fn finish(mut self) -> Result<()> {
+        let io = |e: std::io::Error| MsqError::internal(e.to_string());
+        match self.handle.take() {
+            Some(handle) => {
+                let written = Self::write_out(&handle, &mut self.at, &self.pending, &self.path)
+                    .map_err(io)
+                    .and_then(|()| {
+                        handle
+                            .flush()
+                            .map_err(|e| js_error("flushing", &self.path, &e))
+                    });
+                handle.close();
+                written
+            }
+            None => write_stream(&self.file, &self.pending, &self.path).await,
+        }
+    }
+}
+
+impl std::io::Write for SegmentFileWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let Some(handle) = &self.handle else {
+            self.pending.extend_from_slice(buf);
+            return Ok(buf.len());
+        };
+        if self.pending.len() + buf.len() > SEGMENT_WRITE_BYTES {
+            Self::write_out(handle, &mut self.at, &self.pending, &self.path)?;
+            self.pending.clear();
+        }
+        if buf.len() >= SEGMENT_WRITE_BYTES {
+            Self::write_out(handle, &mut self.at, buf, &self.path)?;
+        } else {
+            self.pending.extend_from_slice(buf);
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if let Some(handle) = &self.handle {
+            Self::write_out(handle, &mut self.at, &self.pending, &self.path)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+}
+
+impl Drop for SegmentFileWriter {
+    /// A file dropped unfinished (a failed or canceled ingest) has its handle closed; what it
+    /// holds is garbage nobody publishes.
+    fn drop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.close();
+        }
+    }
 }
 
 /// Reads columns `columns` of the segment file at store path `path` of the store rooted at
@@ -962,48 +1123,18 @@ async fn parent_dir<'p>(
     Ok(Some((dir, name)))
 }
 
-/// Writes a segment file through a synchronous access handle where there is one (a dedicated
-/// worker, where the engine runs): the bytes go straight from wasm memory to the file, with no
-/// JavaScript copy and no swap file. A 1M-row ingest's 232 MB of segments took 1.8 s through
-/// writable streams and well under a second this way (README "Browser benchmark"). The write
-/// is not atomic, which a segment file does not need (module docs: an unpublished or torn
-/// segment is garbage). Elsewhere (the main thread, browsers without the API) it is written
-/// like a manifest, through a writable stream.
+/// Writes a segment file in one piece ([`SegmentFileWriter`]: through a synchronous access
+/// handle where there is one).
 async fn write_segment_file(
     dir: &FileSystemDirectoryHandle,
     name: &str,
     bytes: &[u8],
     path: &str,
 ) -> Result<()> {
-    let file = open_file(dir, name, path).await?;
-    let sync_handles =
-        Reflect::has(&file, &JsValue::from_str("createSyncAccessHandle")).unwrap_or(false);
-    if !sync_handles {
-        return write_stream(&file, bytes, path).await;
-    }
-    let handle: FileSystemSyncAccessHandle = await_js(
-        file.create_sync_access_handle(),
-        "opening a sync access handle on",
-        path,
-    )
-    .await?
-    .unchecked_into();
-    // Synchronous calls: wasm memory cannot grow while `write` reads the view of `bytes`.
-    let written = (|| {
-        handle.truncate_with_f64(0.0)?;
-        let n = handle.write_with_u8_array(bytes)?;
-        handle.flush()?;
-        Ok::<f64, JsValue>(n)
-    })();
-    handle.close();
-    match written {
-        Ok(n) if n as usize == bytes.len() => Ok(()),
-        Ok(n) => Err(MsqError::internal(format!(
-            "OPFS: writing [{path}] stored {n} of {} bytes",
-            bytes.len()
-        ))),
-        Err(e) => Err(js_error("writing", path, &e)),
-    }
+    let mut file = SegmentFileWriter::create(dir, name, path).await?;
+    file.write_all(bytes)
+        .map_err(|e| MsqError::internal(e.to_string()))?;
+    file.finish().await
 }
 
 /// Writes `bytes` as the file `name` of `dir` through a writable stream; the file changes only

@@ -138,3 +138,45 @@ async fn scratch_names() -> Vec<String> {
         names.push(value.as_string().unwrap());
     }
 }
+
+/// A stage worker's segment file, written as its encoder hands over pieces (some tiny, some
+/// over `SEGMENT_WRITE_BYTES`), holds exactly those bytes once finished; one dropped
+/// unfinished (a failed ingest) lets go of its file.
+#[wasm_bindgen_test]
+async fn a_segment_file_written_in_pieces_holds_them_all_in_order() {
+    use msq_wasm::opfs::{SegmentFileWriter, SEGMENT_WRITE_BYTES};
+    use std::io::Write;
+    let root = common::fresh_root("pieces").await;
+    let path = "wiki/segments/piece.arrow.w0";
+    let bytes: Vec<u8> = (0..5 * SEGMENT_WRITE_BYTES / 2 + 7)
+        .map(|i| (i * 31 % 251) as u8)
+        .collect();
+    let mut file = SegmentFileWriter::open(&root, path).await.unwrap();
+    let mut at = 0_usize;
+    for size in [10, SEGMENT_WRITE_BYTES + 3, 500_000, 1, usize::MAX] {
+        let end = bytes.len().min(at.saturating_add(size));
+        file.write_all(&bytes[at..end]).unwrap();
+        at = end;
+    }
+    file.finish().await.unwrap();
+    let handle = hold(&root, path).await;
+    let mut back = vec![0; handle.get_size().unwrap() as usize];
+    handle.read_with_u8_array(&mut back).unwrap();
+    handle.close();
+    assert!(
+        back == bytes,
+        "{} bytes back of {}",
+        back.len(),
+        bytes.len()
+    );
+
+    // Rewritten from the start, then dropped half-way: the handle is closed, so the file can
+    // be opened again.
+    let mut file = SegmentFileWriter::open(&root, path).await.unwrap();
+    file.write_all(&bytes[..SEGMENT_WRITE_BYTES * 2]).unwrap();
+    drop(file);
+    let handle = hold(&root, path).await;
+    assert_eq!(handle.get_size().unwrap() as usize, SEGMENT_WRITE_BYTES * 2);
+    handle.close();
+    msq_wasm::opfs::clear(&root).await.unwrap();
+}

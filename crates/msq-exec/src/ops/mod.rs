@@ -69,7 +69,7 @@ pub mod sort;
 
 pub use aggregate::partial_state_fields;
 pub use executor::ProgramExecutor;
-pub use sort::sort_batches;
+pub use sort::{sort_batches, sort_positions};
 
 use arrow_schema::ArrowError;
 use msq_common::{ErrorCode, MsqError};

@@ -62,6 +62,32 @@ pub fn sort_batches(
     batches: &[RecordBatch],
     keys: &[(usize, bool, bool)],
 ) -> Result<Vec<RecordBatch>> {
+    gather(batches.to_vec(), &key_columns(schema, batches, keys)?)
+}
+
+/// Where each row of `batches` (all of `schema`) goes when they are sorted by key columns as
+/// in [`sort_batches`]: the `(batch, row)` positions in sorted order, stably. Nothing but the
+/// key columns is copied, so a caller that writes the rows out a piece at a time (the segment
+/// writer, `crate::segment::ChunkSegments`) never holds a sorted copy of them all.
+///
+/// # Errors
+/// An internal error for a key column out of range.
+pub fn sort_positions(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    keys: &[(usize, bool, bool)],
+) -> Result<Vec<(usize, usize)>> {
+    let num_rows = batches.iter().map(RecordBatch::num_rows).sum();
+    let indices = sort_indices(&key_columns(schema, batches, keys)?, num_rows)?;
+    Ok(positions(batches, &indices))
+}
+
+/// The key columns of `keys` over all of `batches`, each with its sort options.
+fn key_columns(
+    schema: &SchemaRef,
+    batches: &[RecordBatch],
+    keys: &[(usize, bool, bool)],
+) -> Result<Vec<(ArrayRef, bool, bool)>> {
     let mut key_columns = Vec::with_capacity(keys.len());
     for &(index, descending, nulls_first) in keys {
         if index >= schema.fields().len() {
@@ -73,7 +99,18 @@ pub fn sort_batches(
         let parts: Vec<&ArrayRef> = batches.iter().map(|b| b.column(index)).collect();
         key_columns.push((concat_columns(&parts)?, descending, nulls_first));
     }
-    gather(batches.to_vec(), &key_columns)
+    Ok(key_columns)
+}
+
+/// The `(batch, row)` position of each row index of `indices` over all of `batches`.
+fn positions(batches: &[RecordBatch], indices: &UInt32Array) -> Vec<(usize, usize)> {
+    let mut location = Vec::with_capacity(indices.len());
+    for (b, batch) in batches.iter().enumerate() {
+        location.extend((0..batch.num_rows()).map(|row| (b, row)));
+    }
+    (indices.values().iter())
+        .map(|&i| location[i as usize])
+        .collect()
 }
 
 /// One array of `parts` in order (the only part itself, without copying).
@@ -110,15 +147,7 @@ fn gather(
     if let [batch] = batches.as_slice() {
         return Ok(vec![take_record_batch(batch, &indices).map_err(arrow_err)?]);
     }
-    let mut location = Vec::with_capacity(num_rows);
-    for (b, batch) in batches.iter().enumerate() {
-        location.extend((0..batch.num_rows()).map(|row| (b, row)));
-    }
-    let order: Vec<(usize, usize)> = indices
-        .values()
-        .iter()
-        .map(|&i| location[i as usize])
-        .collect();
+    let order = positions(&batches, &indices);
     let refs: Vec<&RecordBatch> = batches.iter().collect();
     Ok(vec![
         interleave_record_batch(&refs, &order).map_err(arrow_err)?

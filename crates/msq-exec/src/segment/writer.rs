@@ -19,7 +19,7 @@
 
 use std::collections::HashSet;
 use std::hash::Hasher as _;
-use std::ops::Range;
+use std::io::Write;
 use std::sync::Arc;
 
 use arrow_array::cast::AsArray;
@@ -194,24 +194,63 @@ impl SegmentWriter {
         self
     }
 
-    /// Joins the input batches into record batches of at most `rows` rows in the file
-    /// ([`SEGMENT_BATCH_ROWS`] unless set; a batch already larger stays whole).
+    /// Writes the rows as record batches of at most `rows` rows ([`SEGMENT_BATCH_ROWS`]
+    /// unless set).
     pub fn with_batch_rows(mut self, rows: usize) -> Self {
         self.batch_rows = rows.max(1);
         self
     }
 
     /// Writes `batches` (one schema, sorted by `__time`) as segments of at most
-    /// `rows_per_segment` rows each. No rows give no segments.
+    /// `rows_per_segment` rows each, each file in memory. No rows give no segments.
+    ///
+    /// # Errors
+    /// As [`SegmentWriter::segments`] and [`ChunkSegments::write_into`].
+    pub fn write(&self, batches: &[RecordBatch]) -> Result<Vec<Segment>> {
+        let order: Vec<(usize, usize)> = (batches.iter().enumerate())
+            .flat_map(|(b, batch)| (0..batch.num_rows()).map(move |row| (b, row)))
+            .collect();
+        let chunk = self.segments(batches, &order)?;
+        (0..chunk.len())
+            .map(|index| {
+                let (meta, bytes) = chunk.write_into(index, Vec::new())?;
+                Ok(Segment {
+                    meta,
+                    bytes,
+                    file: None,
+                })
+            })
+            .collect()
+    }
+
+    /// The segments of one time chunk whose rows, in segment order (by `__time`, then
+    /// CLUSTERED BY), are the `(batch, row)` positions `order` lists of `batches` (one schema)
+    /// — each row once, as [`crate::ops::sort_positions`] gives them. The rows are checked
+    /// here; each segment is then encoded on its own ([`ChunkSegments::write_into`]), so a
+    /// sorted copy of the chunk never exists.
     ///
     /// # Errors
     /// `InsertTimeNull` for a null `__time`, `InsertTimeOutOfBounds` for a time outside the
     /// chunk, `ColumnTypeNotSupported` for a column that is not a long, double, float,
-    /// string or complex (Binary), `TooManySegmentsInTimeChunk` past `maxNumSegments`, and internal errors for a
-    /// missing or non-`Int64` `__time`, mixed schemas or unsorted times.
-    pub fn write(&self, batches: &[RecordBatch]) -> Result<Vec<Segment>> {
+    /// string or complex (Binary), `TooManySegmentsInTimeChunk` past `maxNumSegments`, and
+    /// internal errors for a missing or non-`Int64` `__time`, mixed schemas, a position
+    /// outside `batches` or unsorted times.
+    pub fn segments<'a>(
+        &'a self,
+        batches: &'a [RecordBatch],
+        order: &'a [(usize, usize)],
+    ) -> Result<ChunkSegments<'a>> {
         let Some(first) = batches.first() else {
-            return Ok(Vec::new());
+            if !order.is_empty() {
+                internal_err!("segment rows point into no batches")
+            }
+            return Ok(ChunkSegments {
+                writer: self,
+                batches,
+                order,
+                columns: Vec::new(),
+                count: 0,
+            });
         };
         let input_schema = first.schema();
         let same_columns = |b: &RecordBatch| {
@@ -234,10 +273,9 @@ impl SegmentWriter {
         if input_schema.field(time_index).data_type() != &DataType::Int64 {
             internal_err!("__time must be Int64 milliseconds")
         }
-        self.check_times(batches, time_index)?;
+        self.check_times(batches, order, time_index)?;
 
-        let total: usize = batches.iter().map(RecordBatch::num_rows).sum();
-        let count = total.div_ceil(self.rows_per_segment);
+        let count = order.len().div_ceil(self.rows_per_segment);
         if let Some(max) = self.max_num_segments {
             msq_ensure!(
                 count <= max,
@@ -249,269 +287,263 @@ impl SegmentWriter {
                 format_iso_millis(self.interval_end_ms)
             );
         }
-        let output_schema = Arc::new(Schema::new(
-            input_schema
-                .fields()
-                .iter()
-                .zip(&columns)
-                .map(|(field, (_, ty))| match ty {
-                    DruidType::String => Field::new(
-                        field.name(),
-                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                        true,
-                    ),
-                    _ => Field::new(field.name(), field.data_type().clone(), true),
-                })
-                .collect::<Vec<_>>(),
-        ));
-
-        let mut segments = Vec::with_capacity(count);
-        let mut pieces: Vec<RecordBatch> = Vec::new();
-        let mut rows_in_segment = 0;
-        for batch in batches {
-            let mut offset = 0;
-            while offset < batch.num_rows() {
-                let len = (self.rows_per_segment - rows_in_segment).min(batch.num_rows() - offset);
-                pieces.push(batch.slice(offset, len));
-                rows_in_segment += len;
-                offset += len;
-                if rows_in_segment == self.rows_per_segment {
-                    segments.push(self.encode(
-                        &pieces,
-                        &output_schema,
-                        &columns,
-                        segments.len(),
-                    )?);
-                    pieces.clear();
-                    rows_in_segment = 0;
-                }
-            }
-        }
-        if rows_in_segment > 0 {
-            segments.push(self.encode(&pieces, &output_schema, &columns, segments.len())?);
-        }
-        Ok(segments)
+        Ok(ChunkSegments {
+            writer: self,
+            batches,
+            order,
+            columns,
+            count,
+        })
     }
 
-    fn check_times(&self, batches: &[RecordBatch], time_index: usize) -> Result<()> {
-        let mut previous = i64::MIN;
+    fn check_times(
+        &self,
+        batches: &[RecordBatch],
+        order: &[(usize, usize)],
+        time_index: usize,
+    ) -> Result<()> {
+        let mut times = Vec::with_capacity(batches.len());
         for batch in batches {
-            let times = batch
+            let column = batch
                 .column(time_index)
                 .as_primitive::<arrow_array::types::Int64Type>();
             msq_ensure!(
-                times.null_count() == 0,
+                column.null_count() == 0,
                 InsertTimeNull,
                 // Druid's `InsertTimeNullFault` message (spec `druid-msq.md` §1.5).
                 "Null timestamp (__time) encountered during INSERT or REPLACE."
             );
-            for &t in times.values() {
-                msq_ensure!(
-                    (self.interval_start_ms..self.interval_end_ms).contains(&t),
-                    InsertTimeOutOfBounds,
-                    "Query generated time chunk [{}] out of bounds specified by \
-                     replaceExistingTimeChunks [{}/{}]",
-                    format_iso_millis(t),
-                    format_iso_millis(self.interval_start_ms),
-                    format_iso_millis(self.interval_end_ms)
-                );
-                if t < previous {
-                    internal_err!("segment input is not sorted by __time")
-                }
-                previous = t;
+            times.push(column.values());
+        }
+        let mut previous = i64::MIN;
+        for &(b, row) in order {
+            let Some(&t) = times.get(b).and_then(|t| t.get(row)) else {
+                internal_err!("segment row ({b}, {row}) is outside its batches")
+            };
+            msq_ensure!(
+                (self.interval_start_ms..self.interval_end_ms).contains(&t),
+                InsertTimeOutOfBounds,
+                "Query generated time chunk [{}] out of bounds specified by \
+                 replaceExistingTimeChunks [{}/{}]",
+                format_iso_millis(t),
+                format_iso_millis(self.interval_start_ms),
+                format_iso_millis(self.interval_end_ms)
+            );
+            if t < previous {
+                internal_err!("segment input is not sorted by __time")
             }
+            previous = t;
         }
         Ok(())
     }
+}
 
-    /// One segment's IPC file from `pieces` (one schema, sorted): each string column's storage
-    /// is chosen over all the pieces first ([`plan_columns`]), then the rows are written a
-    /// record batch of at most `batch_rows` rows at a time, joined from the pieces as they are
-    /// written. So a dictionary column's strings are never copied together (only its keys
-    /// are), at most one joined batch exists at a time, and the file's buffer is sized once
-    /// from the columns ([`ColumnPlan::file_bytes`]) rather than doubled as it grows: at 1M
-    /// rows a day's segment is ~40 MB, and its joined copy plus a doubling buffer were what
-    /// set a stage thread's peak memory.
-    fn encode(
-        &self,
-        pieces: &[RecordBatch],
-        schema: &SchemaRef,
-        columns: &[(String, DruidType)],
-        index: usize,
-    ) -> Result<Segment> {
-        let plans = plan_columns(pieces, columns)?;
-        let groups = batch_groups(pieces, self.batch_rows);
+/// The segments of one time chunk, checked and numbered, each written when asked
+/// ([`SegmentWriter::segments`]).
+#[derive(Debug)]
+pub struct ChunkSegments<'a> {
+    writer: &'a SegmentWriter,
+    batches: &'a [RecordBatch],
+    order: &'a [(usize, usize)],
+    columns: Vec<(String, DruidType)>,
+    count: usize,
+}
+
+impl ChunkSegments<'_> {
+    /// How many segments the chunk's rows make.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Whether the chunk has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The id of segment `index` (partitions numbered from the writer's first).
+    ///
+    /// # Errors
+    /// An internal error for a partition number past `u32`.
+    pub fn id(&self, index: usize) -> Result<SegmentId> {
+        let w = self.writer;
+        let partition_num = u32::try_from(index)
+            .ok()
+            .and_then(|i| i.checked_add(w.first_partition_num))
+            .ok_or_else(|| MsqError::internal("partition number overflow"))?;
+        Ok(SegmentId {
+            data_source: w.data_source.clone(),
+            interval_start_ms: w.interval_start_ms,
+            interval_end_ms: w.interval_end_ms,
+            version: w.version.clone(),
+            partition_num,
+        })
+    }
+
+    /// Encodes segment `index` as an Arrow IPC file into `sink`, and returns its metadata and
+    /// the sink. Each string column's storage is chosen over the segment's rows first
+    /// ([`plan_columns`]: a sorted dictionary with the rows' keys, or plain); then the rows
+    /// are gathered and written a record batch of at most `batch_rows` rows at a time
+    /// ([`SegmentWriter::with_batch_rows`]). So at most one record batch of the segment exists
+    /// at a time, and the file itself only in `sink`: a stage worker's sink writes it to the
+    /// segment store as it goes. At 1M rows a day's segment is ~40 MB; its sorted copy and
+    /// its file in memory were what set a stage thread's peak memory.
+    ///
+    /// # Errors
+    /// An internal error for an index past [`ChunkSegments::len`], a failed write to `sink`,
+    /// or input Arrow cannot gather.
+    pub fn write_into<W: Write>(&self, index: usize, sink: W) -> Result<(SegmentMeta, W)> {
+        if index >= self.count {
+            internal_err!("segment {index} of a chunk with {} segments", self.count)
+        }
+        let per_segment = self.writer.rows_per_segment;
+        let start = index * per_segment;
+        let rows = &self.order[start..self.order.len().min(start + per_segment)];
+        let plans = plan_columns(self.batches, rows, &self.columns)?;
         // Each string column is a dictionary or plain as `string_storage` chose for this segment.
-        let schema = Arc::new(Schema::new_with_metadata(
-            (schema.fields().iter())
-                .zip(plans.iter().zip(columns))
-                .map(|(field, (plan, (_, ty)))| match plan {
-                    ColumnPlan::Keep | ColumnPlan::Plain(_) if *ty == DruidType::String => {
-                        field.as_ref().clone().with_data_type(DataType::Utf8)
-                    }
-                    _ => field.as_ref().clone(),
+        let schema = Arc::new(Schema::new(
+            (self.columns.iter().enumerate())
+                .zip(&plans)
+                .map(|((c, (name, _)), plan)| {
+                    let data_type = match plan {
+                        ColumnPlan::Dictionary(..) => DataType::Dictionary(
+                            Box::new(DataType::Int32),
+                            Box::new(DataType::Utf8),
+                        ),
+                        ColumnPlan::Plain => DataType::Utf8,
+                        ColumnPlan::Gather => self.batches[0].column(c).data_type().clone(),
+                    };
+                    Field::new(name, data_type, true)
                 })
                 .collect::<Vec<_>>(),
-            schema.metadata().clone(),
         ));
-        let capacity = file_capacity(&plans, pieces, groups.len());
         let write_err = |e| MsqError::internal(format!("writing a segment: {e}"));
         let mut writer =
-            FileWriter::try_new(Vec::with_capacity(capacity), &schema).map_err(write_err)?;
-        for group in groups {
+            FileWriter::try_new(CountingWriter::new(sink), &schema).map_err(write_err)?;
+        let mut offset = 0;
+        for part in rows.chunks(self.writer.batch_rows) {
             let columns = (plans.iter().enumerate())
-                .map(|(c, plan)| plan.join(c, &pieces[group.clone()], group.start))
+                .map(|(c, plan)| plan.column(c, self.batches, part, offset))
                 .collect::<Result<Vec<_>>>()?;
             let batch = RecordBatch::try_new(Arc::clone(&schema), columns)
                 .map_err(|e| MsqError::internal(format!("encoding a segment: {e}")))?;
             writer.write(&batch).map_err(write_err)?;
+            offset += part.len();
         }
         writer.finish().map_err(write_err)?;
-        let mut bytes = writer.into_inner().map_err(write_err)?;
-        bytes.shrink_to_fit();
-        let partition_num = u32::try_from(index)
-            .ok()
-            .and_then(|i| i.checked_add(self.first_partition_num))
-            .ok_or_else(|| MsqError::internal("partition number overflow"))?;
-        Ok(Segment {
-            meta: SegmentMeta {
-                id: SegmentId {
-                    data_source: self.data_source.clone(),
-                    interval_start_ms: self.interval_start_ms,
-                    interval_end_ms: self.interval_end_ms,
-                    version: self.version.clone(),
-                    partition_num,
-                },
-                num_rows: pieces.iter().map(RecordBatch::num_rows).sum(),
-                size_bytes: bytes.len(),
-                columns: columns.to_vec(),
-            },
-            bytes,
-            file: None,
-        })
+        let file = writer.into_inner().map_err(write_err)?;
+        let meta = SegmentMeta {
+            id: self.id(index)?,
+            num_rows: rows.len(),
+            size_bytes: file.written,
+            columns: self.columns.clone(),
+        };
+        Ok((meta, file.inner))
     }
 }
 
-/// The pieces each record batch of a segment file joins: consecutive pieces up to `max_rows`
-/// rows; a piece that is already as large is a batch of its own, uncopied.
-fn batch_groups(pieces: &[RecordBatch], max_rows: usize) -> Vec<Range<usize>> {
-    let mut groups = Vec::new();
-    let (mut start, mut rows) = (0, 0);
-    for (i, piece) in pieces.iter().enumerate() {
-        if i > start && rows + piece.num_rows() > max_rows {
-            groups.push(start..i);
-            (start, rows) = (i, 0);
-        }
-        rows += piece.num_rows();
-    }
-    if start < pieces.len() {
-        groups.push(start..pieces.len());
-    }
-    groups
+/// A [`Write`] that counts the bytes written through it (a segment's size, wherever its
+/// file goes).
+struct CountingWriter<W> {
+    inner: W,
+    written: usize,
 }
 
-/// The bytes to reserve for a segment file of `batches` record batches of `pieces` written as
-/// `plans` say: the columns' buffers, and per batch its message header and each buffer's
-/// padding, then the schema, dictionaries' headers and footer. A little over the file's size,
-/// so its buffer is allocated once.
-fn file_capacity(plans: &[ColumnPlan], pieces: &[RecordBatch], batches: usize) -> usize {
-    let columns: usize = (plans.iter().enumerate())
-        .map(|(c, plan)| plan.file_bytes(c, pieces))
-        .sum();
-    columns + batches * (1024 + 256 * plans.len()) + 1024 * plans.len() + (16 << 10)
+impl<W> CountingWriter<W> {
+    fn new(inner: W) -> Self {
+        Self { inner, written: 0 }
+    }
+}
+
+impl<W: Write> Write for CountingWriter<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.written += n;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
 }
 
 /// How one column of a segment is written.
 enum ColumnPlan {
-    /// As it comes (numbers, complex values, strings already plain).
-    Keep,
-    /// Plain `Utf8` built from a dictionary-encoded input column, one array per piece.
-    Plain(Vec<ArrayRef>),
-    /// Against one sorted dictionary shared by every batch, with each piece's keys.
-    Dictionary(ArrayRef, Vec<Int32Array>),
+    /// Gathered from the input as it is: numbers, complex values, and string columns that
+    /// are stored plain and arrive plain.
+    Gather,
+    /// Plain `Utf8` built from dictionary-encoded input.
+    Plain,
+    /// Against one sorted dictionary shared by every batch of the file, with the keys of the
+    /// segment's rows in order.
+    Dictionary(ArrayRef, Int32Array),
 }
 
-/// Each column's [`ColumnPlan`]: string columns as [`string_storage`] decides over all the
-/// pieces.
+/// Each column's [`ColumnPlan`] for the segment of rows `rows`: string columns as
+/// [`string_storage`] decides over those rows.
 fn plan_columns(
-    pieces: &[RecordBatch],
+    batches: &[RecordBatch],
+    rows: &[(usize, usize)],
     columns: &[(String, DruidType)],
 ) -> Result<Vec<ColumnPlan>> {
     (columns.iter().enumerate())
         .map(|(c, (_, ty))| {
             if *ty != DruidType::String {
-                return Ok(ColumnPlan::Keep);
+                return Ok(ColumnPlan::Gather);
             }
-            let values: Vec<Vec<Option<&str>>> = (pieces.iter())
-                .map(|piece| strings(piece.column(c)))
-                .collect::<Result<_>>()?;
-            Ok(match string_storage(&values)? {
+            let sources = (batches.iter())
+                .map(|b| StringColumn::new(b.column(c)))
+                .collect::<Result<Vec<_>>>()?;
+            let values = rows.iter().map(|&(b, row)| sources[b].value(row));
+            Ok(match string_storage(rows.len(), values)? {
                 StringStorage::Dictionary(dictionary, keys) => {
                     ColumnPlan::Dictionary(dictionary, keys)
                 }
                 StringStorage::Plain
-                    if pieces
-                        .iter()
-                        .all(|p| p.column(c).data_type() == &DataType::Utf8) =>
+                    if sources.iter().all(|s| matches!(s, StringColumn::Plain(_))) =>
                 {
-                    ColumnPlan::Keep
+                    ColumnPlan::Gather
                 }
-                StringStorage::Plain => ColumnPlan::Plain(
-                    values
-                        .into_iter()
-                        .map(|v| Arc::new(StringArray::from(v)) as ArrayRef)
-                        .collect(),
-                ),
+                StringStorage::Plain => ColumnPlan::Plain,
             })
         })
         .collect()
 }
 
 impl ColumnPlan {
-    /// The bytes column `c` of `pieces` takes in the file, buffer padding aside.
-    fn file_bytes(&self, c: usize, pieces: &[RecordBatch]) -> usize {
-        let slice_bytes = |a: &dyn Array| a.to_data().get_slice_memory_size().unwrap_or(0);
+    /// Column `c` of the record batch holding rows `part` of `batches`, which start at row
+    /// `offset` of the segment.
+    fn column(
+        &self,
+        c: usize,
+        batches: &[RecordBatch],
+        part: &[(usize, usize)],
+        offset: usize,
+    ) -> Result<ArrayRef> {
+        let gather_err = |e| MsqError::internal(format!("gathering a segment's rows: {e}"));
         match self {
-            Self::Keep => pieces
-                .iter()
-                .map(|p| slice_bytes(p.column(c).as_ref()))
-                .sum(),
-            Self::Plain(arrays) => arrays.iter().map(|a| slice_bytes(a.as_ref())).sum(),
-            Self::Dictionary(dictionary, keys) => {
-                slice_bytes(dictionary.as_ref())
-                    + keys.iter().map(|k| slice_bytes(k)).sum::<usize>()
+            Self::Gather => {
+                // Rows already in order within one batch (time-sorted input) are a slice.
+                if let (Some(&(b, first)), true) = (
+                    part.first(),
+                    part.windows(2).all(|w| w[1] == (w[0].0, w[0].1 + 1)),
+                ) {
+                    return Ok(batches[b].column(c).slice(first, part.len()));
+                }
+                let arrays: Vec<&dyn Array> =
+                    batches.iter().map(|b| b.column(c).as_ref()).collect();
+                arrow_select::interleave::interleave(&arrays, part).map_err(gather_err)
             }
-        }
-    }
-
-    /// The column `c` of the batch joining `pieces` (the first of which is piece `first` of
-    /// the segment).
-    fn join(&self, c: usize, pieces: &[RecordBatch], first: usize) -> Result<ArrayRef> {
-        let concat = |arrays: &[&dyn Array]| match arrays {
-            [one] => Ok(arrow_array::make_array(one.to_data())),
-            _ => arrow_select::concat::concat(arrays)
-                .map_err(|e| MsqError::internal(format!("joining a segment's batches: {e}"))),
-        };
-        match self {
-            Self::Keep => concat(
-                &pieces
-                    .iter()
-                    .map(|p| p.column(c).as_ref())
-                    .collect::<Vec<_>>(),
-            ),
-            Self::Plain(arrays) => concat(
-                &(arrays[first..first + pieces.len()].iter())
-                    .map(AsRef::as_ref)
-                    .collect::<Vec<_>>(),
-            ),
+            Self::Plain => {
+                let sources = (batches.iter())
+                    .map(|b| StringColumn::new(b.column(c)))
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(Arc::new(StringArray::from_iter(
+                    part.iter().map(|&(b, row)| sources[b].value(row)),
+                )))
+            }
             Self::Dictionary(dictionary, keys) => {
-                let keys = concat(
-                    &(keys[first..first + pieces.len()].iter())
-                        .map(|k| k as &dyn Array)
-                        .collect::<Vec<_>>(),
-                )?;
                 let array = DictionaryArray::<Int32Type>::try_new(
-                    keys.as_primitive::<Int32Type>().clone(),
+                    keys.slice(offset, part.len()),
                     Arc::clone(dictionary),
                 )
                 .map_err(|e| MsqError::internal(format!("dictionary encoding: {e}")))?;
@@ -566,38 +598,53 @@ fn druid_columns(schema: &Schema) -> Result<Vec<(String, DruidType)>> {
         .collect()
 }
 
-/// The string values of a `Utf8` or `Dictionary<Int32, Utf8>` column, row by row.
-fn strings(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
-    if let Some(s) = array.as_any().downcast_ref::<StringArray>() {
-        return Ok(s.iter().collect());
-    }
-    if let Some(d) = array.as_any().downcast_ref::<DictionaryArray<Int32Type>>() {
+/// A `Utf8` or `Dictionary<Int32, Utf8>` column read value by value.
+enum StringColumn<'a> {
+    Plain(&'a StringArray),
+    Dictionary(&'a DictionaryArray<Int32Type>, &'a StringArray),
+}
+
+impl<'a> StringColumn<'a> {
+    /// The column `array`, its dictionary keys checked to point into its values.
+    fn new(array: &'a ArrayRef) -> Result<Self> {
+        if let Some(s) = array.as_any().downcast_ref::<StringArray>() {
+            return Ok(Self::Plain(s));
+        }
+        let Some(d) = array.as_any().downcast_ref::<DictionaryArray<Int32Type>>() else {
+            internal_err!("not a string column")
+        };
         let values = d
             .values()
             .as_any()
             .downcast_ref::<StringArray>()
             .ok_or_else(|| MsqError::internal("dictionary values are not Utf8"))?;
-        return d
-            .keys()
-            .iter()
-            .map(|k| match k {
-                None => Ok(None),
-                Some(k) => usize::try_from(k)
-                    .ok()
-                    .filter(|&k| k < values.len())
-                    .map(|k| values.is_valid(k).then(|| values.value(k)))
-                    .ok_or_else(|| MsqError::internal("dictionary key out of range")),
-            })
-            .collect();
+        let in_range = |&k: &i32| usize::try_from(k).is_ok_and(|k| k < values.len());
+        if !(d.keys().iter().flatten()).all(|k| in_range(&k)) {
+            internal_err!("dictionary key out of range")
+        }
+        Ok(Self::Dictionary(d, values))
     }
-    internal_err!("not a string column")
+
+    /// The value of row `row`.
+    fn value(&self, row: usize) -> Option<&'a str> {
+        match self {
+            Self::Plain(s) => s.is_valid(row).then(|| s.value(row)),
+            Self::Dictionary(d, values) => {
+                let k = d
+                    .keys()
+                    .is_valid(row)
+                    .then(|| d.keys().value(row) as usize)?;
+                values.is_valid(k).then(|| values.value(k))
+            }
+        }
+    }
 }
 
 /// How one string column of a segment is stored.
 enum StringStorage {
-    /// A sorted dictionary (distinct, no nulls) and, per piece, the keys into it (null where
+    /// A sorted dictionary (distinct, no nulls) and the keys into it, row by row (null where
     /// the value is null).
-    Dictionary(ArrayRef, Vec<Int32Array>),
+    Dictionary(ArrayRef, Int32Array),
     /// Plain `Utf8`, as the rows came.
     Plain,
 }
@@ -631,16 +678,18 @@ const PLAIN_MIN_VALUES: usize = 4096;
 /// The dictionary is built in two passes, so that only the distinct values are sorted: every
 /// row is interned once (one hash lookup, first-seen ids), then the distinct values are
 /// sorted and each first-seen id is mapped to its rank.
-fn string_storage(pieces: &[Vec<Option<&str>>]) -> Result<StringStorage> {
+fn string_storage<'s>(
+    rows: usize,
+    column: impl IntoIterator<Item = Option<&'s str>>,
+) -> Result<StringStorage> {
     let too_large = || MsqError::internal("dictionary too large");
-    let rows: usize = pieces.iter().map(Vec::len).sum();
     // Ids of the distinct values, looked up by the value's hash and compared with `distinct`:
     // one hash per row, none again on insertion or growth.
     let mut ids: HashTable<(u64, u32)> = HashTable::with_capacity(rows.min(1 << 16));
     let mut distinct: Vec<&str> = Vec::new();
     let mut first_seen: Vec<Option<u32>> = Vec::with_capacity(rows);
     let mut values = 0_usize;
-    for value in pieces.iter().flatten() {
+    for value in column {
         first_seen.push(match value {
             None => None,
             Some(v) => {
@@ -658,7 +707,7 @@ fn string_storage(pieces: &[Vec<Option<&str>>]) -> Result<StringStorage> {
                     hasher.write(v.as_bytes());
                     hasher.finish()
                 };
-                let same = |&(h, id): &(u64, u32)| h == hash && distinct[id as usize] == *v;
+                let same = |&(h, id): &(u64, u32)| h == hash && distinct[id as usize] == v;
                 Some(match ids.find(hash, same) {
                     Some(&(_, id)) => id,
                     None => {
@@ -692,16 +741,9 @@ fn string_storage(pieces: &[Vec<Option<&str>>]) -> Result<StringStorage> {
     let dictionary: ArrayRef = Arc::new(StringArray::from_iter_values(
         order.iter().map(|&(_, id)| distinct[id as usize]),
     ));
-    let mut keys = Vec::with_capacity(pieces.len());
-    let mut next = first_seen.iter();
-    for piece in pieces {
-        keys.push(
-            next.by_ref()
-                .take(piece.len())
-                .map(|id| id.map(|id| rank[id as usize]))
-                .collect::<Int32Array>(),
-        );
-    }
+    let keys = (first_seen.iter())
+        .map(|id| id.map(|id| rank[id as usize]))
+        .collect::<Int32Array>();
     Ok(StringStorage::Dictionary(dictionary, keys))
 }
 
@@ -939,6 +981,17 @@ mod tests {
 
     const DAY: i64 = 86_400_000;
 
+    /// A string column's values, row by row.
+    fn strings(array: &ArrayRef) -> Result<Vec<Option<&str>>> {
+        let column = StringColumn::new(array)?;
+        Ok((0..array.len()).map(|row| column.value(row)).collect())
+    }
+
+    /// [`string_storage`] over a column given as a slice.
+    fn storage(column: &[Option<&str>]) -> StringStorage {
+        string_storage(column.len(), column.iter().copied()).unwrap()
+    }
+
     fn batch(times: Vec<i64>, pages: Vec<Option<&str>>) -> RecordBatch {
         let n = times.len();
         RecordBatch::try_from_iter([
@@ -1061,13 +1114,18 @@ mod tests {
     }
 
     #[test]
-    fn the_dictionary_is_sorted_and_keys_rank_values_across_pieces() {
-        let pieces = vec![
-            vec![Some("pear"), None, Some("apple"), Some("pear")],
-            vec![],
-            vec![Some("fig"), Some("apple"), None, Some("Zebra")],
+    fn the_dictionary_is_sorted_and_keys_rank_values() {
+        let column = [
+            Some("pear"),
+            None,
+            Some("apple"),
+            Some("pear"),
+            Some("fig"),
+            Some("apple"),
+            None,
+            Some("Zebra"),
         ];
-        let StringStorage::Dictionary(dictionary, keys) = string_storage(&pieces).unwrap() else {
+        let StringStorage::Dictionary(dictionary, keys) = storage(&column) else {
             panic!("a small column is dictionary-encoded");
         };
         let dictionary = dictionary.as_string::<i32>();
@@ -1077,13 +1135,17 @@ mod tests {
             ["Zebra", "apple", "fig", "pear"]
         );
         assert_eq!(dictionary.null_count(), 0);
-        let keys: Vec<Vec<Option<i32>>> = keys.iter().map(|k| k.iter().collect()).collect();
         assert_eq!(
-            keys,
+            keys.iter().collect::<Vec<_>>(),
             [
-                vec![Some(3), None, Some(1), Some(3)],
-                vec![],
-                vec![Some(2), Some(1), None, Some(0)],
+                Some(3),
+                None,
+                Some(1),
+                Some(3),
+                Some(2),
+                Some(1),
+                None,
+                Some(0)
             ]
         );
         // Values sharing their first 8 bytes (and one that is a prefix of another).
@@ -1096,7 +1158,7 @@ mod tests {
             "#en.wiki\u{0}",
         ];
         let StringStorage::Dictionary(dictionary, _) =
-            string_storage(&[long.iter().copied().map(Some).collect()]).unwrap()
+            storage(&long.iter().copied().map(Some).collect::<Vec<_>>())
         else {
             panic!("a small column is dictionary-encoded");
         };
@@ -1110,12 +1172,11 @@ mod tests {
                 .collect::<Vec<_>>(),
             expected
         );
-        let StringStorage::Dictionary(empty, none) = string_storage(&[vec![None, None]]).unwrap()
-        else {
+        let StringStorage::Dictionary(empty, none) = storage(&[None, None]) else {
             panic!("an all-null column is dictionary-encoded");
         };
         assert_eq!(empty.len(), 0);
-        assert_eq!(none[0].null_count(), 2);
+        assert_eq!(none.null_count(), 2);
     }
 
     #[test]
@@ -1130,8 +1191,8 @@ mod tests {
                 format!("editor {}", (state >> 33) % 40_000)
             })
             .collect();
-        let pieces = vec![names.iter().map(|v| Some(v.as_str())).collect::<Vec<_>>()];
-        let StringStorage::Dictionary(dictionary, keys) = string_storage(&pieces).unwrap() else {
+        let column: Vec<Option<&str>> = names.iter().map(|v| Some(v.as_str())).collect();
+        let StringStorage::Dictionary(dictionary, keys) = storage(&column) else {
             panic!("stored plain")
         };
         assert!(
@@ -1140,7 +1201,7 @@ mod tests {
             dictionary.len()
         );
         let values = dictionary.as_string::<i32>();
-        let first = keys[0].value(0) as usize;
+        let first = keys.value(0) as usize;
         assert_eq!(values.value(first), names[0]);
     }
 
@@ -1173,10 +1234,7 @@ mod tests {
             .collect();
         let predicted = expected_distinct_share(PLAIN_MIN_VALUES, 3290, column.len() as f64);
         assert!((0.5..EARLY_PLAIN_SHARE).contains(&predicted), "{predicted}");
-        assert!(matches!(
-            string_storage(&[column]).unwrap(),
-            StringStorage::Dictionary(..)
-        ));
+        assert!(matches!(storage(&column), StringStorage::Dictionary(..)));
     }
 
     #[test]
@@ -1254,11 +1312,13 @@ mod tests {
     }
 
     #[test]
-    fn a_segment_file_is_written_into_one_buffer_reserved_up_front() {
+    fn a_permuted_chunk_is_written_a_record_batch_at_a_time_into_its_sink() {
         let n = 5 * PLAIN_MIN_VALUES;
-        // Slices of wider batches, as a partition's frames decode: sizes count the rows only.
+        // Slices of wider batches, as a partition's frames decode, with times out of order.
         let wide = |values: ArrayRef| values.slice(1000, n);
-        let time: ArrayRef = Arc::new(Int64Array::from_iter_values(0..n as i64 + 2000));
+        let time: ArrayRef = Arc::new(Int64Array::from_iter_values(
+            (0..n as i64 + 2000).map(|i| (i * 7919) % (n as i64 + 2000)),
+        ));
         let added: ArrayRef = Arc::new(Float64Array::from_iter(
             (0..n + 2000).map(|i| (i % 7 != 0).then_some(i as f64)),
         ));
@@ -1285,60 +1345,75 @@ mod tests {
             .windows(2)
             .map(|w| input.slice(w[0], w[1] - w[0]))
             .collect();
+        let order =
+            crate::ops::sort_positions(&input.schema(), &pieces, &[(0, false, true)]).unwrap();
         let columns = druid_columns(&input.schema()).unwrap();
-        let plans = plan_columns(&pieces, &columns).unwrap();
+        let plans = plan_columns(&pieces, &order, &columns).unwrap();
         assert!(matches!(
             plans.as_slice(),
             [
-                ColumnPlan::Keep,
-                ColumnPlan::Keep,
+                ColumnPlan::Gather,
+                ColumnPlan::Gather,
                 ColumnPlan::Dictionary(..),
-                ColumnPlan::Plain(_)
+                ColumnPlan::Plain
             ]
         ));
-        let groups = batch_groups(&pieces, 5000);
-        assert_eq!(groups, [0..2, 2..3, 3..4]);
-        let reserved = file_capacity(&plans, &pieces, groups.len());
 
-        let segments = SegmentWriter::new("wiki", 0, DAY, "v1", n)
+        let writer = SegmentWriter::new("wiki", 0, DAY, "v1", n / 2)
             .unwrap()
-            .with_batch_rows(5000)
-            .write(&pieces)
-            .unwrap();
-        let file = &segments[0].bytes;
-        assert!(
-            file.len() <= reserved && reserved <= file.len() + file.len() / 4,
-            "file {} B, reserved {reserved} B",
-            file.len()
-        );
-        let back = decode_segment(file).unwrap();
-        assert_eq!(
-            back.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-            [3001, 5999, n - 9000]
-        );
-        let comments: Vec<Option<&str>> = back
-            .iter()
-            .flat_map(|b| strings(b.column(3)).unwrap())
-            .collect();
-        assert_eq!(comments.len(), n);
-        assert_eq!(
-            comments[n - 1],
-            Some(format!("comment number {}", n + 999).as_str())
-        );
-        assert_eq!(back[0].column(3).data_type(), &DataType::Utf8);
-        assert_eq!(
-            back[1].column(1).null_count(),
-            input.slice(3001, 5999).column(1).null_count()
-        );
+            .with_batch_rows(5000);
+        let chunk = writer.segments(&pieces, &order).unwrap();
+        assert_eq!(chunk.len(), 2);
+        assert!(chunk.write_into(2, Vec::new()).is_err());
+        let mut rows = 0;
+        for index in 0..chunk.len() {
+            let (meta, file) = chunk.write_into(index, Vec::new()).unwrap();
+            assert_eq!(meta.id, chunk.id(index).unwrap());
+            assert_eq!(meta.id.partition_num, index as u32);
+            assert_eq!((meta.num_rows, meta.size_bytes), (n / 2, file.len()));
+            let back = decode_segment(&file).unwrap();
+            assert_eq!(
+                back.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
+                [5000, 5000, n / 2 - 10_000]
+            );
+            assert_eq!(back[0].column(3).data_type(), &DataType::Utf8);
+            for batch in back {
+                for row in 0..batch.num_rows() {
+                    // Each row is the input row the sort put here, every column alike.
+                    let (b, r) = order[rows];
+                    let time = batch
+                        .column(0)
+                        .as_primitive::<arrow_array::types::Int64Type>();
+                    let source = &pieces[b];
+                    let source_time = source
+                        .column(0)
+                        .as_primitive::<arrow_array::types::Int64Type>();
+                    assert_eq!(time.value(row), source_time.value(r));
+                    assert_eq!(
+                        batch.column(1).is_null(row),
+                        source.column(1).is_null(r),
+                        "row {rows}"
+                    );
+                    for c in [2, 3] {
+                        assert_eq!(
+                            strings(&batch.column(c).slice(row, 1)).unwrap(),
+                            strings(&source.column(c).slice(r, 1)).unwrap(),
+                        );
+                    }
+                    rows += 1;
+                }
+            }
+        }
+        assert_eq!(rows, n);
     }
 
-    /// One segment of two batches (2 and 3 rows) with `__time`, `page` and `added`.
+    /// One segment of two record batches (3 and 2 rows, from input batches of 2 and 3) with `__time`, `page` and `added`.
     fn two_batch_segment() -> Vec<Segment> {
         let a = batch(vec![1, 2], vec![Some("x"), Some("y")]);
         let b = batch(vec![3, 4, 5], vec![Some("z"), Some("x"), None]);
         SegmentWriter::new("wiki", 0, DAY, "v1", 10)
             .unwrap()
-            .with_batch_rows(2)
+            .with_batch_rows(3)
             .write(&[a, b])
             .unwrap()
     }
@@ -1386,7 +1461,7 @@ mod tests {
         let back = decode_segment_columns(&cut, None).unwrap();
         assert_eq!(
             back.iter().map(RecordBatch::num_rows).collect::<Vec<_>>(),
-            [2, 3]
+            [3, 2]
         );
         assert_eq!(
             back,
