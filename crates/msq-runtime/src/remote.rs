@@ -821,6 +821,10 @@ impl WorkerInputs for HostInputs {
         self.frames(stage, partition, worker, true)
     }
 
+    fn make_room_for(&self, stage: StageNumber, partition: PartitionNumber) -> Result<()> {
+        self.shuffle.spill_others(stage, partition).map(drop)
+    }
+
     fn datasource_columns(
         &self,
         data_source: &str,

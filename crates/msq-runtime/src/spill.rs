@@ -38,9 +38,11 @@ use std::collections::BTreeMap;
 /// | 32 MiB | 137 / 122 MiB | 3.4–3.6 s |
 /// | 16 MiB | 121 / 120 MiB | 3.3 s |
 ///
-/// Below 32 MiB the peak is the segment generator's own working set (a time chunk's frames
-/// and its segment file), so smaller budgets buy little; 100k rows (~15 MiB of frames per
-/// worker) spill nothing at this budget. Druid's workers likewise keep a bounded amount in
+/// (Measured before segments were written from their sort order into OPFS a record batch at
+/// a time, and before a segment generator had the other partitions' frames spilled; with
+/// both, 32 MiB gives 87 / 73 MiB in the same time: the stage-0 peak — staged rows, held
+/// frames and the reader — and a time chunk's rows while its segments are written.) 100k
+/// rows (~15 MiB of frames per worker) spill nothing at this budget. Druid's workers likewise keep a bounded amount in
 /// memory and spill the rest (spec `druid-msq.md` §4.4).
 pub const DEFAULT_SPILL_BUDGET_BYTES: usize = 32 << 20;
 

@@ -140,6 +140,17 @@ pub trait WorkerInputs {
         self.stage_frames(stage, partition, worker)
     }
 
+    /// Makes room for this thread's reader of partition `partition` of `stage` whole (a
+    /// segment generator): frames held in memory here for the stage's other partitions are
+    /// spilled when there are many ([`ShuffleStore::spill_others`]). By default nothing.
+    ///
+    /// # Errors
+    /// When a spill fails.
+    fn make_room_for(&self, stage: StageNumber, partition: PartitionNumber) -> Result<()> {
+        let _ = (stage, partition);
+        Ok(())
+    }
+
     /// The columns of `data_source` (`__time` first), empty when it has never been written.
     fn datasource_columns(
         &self,
@@ -219,6 +230,10 @@ impl WorkerInputs for LocalInputs {
         worker: WorkerNumber,
     ) -> LocalBoxFuture<'static, Result<Vec<Vec<u8>>>> {
         futures::future::ready(self.shuffle.take(stage, partition, worker)).boxed_local()
+    }
+
+    fn make_room_for(&self, stage: StageNumber, partition: PartitionNumber) -> Result<()> {
+        self.shuffle.spill_others(stage, partition).map(drop)
     }
 
     fn datasource_columns(
@@ -1005,6 +1020,9 @@ impl WorkRun {
                 };
                 // A generator is its partitions' only reader: their frames are let go as
                 // they are read, so the shuffle shrinks while the segments are written.
+                self.context
+                    .inputs
+                    .make_room_for(*stage, readable.partition)?;
                 let batches = (self.read_whole_input(number, &one, FrameRead::Taken)).await?;
                 // The rest is long and synchronous: answer waiting frame requests first.
                 self.context.clock.next_turn().await;
