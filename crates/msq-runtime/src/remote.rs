@@ -230,6 +230,11 @@ pub enum RemoteMessage {
         /// Why the bytes could not be given.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         error: Option<MsqError>,
+        /// More of the answer follows in further `Frames` messages: a partition taken from a
+        /// host goes in pieces of about [`FRAME_REPLY_BYTES`], so the host never holds all of
+        /// it read back from its spill at once.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        more: bool,
     },
     /// Host → controller: a worker's event.
     Event {
@@ -357,6 +362,50 @@ impl<T: 'static> Waiting<T> {
     }
 }
 
+/// How many bytes of frames one [`RemoteMessage::Frames`] answering a take carries at most
+/// (beyond one frame): a host reads a taken partition back from its spill a piece at a time and
+/// posts each piece before reading the next, instead of holding half a time chunk's rows
+/// beside its own generator's.
+pub const FRAME_REPLY_BYTES: usize = 4 << 20;
+
+/// Answers to frame requests, which may arrive in several [`RemoteMessage::Frames`] (`more`).
+#[derive(Default)]
+struct FrameAnswers {
+    waiting: Waiting<Vec<Vec<u8>>>,
+    /// Pieces of answers not complete yet.
+    arrived: RefCell<HashMap<u64, Vec<Vec<u8>>>>,
+}
+
+impl FrameAnswers {
+    fn register(&self, gone: String) -> (u64, LocalBoxFuture<'static, Result<Vec<Vec<u8>>>>) {
+        self.waiting.register(gone)
+    }
+
+    fn fail_all(&self, error: impl Fn() -> MsqError) {
+        self.arrived.borrow_mut().clear();
+        self.waiting.fail_all(error);
+    }
+
+    /// One piece of the answer to `request`; the last (`more` false) or an error settles it.
+    fn receive(&self, request: u64, error: Option<MsqError>, frames: Vec<Vec<u8>>, more: bool) {
+        let mut arrived = self.arrived.borrow_mut();
+        if let Some(error) = error {
+            arrived.remove(&request);
+            drop(arrived);
+            self.waiting.answer(request, Err(error));
+            return;
+        }
+        if more {
+            arrived.entry(request).or_default().extend(frames);
+            return;
+        }
+        let mut all = arrived.remove(&request).unwrap_or_default();
+        drop(arrived);
+        all.extend(frames);
+        self.waiting.answer(request, Ok(all));
+    }
+}
+
 // ─── the host side ───────────────────────────────────────────────────────────────────────────
 
 /// Who sent a message to a host.
@@ -433,7 +482,7 @@ struct HostInner {
     clock: Rc<dyn Clock>,
     spawner: Rc<dyn Spawner>,
     queries: RefCell<HashMap<u64, HostQuery>>,
-    frames: Waiting<Vec<Vec<u8>>>,
+    frames: FrameAnswers,
     columns: Waiting<Vec<(String, ColumnType)>>,
     work_orders_run: Cell<u64>,
     segments: RefCell<SegmentCache>,
@@ -470,7 +519,7 @@ impl StageHost {
             clock,
             spawner,
             queries: RefCell::new(HashMap::new()),
-            frames: Waiting::default(),
+            frames: FrameAnswers::default(),
             columns: Waiting::default(),
             work_orders_run: Cell::new(0),
             segments: RefCell::new(SegmentCache::default()),
@@ -624,22 +673,59 @@ impl StageHost {
                 worker,
                 take,
             } => {
-                let frames = match inner.queries.borrow().get(&query) {
-                    Some(q) if take => q.context.shuffle.take(stage, partition, worker),
-                    Some(q) => q.context.shuffle.get(stage, partition, worker),
-                    None => Err(rpc_error(format!(
-                        "host {} no longer holds the output of query {query}",
-                        inner.number
-                    ))),
+                let shuffle =
+                    (inner.queries.borrow().get(&query)).map(|q| q.context.shuffle.clone());
+                let reply = |frames, error, more| {
+                    let reply = Wire::new(
+                        &RemoteMessage::Frames {
+                            request,
+                            error,
+                            more,
+                        },
+                        frames,
+                    );
+                    match from {
+                        Sender::Controller => inner.links.to_controller(reply),
+                        Sender::Host(host) => inner.links.to_host(host, reply),
+                    }
                 };
-                let (frames, error) = match frames {
-                    Ok(frames) => (frames, None),
-                    Err(e) => (Vec::new(), Some(e)),
-                };
-                let reply = Wire::new(&RemoteMessage::Frames { request, error }, frames);
-                match from {
-                    Sender::Controller => inner.links.to_controller(reply),
-                    Sender::Host(host) => inner.links.to_host(host, reply),
+                match shuffle {
+                    None => reply(
+                        Vec::new(),
+                        Some(rpc_error(format!(
+                            "host {} no longer holds the output of query {query}",
+                            inner.number
+                        ))),
+                        false,
+                    ),
+                    // Read back and posted a piece at a time (see FRAME_REPLY_BYTES).
+                    Some(shuffle) if take => {
+                        let (mut piece, mut bytes, mut error) = (Vec::new(), 0, None);
+                        for frame in shuffle.take_each(stage, partition, worker) {
+                            match frame {
+                                Ok(frame) => {
+                                    bytes += frame.len();
+                                    piece.push(frame);
+                                    if bytes >= FRAME_REPLY_BYTES {
+                                        reply(std::mem::take(&mut piece), None, true);
+                                        bytes = 0;
+                                    }
+                                }
+                                Err(e) => {
+                                    error = Some(e);
+                                    break;
+                                }
+                            }
+                        }
+                        match error {
+                            Some(e) => reply(Vec::new(), Some(e), false),
+                            None => reply(piece, None, false),
+                        }
+                    }
+                    Some(shuffle) => match shuffle.get(stage, partition, worker) {
+                        Ok(frames) => reply(frames, None, false),
+                        Err(e) => reply(Vec::new(), Some(e), false),
+                    },
                 }
             }
             RemoteMessage::Ping { request } => {
@@ -649,8 +735,12 @@ impl StageHost {
                 };
                 inner.links.to_controller(Wire::new(&pong, Vec::new()));
             }
-            RemoteMessage::Frames { request, error } => {
-                inner.frames.settle(request, error, wire.frames);
+            RemoteMessage::Frames {
+                request,
+                error,
+                more,
+            } => {
+                inner.frames.receive(request, error, wire.frames, more);
             }
             RemoteMessage::ColumnsAre {
                 request,
@@ -939,7 +1029,7 @@ struct HostsInner {
     spawner: Rc<dyn Spawner>,
     next_query: Cell<u64>,
     queries: RefCell<HashMap<u64, Weak<RemoteTransport>>>,
-    frames: Waiting<Vec<Vec<u8>>>,
+    frames: FrameAnswers,
     pings: Waiting<HostVitals>,
 }
 
@@ -1025,7 +1115,7 @@ impl RemoteHosts {
             spawner,
             next_query: Cell::new(0),
             queries: RefCell::new(HashMap::new()),
-            frames: Waiting::default(),
+            frames: FrameAnswers::default(),
             pings: Waiting::default(),
         }))
     }
@@ -1079,8 +1169,12 @@ impl RemoteHosts {
                 }
             }
             RemoteMessage::Pong { request, vitals } => inner.pings.answer(request, Ok(vitals)),
-            RemoteMessage::Frames { request, error } => {
-                inner.frames.settle(request, error, wire.frames);
+            RemoteMessage::Frames {
+                request,
+                error,
+                more,
+            } => {
+                inner.frames.receive(request, error, wire.frames, more);
             }
             RemoteMessage::ReadSegment {
                 request,
@@ -1101,7 +1195,11 @@ impl RemoteHosts {
                         Ok(bytes) => (vec![bytes], None),
                         Err(e) => (Vec::new(), Some(e)),
                     };
-                    let reply = RemoteMessage::Frames { request, error };
+                    let reply = RemoteMessage::Frames {
+                        request,
+                        error,
+                        more: false,
+                    };
                     pool.send(host, Wire::new(&reply, frames));
                 }));
             }
@@ -1514,6 +1612,31 @@ pub mod loopback {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_in_pieces_settles_with_all_of_them_or_with_its_error() {
+        let answers = FrameAnswers::default();
+        let (whole, mut answer) = answers.register("gone".into());
+        let (broken, mut failed) = answers.register("gone".into());
+        answers.receive(whole, None, vec![vec![1], vec![2]], true);
+        answers.receive(broken, None, vec![vec![9]], true);
+        assert!((&mut answer).now_or_never().is_none(), "not all there yet");
+        answers.receive(whole, None, vec![vec![3]], false);
+        assert_eq!(
+            answer.now_or_never().unwrap().unwrap(),
+            [vec![1], vec![2], vec![3]]
+        );
+        // A spill read failing half-way: the pieces already there are dropped with it.
+        answers.receive(
+            broken,
+            Some(MsqError::internal("spill lost")),
+            Vec::new(),
+            false,
+        );
+        let error = (&mut failed).now_or_never().unwrap().unwrap_err();
+        assert!(error.to_string().contains("spill lost"), "{error}");
+        assert!(answers.arrived.borrow().is_empty());
+    }
 
     #[test]
     fn hosts_spread_stages_and_workers() {

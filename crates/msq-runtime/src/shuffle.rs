@@ -458,12 +458,18 @@ impl ShuffleStore {
         partition: PartitionNumber,
         worker: WorkerNumber,
     ) -> Result<Vec<Vec<u8>>> {
-        self.take_each((stage, partition, worker)).collect()
+        self.take_each(stage, partition, worker).collect()
     }
 
     /// Like [`ShuffleStore::take`], one frame at a time: a spilled frame is read back only
     /// when its turn comes.
-    fn take_each(&self, key: FrameKey) -> TakenFrames {
+    pub fn take_each(
+        &self,
+        stage: StageNumber,
+        partition: PartitionNumber,
+        worker: WorkerNumber,
+    ) -> TakenFrames {
+        let key = (stage, partition, worker);
         let mut inner = self.inner.borrow_mut();
         let frames = inner.by_key.remove(&key).unwrap_or_default();
         for frame in &frames {
@@ -496,7 +502,7 @@ impl ShuffleStore {
 
     /// Hands back, one frame at a time and in order, what [`ShuffleStore::stage_rows`] kept.
     pub fn staged_rows(&self, stage: StageNumber, worker: WorkerNumber) -> TakenFrames {
-        self.take_each((stage, UNPARTITIONED, worker))
+        self.take_each(stage, UNPARTITIONED, worker)
     }
 
     /// Drops every frame of a stage (its consumers are done).

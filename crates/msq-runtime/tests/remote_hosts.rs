@@ -301,10 +301,9 @@ fn the_workers_endpoint_lists_each_host_and_what_it_ran() {
     );
 }
 
-#[test]
-fn one_large_file_is_split_across_workers_by_byte_ranges() {
-    // ~17 MiB of JSON lines: two parts of at least MIN_PART_BYTES (8 MiB).
-    let rows = 80_000u64;
+/// `rows` JSON lines of one day, ~17 MiB at 80,000: seven channels, comments of 0 to 299
+/// characters, `added` counting up.
+fn large_day(rows: u64) -> String {
     let mut text = String::new();
     for n in 0..rows {
         text.push_str(
@@ -314,6 +313,14 @@ fn one_large_file_is_split_across_workers_by_byte_ranges() {
         );
         text.push('\n');
     }
+    text
+}
+
+#[test]
+fn one_large_file_is_split_across_workers_by_byte_ranges() {
+    // ~17 MiB of JSON lines: two parts of at least MIN_PART_BYTES (8 MiB).
+    let rows = 80_000u64;
+    let text = large_day(rows);
     read_in_two_parts(
         "http://t/big.json",
         text.as_bytes(),
@@ -458,4 +465,52 @@ fn the_spill_budget_comes_from_the_context() {
         "{:#}",
         error.body
     );
+}
+
+/// A segment generator takes its day whole from both stage-0 workers, one of them on the other
+/// host, which sends its share back from its spill in pieces of `FRAME_REPLY_BYTES`: every row
+/// arrives, once, as beside the controller.
+#[test]
+fn a_partition_taken_from_another_host_arrives_whole_in_pieces() {
+    let rows = 80_000u64;
+    let file = large_day(rows);
+    let insert = "INSERT INTO big SELECT TIME_PARSE(ts) AS __time, channel, comment, added \
+        FROM TABLE(EXTERN('{\"type\":\"http\",\"uris\":[\"http://t/big.json\"]}', '{\"type\":\"json\"}', \
+        '[{\"name\":\"ts\",\"type\":\"string\"},{\"name\":\"channel\",\"type\":\"string\"},\
+        {\"name\":\"comment\",\"type\":\"string\"},{\"name\":\"added\",\"type\":\"long\"}]')) \
+        PARTITIONED BY DAY";
+    let check = "SELECT COUNT(*) AS n, SUM(added) AS added, COUNT(DISTINCT comment) AS comments, \
+        MIN(added) AS lowest, MAX(added) AS highest FROM big";
+    for hosts in [None, Some(2)] {
+        let fetcher =
+            MemoryFetcher::new().with_file("http://t/big.json", file.clone().into_bytes());
+        let clock = ManualClock::new(1_700_000_000_000);
+        let mut cluster = match hosts {
+            None => LocalCluster::new(fetcher, clock),
+            Some(n) => LocalCluster::with_hosts(fetcher, clock, n),
+        };
+        let report = cluster.run(insert, four_workers()).unwrap().to_value();
+        let payload = &report["multiStageQuery"]["payload"];
+        assert_eq!(payload["status"]["status"], "SUCCESS", "{payload:#}");
+        // Each stage-0 worker's share of the day takes more than one reply.
+        let shares: Vec<u64> = (payload["counters"]["0"].as_object().unwrap().values())
+            .map(|w| {
+                (w["output"]["bytes"].as_array().unwrap().iter())
+                    .map(|b| b.as_u64().unwrap())
+                    .sum()
+            })
+            .collect();
+        assert_eq!(shares.len(), 2, "{hosts:?}");
+        let piece = msq_runtime::remote::FRAME_REPLY_BYTES as u64;
+        assert!(shares.iter().all(|&b| b > piece), "{shares:?}");
+        assert_eq!(payload["stages"][1]["workerCount"], 1, "{hosts:?}");
+
+        let report = cluster.run(check, four_workers()).unwrap().to_value();
+        let payload = &report["multiStageQuery"]["payload"];
+        assert_eq!(
+            payload["results"]["results"],
+            json!([[rows, rows * (rows - 1) / 2, 300, 0, rows - 1]]),
+            "{hosts:?}"
+        );
+    }
 }
