@@ -57,7 +57,26 @@ impl LocalCluster {
         clock: impl Clock + 'static,
         hosts: u32,
     ) -> Self {
-        Self::hosts_over(fetcher, clock, hosts, MemorySegmentStore::new(), false)
+        Self::hosts_over(
+            fetcher,
+            clock,
+            hosts,
+            MemorySegmentStore::new(),
+            false,
+            false,
+        )
+    }
+
+    /// [`LocalCluster::with_hosts`] placing queries as the browser does
+    /// ([`crate::transport::SmallQueriesHere`]): queries over small datasources run their
+    /// workers beside the controller, everything else on the hosts.
+    pub fn with_hosts_for_large_queries(
+        fetcher: impl Fetcher + 'static,
+        clock: impl Clock + 'static,
+        hosts: u32,
+    ) -> Self {
+        let store = MemorySegmentStore::new();
+        Self::hosts_over(fetcher, clock, hosts, store, false, true)
     }
 
     /// [`LocalCluster::with_hosts`] over a given segment store, which the hosts write the
@@ -69,16 +88,18 @@ impl LocalCluster {
         hosts: u32,
         store: impl SegmentStore + 'static,
     ) -> Self {
-        Self::hosts_over(fetcher, clock, hosts, store, true)
+        Self::hosts_over(fetcher, clock, hosts, store, true, false)
     }
 
-    /// A cluster on loopback hosts over `store`.
+    /// A cluster on loopback hosts over `store`, with small queries beside the controller when
+    /// `small_queries_here`.
     fn hosts_over(
         fetcher: impl Fetcher + 'static,
         clock: impl Clock + 'static,
         hosts: u32,
         store: impl SegmentStore + 'static,
         hosts_write_segments: bool,
+        small_queries_here: bool,
     ) -> Self {
         let pool = LocalPool::new();
         let spawner: Rc<dyn crate::env::Spawner> = Rc::new(PoolSpawner(pool.spawner()));
@@ -99,6 +120,9 @@ impl LocalCluster {
             clock,
             spawner,
         ));
+        if small_queries_here {
+            env = env.with_small_queries_here();
+        }
         Self {
             pool,
             engine: Engine::new(env),

@@ -72,6 +72,8 @@ pub struct ControllerEnv {
     pub assignment: WorkerAssignment,
     /// `acornSpillBudgetBytes` ([`WorkerSettings::spill_budget`]).
     pub spill_budget: Option<usize>,
+    /// `acornEngineThreadBytes` ([`WorkerSettings::engine_thread_bytes`]).
+    pub engine_thread_bytes: Option<u64>,
     /// SELECT rows kept in the results ([`crate::results::MAX_SELECT_RESULT_ROWS`] for task
     /// reports).
     pub max_result_rows: usize,
@@ -257,6 +259,7 @@ impl ControllerRun {
                 }),
                 task_id: self.task_id.clone(),
                 spill_budget: self.env.spill_budget,
+                engine_thread_bytes: self.env.engine_thread_bytes,
             },
         ));
         let mut config = KernelConfig {

@@ -161,6 +161,23 @@ impl Storage {
 }
 
 impl EngineEnv {
+    /// This environment with queries over small datasources run beside the controller and
+    /// everything else on its current transports (the stage threads):
+    /// [`crate::transport::SmallQueriesHere`].
+    pub fn with_small_queries_here(mut self) -> Self {
+        self.transports = Rc::new(crate::transport::SmallQueriesHere {
+            here: LocalTransports {
+                fetcher: self.fetcher.clone(),
+                store: self.store.clone(),
+                spawner: self.spawner.clone(),
+                clock: self.clock.clone(),
+                segments: Default::default(),
+            },
+            hosts: self.transports,
+        });
+        self
+    }
+
     /// An engine whose workers are futures on this thread ([`LocalTransports`]).
     pub fn local(
         fetcher: Rc<dyn Fetcher>,
@@ -173,6 +190,7 @@ impl EngineEnv {
             store: store.clone(),
             spawner: spawner.clone(),
             clock: clock.clone(),
+            segments: Default::default(),
         });
         Self {
             fetcher,
@@ -403,6 +421,7 @@ impl Engine {
                     max_parse_exceptions: prepared.settings.max_parse_exceptions,
                     assignment: prepared.settings.assignment,
                     spill_budget: prepared.settings.spill_budget,
+                    engine_thread_bytes: prepared.settings.engine_thread_bytes,
                     max_result_rows,
                 };
                 self.env.spawner.spawn(Box::pin(run_query(
@@ -663,6 +682,7 @@ struct Settings {
     max_parse_exceptions: i64,
     assignment: WorkerAssignment,
     spill_budget: Option<usize>,
+    engine_thread_bytes: Option<u64>,
 }
 
 impl Settings {
@@ -708,6 +728,13 @@ impl Settings {
                         .map_err(|_| invalid_context(SPILL_BUDGET, value))?,
                 ),
             },
+            engine_thread_bytes: match context.get(ENGINE_THREAD_BYTES) {
+                None | Some(Value::Null) => None,
+                Some(value) => Some(
+                    u64::try_from(int(ENGINE_THREAD_BYTES, 0)?)
+                        .map_err(|_| invalid_context(ENGINE_THREAD_BYTES, value))?,
+                ),
+            },
         })
     }
 }
@@ -715,6 +742,11 @@ impl Settings {
 /// Acorn's context parameter for its stage workers' spill budget
 /// ([`crate::transport::WorkerSettings::spill_budget`]).
 pub const SPILL_BUDGET: &str = "acornSpillBudgetBytes";
+
+/// Acorn's context parameter for the most bytes of segments a query may read and still run
+/// in the engine's own thread ([`crate::transport::WorkerSettings::engine_thread_bytes`];
+/// `0` sends every query to the stage threads).
+pub const ENGINE_THREAD_BYTES: &str = "acornEngineThreadBytes";
 
 fn invalid_context(key: &str, value: impl std::fmt::Display) -> MsqError {
     MsqError::plan(format!(

@@ -12,9 +12,11 @@
 //!
 //! [`LocalTransport`] runs workers as futures on the same thread with an in-memory
 //! [`ShuffleStore`] (native tests, `LocalCluster`); the browser implements [`Transport`] over
-//! Web Workers and `MessageChannel`s. A [`TransportFactory`] makes one transport per query.
+//! Web Workers and `MessageChannel`s. A [`TransportFactory`] makes one transport per query;
+//! [`SmallQueriesHere`] chooses between the two per query, by what it reads.
 
 use crate::env::{Clock, Fetcher, Spawner};
+use crate::segment_cache::SegmentCache;
 use crate::shuffle::ShuffleStore;
 use crate::store::SharedStore;
 use crate::worker::{run_work_order, LocalInputs, WorkerContext, WorkerEvent};
@@ -23,7 +25,7 @@ use futures::future::LocalBoxFuture;
 use futures::FutureExt;
 use msq_common::{PartitionNumber, Result, StageNumber, WorkerNumber};
 use msq_kernel::{ClusterByPartitions, WorkOrder};
-use msq_plan::QueryDefinition;
+use msq_plan::{InputSpec, ProcessorSpec, QueryDefinition};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -87,6 +89,10 @@ pub struct WorkerSettings {
     /// context parameter `acornSpillBudgetBytes` (Druid sizes its workers' memory from the
     /// JVM's instead).
     pub spill_budget: Option<usize>,
+    /// The most bytes of segments a query may read and still have its workers run beside the
+    /// controller ([`SmallQueriesHere`]); `None` leaves [`DEFAULT_ENGINE_THREAD_BYTES`].
+    /// Acorn's own context parameter `acornEngineThreadBytes`.
+    pub engine_thread_bytes: Option<u64>,
 }
 
 /// Makes the transport of each query.
@@ -181,6 +187,8 @@ pub struct LocalTransports {
     pub spawner: Rc<dyn Spawner>,
     /// Time.
     pub clock: Rc<dyn Clock>,
+    /// The columns of segments its queries have read ([`LocalInputs::segments`]).
+    pub(crate) segments: Rc<RefCell<SegmentCache>>,
 }
 
 impl std::fmt::Debug for LocalTransports {
@@ -203,6 +211,7 @@ impl TransportFactory for LocalTransports {
                 inputs: Rc::new(LocalInputs {
                     shuffle: shuffle.clone(),
                     store: self.store.clone(),
+                    segments: Rc::clone(&self.segments),
                 }),
                 shuffle,
                 events,
@@ -215,5 +224,93 @@ impl TransportFactory for LocalTransports {
             spawner: self.spawner.clone(),
             boundaries: RefCell::new(BTreeMap::new()),
         })
+    }
+}
+
+/// The most bytes of segments a query may read and still run beside the controller
+/// ([`SmallQueriesHere`]): 32 MiB, a few milliseconds of work for one thread once its segments'
+/// columns are cached. Measured on the 2-core benchmark machine over the benchmark's 100k-row
+/// datasource (~23 MB of segments; README "Browser benchmark"), 30 runs each, median ms on the
+/// stage threads → here: W3 8.5 → 5.7, W4 10.3 → 6.3, W5 10.6 → 8.6, W6 2.7 → 2.3. A 1M-row
+/// datasource (~232 MB) stays on the stage threads, whose parallel scans it is worth.
+pub const DEFAULT_ENGINE_THREAD_BYTES: u64 = 32 << 20;
+
+/// Places each query's workers: beside the controller ([`LocalTransports`]) when the query
+/// only reads datasources whose segments come to at most
+/// [`WorkerSettings::engine_thread_bytes`] in all, on the stage threads (`hosts`) otherwise.
+///
+/// On the stage threads a query's work orders, events, frames and results each cross threads
+/// by `postMessage`; a query over a small datasource does a millisecond or two of real work
+/// and spent most of its time in those hops and in waking the threads (on 2 cores, shared with
+/// the browser). Beside the controller none of that happens, and the segments are read through
+/// the controller's store and its cache. Druid likewise answers small interactive queries
+/// without tasks (its Broker); here the stages, counters and report are the same either way —
+/// only where the workers ran differs. Anything that reads external input or writes segments
+/// (INSERT / REPLACE) always goes to the stage threads: that is work worth spreading, and the
+/// engine's thread stays free to answer the console.
+pub struct SmallQueriesHere {
+    /// Workers on the controller's thread.
+    pub here: LocalTransports,
+    /// The stage threads.
+    pub hosts: Rc<dyn TransportFactory>,
+}
+
+impl std::fmt::Debug for SmallQueriesHere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmallQueriesHere").finish_non_exhaustive()
+    }
+}
+
+impl SmallQueriesHere {
+    /// Whether `query` runs beside the controller: it reads datasources only (or nothing),
+    /// writes no segments, and its datasources' segments (each time a stage reads one) come
+    /// to at most `limit` bytes.
+    pub fn runs_here(&self, query: &QueryDefinition, limit: u64) -> bool {
+        let mut bytes = 0_u64;
+        for stage in &query.stages {
+            if matches!(stage.processor, ProcessorSpec::SegmentGenerator(_)) {
+                return false;
+            }
+            for input in &stage.inputs {
+                match input {
+                    InputSpec::External { .. } => return false,
+                    InputSpec::Stage { .. } => {}
+                    InputSpec::Table { data_source, .. } => {
+                        match self.here.store.manifest(data_source) {
+                            Ok(Some(manifest)) => {
+                                bytes += (manifest.segments.iter())
+                                    .map(|s| s.size_bytes as u64)
+                                    .sum::<u64>();
+                            }
+                            Ok(None) => {}
+                            Err(_) => return false,
+                        }
+                    }
+                }
+            }
+        }
+        bytes <= limit
+    }
+}
+
+impl TransportFactory for SmallQueriesHere {
+    fn worker_threads(&self) -> LocalBoxFuture<'static, Vec<Result<crate::remote::HostVitals>>> {
+        self.hosts.worker_threads()
+    }
+
+    fn connect(
+        &self,
+        query: Rc<QueryDefinition>,
+        events: EventSink,
+        settings: WorkerSettings,
+    ) -> Rc<dyn Transport> {
+        let limit = settings
+            .engine_thread_bytes
+            .unwrap_or(DEFAULT_ENGINE_THREAD_BYTES);
+        if self.runs_here(&query, limit) {
+            self.here.connect(query, events, settings)
+        } else {
+            self.hosts.connect(query, events, settings)
+        }
     }
 }

@@ -19,6 +19,7 @@
 //! report moves while a worker runs.
 
 use crate::env::{Clock, Fetcher};
+use crate::segment_cache::SegmentCache;
 use crate::shuffle::{arrow_error, KeyEncoder, Partitioner, ShuffleStore};
 use crate::store::SharedStore;
 use crate::transport::EventSink;
@@ -211,6 +212,9 @@ pub struct LocalInputs {
     pub shuffle: ShuffleStore,
     /// Segments.
     pub store: SharedStore,
+    /// The columns of segments read so far, shared by the queries of one
+    /// [`crate::transport::LocalTransports`]: a repeated query decodes nothing again.
+    pub(crate) segments: Rc<std::cell::RefCell<SegmentCache>>,
 }
 
 impl WorkerInputs for LocalInputs {
@@ -249,11 +253,20 @@ impl WorkerInputs for LocalInputs {
         id: &str,
         columns: &[String],
     ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>> {
+        let pending = self.segments.borrow_mut().start(data_source, id, columns);
+        if pending.asked.is_empty() {
+            let kept = (self.segments.borrow_mut()).finish(data_source, id, columns, pending, &[]);
+            return futures::future::ready(kept).boxed_local();
+        }
         let bytes = self.store.segment_bytes(data_source, id);
-        let columns = columns.to_vec();
+        let segments = Rc::clone(&self.segments);
+        let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
         async move {
-            let names = columns.iter().map(String::as_str).collect();
-            msq_exec::segment::decode_segment_columns(&bytes.await?, Some(&names))
+            let names = pending.asked.iter().map(String::as_str).collect();
+            let arrived = msq_exec::segment::decode_segment_columns(&bytes.await?, Some(&names))?;
+            let batches =
+                (segments.borrow_mut()).finish(&data_source, &id, &columns, pending, &arrived);
+            batches
         }
         .boxed_local()
     }

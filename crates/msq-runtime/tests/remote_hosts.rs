@@ -514,3 +514,58 @@ fn a_partition_taken_from_another_host_arrives_whole_in_pieces() {
         );
     }
 }
+
+/// Placed as in the browser (`SmallQueriesHere`): a SELECT over a small datasource runs its
+/// workers beside the controller, so no host runs a work order for it, and answers as the
+/// hosts do; the INSERT that wrote the datasource, a query of external input, and the same
+/// SELECT with `acornEngineThreadBytes` 0 run on the hosts.
+#[test]
+fn small_queries_run_beside_the_controller() {
+    let mut cluster = LocalCluster::with_hosts_for_large_queries(fetcher(), clock(), 2);
+    let ran = |cluster: &mut LocalCluster| -> u64 {
+        (cluster.workers().as_array().unwrap().iter())
+            .map(|w| w["acorn"]["workOrdersRun"].as_u64().unwrap())
+            .sum()
+    };
+    outcome(&mut cluster, &insert_edits());
+    let after_insert = ran(&mut cluster);
+    assert!(after_insert >= 2, "the INSERT ran on the hosts");
+
+    let sql = "SELECT channel, COUNT(*) AS n, SUM(added) AS added FROM edits GROUP BY 1 ORDER BY 1";
+    let here = outcome(&mut cluster, sql);
+    assert_eq!(
+        here["results"].as_array().map(Vec::len),
+        Some(5),
+        "{here:#}"
+    );
+    assert_eq!(
+        ran(&mut cluster),
+        after_insert,
+        "nothing more ran on the hosts"
+    );
+
+    let mut context = four_workers();
+    context.insert("acornEngineThreadBytes".into(), json!(0));
+    let report = cluster.run(sql, context.clone()).unwrap().to_value();
+    let payload = &report["multiStageQuery"]["payload"];
+    assert_eq!(payload["status"]["status"], "SUCCESS", "{payload:#}");
+    assert_eq!(payload["results"]["results"], here["results"]);
+    let on_hosts = ran(&mut cluster);
+    assert!(
+        on_hosts > after_insert,
+        "with a limit of 0 the hosts ran it"
+    );
+
+    outcome(
+        &mut cluster,
+        &format!("SELECT COUNT(*) AS n FROM {}", extern_of_all()),
+    );
+    assert!(
+        ran(&mut cluster) > on_hosts,
+        "external input is read on the hosts"
+    );
+
+    context.insert("acornEngineThreadBytes".into(), json!("lots"));
+    let error = cluster.run(sql, context).unwrap_err();
+    assert_eq!(error.status, 400);
+}

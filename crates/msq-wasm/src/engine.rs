@@ -118,7 +118,10 @@ fn engine() -> Shared<LocalBoxFuture<'static, Engine>> {
                         store,
                         segment_root,
                     ) {
-                        Ok(hosts) => env.transports = Rc::new(hosts),
+                        Ok(hosts) => {
+                            env.transports = Rc::new(hosts);
+                            env = env.with_small_queries_here();
+                        }
                         Err(e) => web_sys::console::warn_1(
                             &format!(
                                 "acorn engine: {e}; stage work runs inside the engine's worker"
