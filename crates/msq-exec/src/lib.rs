@@ -42,8 +42,9 @@
 //! - [`counters`]: live [`counters::ChannelCounters`], [`counters::WarningCounters`],
 //!   [`counters::SortProgressCounter`], [`counters::SegmentGenerationProgressCounter`] and the
 //!   per-worker [`counters::CounterTracker`], snapshotted into `msq_model::counters`.
-//! - [`segment`]: [`segment::SegmentWriter`] (sorted rows of a time chunk → Arrow IPC file
-//!   segments, strings dictionary-encoded, split at `rowsPerSegment`), the byte-oriented
+//! - [`segment`]: [`segment::SegmentWriter`] (a time chunk's rows in their sort order → Arrow
+//!   IPC file segments written a record batch at a time into any `Write`, strings
+//!   dictionary-encoded, split at `rowsPerSegment`), the byte-oriented
 //!   [`segment::SegmentStore`] (memory; a directory on native builds) and the
 //!   [`segment::Publisher`] (atomic manifest swap: INSERT appends, REPLACE swaps time chunks;
 //!   design README "Data").

@@ -1,11 +1,12 @@
 //! Segments and publishing (design README "Data"; spec `druid-msq.md` §1.1, §3.2).
 //!
 //! ```text
-//!  sorted RecordBatches of one time chunk
+//!  RecordBatches of one time chunk + their sort order ((batch, row) positions)
 //!        │
 //!        ▼
-//!  writer::SegmentWriter ── split at rowsPerSegment, strings → Dictionary<Int32, Utf8>
-//!        │ Vec<Segment { meta, IPC file bytes }>
+//!  writer::SegmentWriter::segments ── checked, split at rowsPerSegment (ChunkSegments)
+//!        │ write_into(i, sink): strings → Dictionary<Int32, Utf8> or plain, a record batch
+//!        │ at a time into any Write (memory, or a stage worker's OPFS file)
 //!        ▼
 //!  manifest::Publisher ── 1. store.put_segment(each file)
 //!        │                2. store.put_manifest_atomic(manifest version + 1)
@@ -13,7 +14,8 @@
 //!  store::SegmentStore  (MemorySegmentStore, DirSegmentStore; OPFS later)
 //! ```
 //!
-//! - [`writer`]: [`SegmentWriter`], [`SegmentId`] (Druid's id string), [`SegmentMeta`],
+//! - [`writer`]: [`SegmentWriter`] and its [`ChunkSegments`], [`SegmentId`] (Druid's id
+//!   string), [`SegmentMeta`],
 //!   [`Segment`], [`writer::decode_segment`] (and [`writer::decode_segment_columns`], which reads
 //!   only some columns, zero-copy), [`writer::project_segment`] (a file cut to some columns)
 //!   and [`writer::format_iso_millis`].
@@ -38,6 +40,6 @@ pub use store::{
 };
 pub use writer::{
     decode_segment, decode_segment_columns, format_iso_millis, project_segment, time_values,
-    Segment, SegmentId, SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT, SEGMENT_BATCH_ROWS,
-    TIME_COLUMN,
+    ChunkSegments, Segment, SegmentId, SegmentMeta, SegmentWriter, DEFAULT_ROWS_PER_SEGMENT,
+    SEGMENT_BATCH_ROWS, TIME_COLUMN,
 };

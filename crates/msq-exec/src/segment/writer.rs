@@ -381,7 +381,7 @@ impl ChunkSegments<'_> {
 
     /// Encodes segment `index` as an Arrow IPC file into `sink`, and returns its metadata and
     /// the sink. Each string column's storage is chosen over the segment's rows first
-    /// ([`plan_columns`]: a sorted dictionary with the rows' keys, or plain); then the rows
+    /// (`plan_columns`: a sorted dictionary with the rows' keys, or plain); then the rows
     /// are gathered and written a record batch of at most `batch_rows` rows at a time
     /// ([`SegmentWriter::with_batch_rows`]). So at most one record batch of the segment exists
     /// at a time, and the file itself only in `sink`: a stage worker's sink writes it to the
