@@ -745,7 +745,7 @@ pub struct SegmentFileWriter {
     /// Bytes not yet written (all of them without a handle).
     pending: Vec<u8>,
     /// Where the next write goes.
-    at: f64,
+    at: u64,
 }
 
 /// How many bytes of a segment file are collected before they are written
@@ -795,7 +795,7 @@ impl SegmentFileWriter {
             file,
             pending: Vec::new(),
             handle,
-            at: 0.0,
+            at: 0,
         })
     }
 
@@ -807,23 +807,13 @@ impl SegmentFileWriter {
     /// Writes `bytes` at the file's end through the handle.
     fn write_out(
         handle: &FileSystemSyncAccessHandle,
-        at: &mut f64,
+        at: &mut u64,
         bytes: &[u8],
         path: &str,
     ) -> std::io::Result<()> {
-        let options = FileSystemReadWriteOptions::new();
-        options.set_at(*at);
-        // A synchronous call: wasm memory cannot grow while `write` reads the view of `bytes`.
-        let written = handle
-            .write_with_u8_array_and_options(bytes, &options)
-            .map_err(|e| std::io::Error::other(js_error("writing", path, &e).to_string()))?;
-        if written as usize != bytes.len() {
-            return Err(std::io::Error::other(format!(
-                "OPFS: writing [{path}] stored {written} of {} bytes",
-                bytes.len()
-            )));
-        }
-        *at += written;
+        write_all_at(handle, *at, bytes, path, "writing")
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        *at += bytes.len() as u64;
         Ok(())
     }
 
@@ -990,6 +980,30 @@ pub(crate) fn read_exact_at(
         )));
     }
     Ok(bytes)
+}
+
+/// Writes all of `bytes` at `offset` of the file behind `handle` (at `path`; `doing` words
+/// the errors, e.g. "writing"), in one synchronous call: wasm memory cannot grow while `write`
+/// reads the view of `bytes`.
+pub(crate) fn write_all_at(
+    handle: &FileSystemSyncAccessHandle,
+    offset: u64,
+    bytes: &[u8],
+    path: &str,
+    doing: &str,
+) -> Result<()> {
+    let options = FileSystemReadWriteOptions::new();
+    options.set_at(offset as f64);
+    let n = handle
+        .write_with_u8_array_and_options(bytes, &options)
+        .map_err(|e| js_error(doing, path, &e))?;
+    if n as usize != bytes.len() {
+        return Err(MsqError::internal(format!(
+            "OPFS: {doing} [{path}] stored {n} of {} bytes (is the disk full?)",
+            bytes.len()
+        )));
+    }
+    Ok(())
 }
 
 /// A synchronous access handle on `file` where the API exists (dedicated workers) and no other

@@ -12,11 +12,11 @@
 //! so [`clear_scratch`] (run by the engine before it starts its workers) removes the files of
 //! workers gone with an earlier page and cannot remove a live worker's.
 
-use crate::opfs::{js_error, opfs_root, read_exact_at, store_root, sync_handle};
-use msq_common::{MsqError, Result};
+use crate::opfs::{js_error, opfs_root, read_exact_at, store_root, sync_handle, write_all_at};
+use msq_common::Result;
 use msq_runtime::spill::{FrameSpill, SpillRange, SpillSpace};
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{FileSystemReadWriteOptions, FileSystemRemoveOptions, FileSystemSyncAccessHandle};
+use web_sys::{FileSystemRemoveOptions, FileSystemSyncAccessHandle};
 
 /// The OPFS directory holding stage workers' scratch files.
 pub const SCRATCH_DIR: &str = "acorn-scratch";
@@ -85,25 +85,12 @@ impl OpfsFrameSpill {
 impl FrameSpill for OpfsFrameSpill {
     fn write(&self, bytes: &[u8]) -> Result<SpillRange> {
         let range = self.space.allocate(bytes.len());
-        let options = FileSystemReadWriteOptions::new();
-        options.set_at(range.offset as f64);
-        // Synchronous: wasm memory cannot grow while `write` reads the view of `bytes`. No
-        // flush: a scratch file need not survive the worker.
-        let written = self.handle.write_with_u8_array_and_options(bytes, &options);
-        match written {
-            Ok(n) if n as usize == bytes.len() => Ok(range),
-            outcome => {
-                self.release(range);
-                Err(match outcome {
-                    Ok(n) => MsqError::internal(format!(
-                        "OPFS: spilling to [{}] stored {n} of {} bytes (is the disk full?)",
-                        self.path,
-                        bytes.len()
-                    )),
-                    Err(e) => js_error("spilling to", &self.path, &e),
-                })
-            }
+        // No flush: a scratch file need not survive the worker.
+        let written = write_all_at(&self.handle, range.offset, bytes, &self.path, "spilling to");
+        if written.is_err() {
+            self.release(range);
         }
+        written.map(|()| range)
     }
 
     fn read(&self, range: SpillRange) -> Result<Vec<u8>> {
