@@ -37,7 +37,7 @@
 //! this protocol in `cargo test`.
 
 use crate::env::{Clock, Fetcher, Spawner};
-use crate::segment_cache::SegmentCache;
+use crate::segment_cache::{read_through, SegmentCache};
 use crate::shuffle::ShuffleStore;
 use crate::spill::FrameSpill;
 use crate::store::SharedStore;
@@ -485,7 +485,7 @@ struct HostInner {
     frames: FrameAnswers,
     columns: Waiting<Vec<(String, ColumnType)>>,
     work_orders_run: Cell<u64>,
-    segments: RefCell<SegmentCache>,
+    segments: Rc<RefCell<SegmentCache>>,
 }
 
 /// The worker side: runs the work orders the controller sends, keeps their output frames, and
@@ -522,7 +522,7 @@ impl StageHost {
             frames: FrameAnswers::default(),
             columns: Waiting::default(),
             work_orders_run: Cell::new(0),
-            segments: RefCell::new(SegmentCache::default()),
+            segments: Rc::default(),
         }))
     }
 
@@ -950,39 +950,29 @@ impl WorkerInputs for HostInputs {
             Ok(host) => host,
             Err(e) => return futures::future::ready(Err(e)).boxed_local(),
         };
-        let pending = host.segments.borrow_mut().start(data_source, id, columns);
-        if pending.asked.is_empty() {
-            let kept = (host.segments.borrow_mut()).finish(data_source, id, columns, pending, &[]);
-            return futures::future::ready(kept).boxed_local();
-        }
-        let local = host.links.read_segment_columns(
-            msq_exec::segment::segment_path_of(data_source, id),
-            pending.asked.clone(),
-        );
-        let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
-        let host = Rc::downgrade(&host);
-        async move {
-            // A file the store has not renamed into place yet (just published) or that cannot
-            // be read here is the controller's to send.
-            let own = match local {
-                Some(read) => read.await.ok().flatten(),
-                None => None,
-            };
-            let arrived = match own {
-                Some(batches) => batches,
-                None => {
-                    let file = ask_for_segment(&host, &data_source, &id, &pending.asked)?.await?;
-                    msq_exec::segment::decode_segment_columns(&file, None)?
+        let (ds, segment) = (data_source.to_owned(), id.to_owned());
+        read_through(&host.segments, data_source, id, columns, |asked| {
+            let local = host.links.read_segment_columns(
+                msq_exec::segment::segment_path_of(&ds, &segment),
+                asked.clone(),
+            );
+            let host = Rc::downgrade(&host);
+            async move {
+                // A file the store has not renamed into place yet (just published) or that
+                // cannot be read here is the controller's to send.
+                let own = match local {
+                    Some(read) => read.await.ok().flatten(),
+                    None => None,
+                };
+                match own {
+                    Some(batches) => Ok(batches),
+                    None => {
+                        let file = ask_for_segment(&host, &ds, &segment, &asked)?.await?;
+                        msq_exec::segment::decode_segment_columns(&file, None)
+                    }
                 }
-            };
-            let host = host
-                .upgrade()
-                .ok_or_else(|| MsqError::canceled("the worker is shutting down"))?;
-            let batches =
-                (host.segments.borrow_mut()).finish(&data_source, &id, &columns, pending, &arrived);
-            batches
-        }
-        .boxed_local()
+            }
+        })
     }
 
     /// Written by this host straight into the controller's store where it can

@@ -14,9 +14,14 @@
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions};
 use arrow_schema::{FieldRef, Schema};
+use futures::future::LocalBoxFuture;
+use futures::FutureExt;
 use msq_common::{MsqError, Result};
 use msq_exec::segment::TIME_COLUMN;
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
+use std::rc::Rc;
 use std::sync::Arc;
 
 /// Bytes of segment columns one host keeps.
@@ -50,6 +55,38 @@ pub(crate) struct Pending {
     batch_rows: Option<Vec<usize>>,
     /// The columns named that the cache had (`None`: the segment lacks it).
     kept: HashMap<String, Option<CachedColumn>>,
+}
+
+/// Columns `columns` of segment `id` of `data_source` through `cache`: what it holds comes
+/// from it, and the rest is read by `read` (given the names the cache lacks, as
+/// [`Pending::asked`]) and kept for later reads. Used by stage hosts and by workers beside the
+/// controller alike; only how they read a file differs.
+pub(crate) fn read_through<F>(
+    cache: &Rc<RefCell<SegmentCache>>,
+    data_source: &str,
+    id: &str,
+    columns: &[String],
+    read: impl FnOnce(Vec<String>) -> F,
+) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>>
+where
+    F: Future<Output = Result<Vec<RecordBatch>>> + 'static,
+{
+    let pending = cache.borrow_mut().start(data_source, id, columns);
+    if pending.asked.is_empty() {
+        let kept = cache
+            .borrow_mut()
+            .finish(data_source, id, columns, pending, &[]);
+        return futures::future::ready(kept).boxed_local();
+    }
+    let arrived = read(pending.asked.clone());
+    let cache = Rc::clone(cache);
+    let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
+    async move {
+        let arrived = arrived.await?;
+        let batches = (cache.borrow_mut()).finish(&data_source, &id, &columns, pending, &arrived);
+        batches
+    }
+    .boxed_local()
 }
 
 /// Columns of segments, by `(datasource, segment id)`; see the module docs.

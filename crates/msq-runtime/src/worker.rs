@@ -19,7 +19,7 @@
 //! report moves while a worker runs.
 
 use crate::env::{Clock, Fetcher};
-use crate::segment_cache::SegmentCache;
+use crate::segment_cache::{read_through, SegmentCache};
 use crate::shuffle::{arrow_error, KeyEncoder, Partitioner, ShuffleStore};
 use crate::store::SharedStore;
 use crate::transport::EventSink;
@@ -253,22 +253,19 @@ impl WorkerInputs for LocalInputs {
         id: &str,
         columns: &[String],
     ) -> LocalBoxFuture<'static, Result<Vec<RecordBatch>>> {
-        let pending = self.segments.borrow_mut().start(data_source, id, columns);
-        if pending.asked.is_empty() {
-            let kept = (self.segments.borrow_mut()).finish(data_source, id, columns, pending, &[]);
-            return futures::future::ready(kept).boxed_local();
-        }
-        let bytes = self.store.segment_bytes(data_source, id);
-        let segments = Rc::clone(&self.segments);
-        let (data_source, id, columns) = (data_source.to_owned(), id.to_owned(), columns.to_vec());
-        async move {
-            let names = pending.asked.iter().map(String::as_str).collect();
-            let arrived = msq_exec::segment::decode_segment_columns(&bytes.await?, Some(&names))?;
-            let batches =
-                (segments.borrow_mut()).finish(&data_source, &id, &columns, pending, &arrived);
-            batches
-        }
-        .boxed_local()
+        let store = self.store.clone();
+        let (ds, segment) = (data_source.to_owned(), id.to_owned());
+        read_through(
+            &self.segments,
+            data_source,
+            id,
+            columns,
+            |asked| async move {
+                let names = asked.iter().map(String::as_str).collect();
+                let file = store.segment_bytes(&ds, &segment).await?;
+                msq_exec::segment::decode_segment_columns(&file, Some(&names))
+            },
+        )
     }
 }
 
