@@ -31,7 +31,7 @@ use crate::fault;
 use msq_common::PartitionNumber;
 use msq_model::MsqFault;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// Retained keys by default (Druid bounds the sketch by memory; this is our equivalent).
 /// Boundaries need far fewer keys than partitions could use: 16,384 keys place each one
@@ -159,21 +159,74 @@ impl ClusterByStatistics {
         max_retained_keys: usize,
         rows: impl IntoIterator<Item = (&'a [u8], usize)>,
     ) -> Self {
+        Self::from_sorted_weighted(
+            max_retained_keys,
+            rows.into_iter()
+                .map(|(key, bucket_len)| (key, bucket_len, 1)),
+        )
+    }
+
+    /// Statistics of one row per entry of `rows` (a key and its bucket length, as in
+    /// [`ClusterByStatistics::add`]), in ascending key order when `sorted`, in any order
+    /// otherwise — a stage's output, gathered before it is partitioned.
+    ///
+    /// Up to `max_retained_keys` rows every row is counted, as
+    /// [`ClusterByStatistics::from_sorted_rows`] counts them. Beyond that the statistics are
+    /// built from a sample, as Druid's collectors retain a sample of a large output (its
+    /// `DistinctKeyCollector` downsamples, its quantiles sketch keeps a summary): every
+    /// `k`-th row, `k = ⌈rows / (max_retained_keys / 2)⌉`, stands for itself and the `k − 1`
+    /// rows after it (the last one for what is left, so the total weight stays exact), and
+    /// each bucket's smallest key is kept at weight 0, so bucket boundaries stay exact. Half
+    /// the limit leaves room to merge another worker's sample without compacting. Only the
+    /// sample is sorted and copied: a `COUNT(DISTINCT)` over 100,000 values spent most of its
+    /// time sorting and retaining every one of them, in each worker and again in the
+    /// controller's merge, to cut the key space into a few partitions.
+    pub fn from_rows(
+        max_retained_keys: usize,
+        mut rows: Vec<(&[u8], usize)>,
+        sorted: bool,
+    ) -> Self {
+        let max = max_retained_keys.max(2);
+        let n = rows.len();
+        if n <= max {
+            if !sorted {
+                rows.sort_unstable();
+            }
+            return Self::from_sorted_rows(max, rows);
+        }
+        let stride = n.div_ceil(max / 2);
+        let mut sample: Vec<(&[u8], usize, u64)> = (rows.iter().step_by(stride))
+            .enumerate()
+            .map(|(j, &(key, bucket_len))| {
+                let stands_for = stride.min(n - j * stride);
+                (key, bucket_len, stands_for as u64)
+            })
+            .collect();
+        sample.extend(bucket_minimums(&rows).into_iter().map(|(k, b)| (k, b, 0)));
+        sample.sort_unstable_by(|a, b| a.0.cmp(b.0));
+        Self::from_sorted_weighted(max, sample)
+    }
+
+    /// [`ClusterByStatistics::from_sorted_rows`] of rows that each carry a weight.
+    fn from_sorted_weighted<'a>(
+        max_retained_keys: usize,
+        rows: impl IntoIterator<Item = (&'a [u8], usize, u64)>,
+    ) -> Self {
         let mut stats = Self::new(max_retained_keys);
         let limit = stats.max_retained_keys.saturating_mul(2);
         // The bucket being read and its keys so far, ascending.
         let mut run: Option<(Vec<u8>, Vec<WeightedKey>)> = None;
-        for (key, bucket_len) in rows {
+        for (key, bucket_len, weight) in rows {
             let bucket = key.get(..bucket_len).unwrap_or(key);
             if let Some((current, keys)) = &mut run {
                 if current.as_slice() == bucket {
                     match keys.last_mut() {
-                        Some((last, weight)) if last.as_slice() == key => {
-                            *weight += 1;
+                        Some((last, sum)) if last.as_slice() == key => {
+                            *sum = sum.saturating_add(weight);
                             continue;
                         }
                         Some((last, _)) if last.as_slice() < key => {
-                            keys.push((key.to_vec(), 1));
+                            keys.push((key.to_vec(), weight));
                             if keys.len() > limit {
                                 let compacted = compact(std::mem::take(keys).into_iter().collect());
                                 *keys = compacted.into_iter().collect();
@@ -187,7 +240,7 @@ impl ClusterByStatistics {
             if let Some((bucket, keys)) = run.take() {
                 stats.absorb(bucket, keys);
             }
-            run = Some((bucket.to_vec(), vec![(key.to_vec(), 1)]));
+            run = Some((bucket.to_vec(), vec![(key.to_vec(), weight)]));
         }
         if let Some((bucket, keys)) = run {
             stats.absorb(bucket, keys);
@@ -215,12 +268,43 @@ impl ClusterByStatistics {
         }
     }
 
-    /// Merges another worker's statistics into these.
+    /// Merges another worker's statistics into these: each bucket's keys are merged in one
+    /// ordered pass (both sides are ascending), never looked up one by one.
     pub fn merge(&mut self, other: &ClusterByStatistics) {
-        for (bucket, keys) in &other.buckets {
-            for (key, weight) in keys {
-                self.insert(bucket.clone(), key.clone(), *weight);
+        for (bucket, theirs) in &other.buckets {
+            let weight = theirs.values().fold(0u64, |a, w| a.saturating_add(*w));
+            self.total_weight = self.total_weight.saturating_add(weight);
+            let Some(mine) = self.buckets.get_mut(bucket) else {
+                self.retained += theirs.len();
+                self.buckets.insert(bucket.clone(), theirs.clone());
+                continue;
+            };
+            let before = mine.len();
+            let mut merged: Vec<WeightedKey> = Vec::with_capacity(before + theirs.len());
+            let mut ours = std::mem::take(mine).into_iter().peekable();
+            let mut theirs = theirs.iter().peekable();
+            loop {
+                let next = match (ours.peek(), theirs.peek()) {
+                    (Some((a, _)), Some((b, _))) => a.as_slice().cmp(b.as_slice()),
+                    (Some(_), None) => std::cmp::Ordering::Less,
+                    (None, Some(_)) => std::cmp::Ordering::Greater,
+                    (None, None) => break,
+                };
+                match next {
+                    std::cmp::Ordering::Less => merged.extend(ours.next()),
+                    std::cmp::Ordering::Greater => {
+                        merged.extend(theirs.next().map(|(k, w)| (k.clone(), *w)));
+                    }
+                    std::cmp::Ordering::Equal => {
+                        if let (Some((key, a)), Some((_, b))) = (ours.next(), theirs.next()) {
+                            merged.push((key, a.saturating_add(*b)));
+                        }
+                    }
+                }
             }
+            self.retained = self.retained - before + merged.len();
+            // Collecting ascending keys builds the map in bulk, without searching it.
+            *mine = merged.into_iter().collect();
         }
         self.compact_to_limit();
     }
@@ -370,6 +454,30 @@ impl ClusterByStatistics {
         }
         Ok(Self::partitions_from(self.starts(lo)))
     }
+}
+
+/// Each bucket's smallest key (with its bucket length), of rows in any order. Rows of one
+/// bucket mostly come together (a stage's input is often in time order), so the bucket is
+/// looked up only when it changes from the row before.
+fn bucket_minimums<'a>(rows: &[(&'a [u8], usize)]) -> Vec<(&'a [u8], usize)> {
+    let mut minimums: Vec<(&'a [u8], usize)> = Vec::new();
+    let mut slots: HashMap<&'a [u8], usize> = HashMap::new();
+    let mut current: Option<(&'a [u8], usize)> = None;
+    for &(key, bucket_len) in rows {
+        let bucket = key.get(..bucket_len).unwrap_or(key);
+        let slot = match current {
+            Some((last, slot)) if last == bucket => slot,
+            _ => *slots.entry(bucket).or_insert_with(|| {
+                minimums.push((key, bucket_len));
+                minimums.len() - 1
+            }),
+        };
+        current = Some((bucket, slot));
+        if key < minimums[slot].0 {
+            minimums[slot] = (key, bucket_len);
+        }
+    }
+    minimums
 }
 
 /// Halves a bucket's retained keys into groups of about equal weight; each group is kept as
@@ -607,6 +715,56 @@ mod tests {
             let parts = sorted.generate_partitions_with_max_count(6).unwrap();
             assert_eq!(parts.len(), 6);
         }
+    }
+
+    #[test]
+    fn a_large_output_in_any_order_is_sampled_with_its_total_and_bucket_starts_exact() {
+        // 3 buckets of 40,000 distinct keys each, in a scrambled order (one row per key, a
+        // GROUP BY's pre-shuffle output), against 1,000 retained keys.
+        let per_bucket = 40_000u32;
+        let mut keys: Vec<Vec<u8>> = (0..3u8)
+            .flat_map(|b| (0..per_bucket).map(move |i| key(b, i)))
+            .collect();
+        let n = keys.len();
+        // A fixed permutation: i ↦ i·p mod n with p prime to n.
+        let scrambled: Vec<Vec<u8>> = (0..n).map(|i| keys[(i * 7_919) % n].clone()).collect();
+        keys.sort();
+        for (rows, sorted) in [(&scrambled, false), (&keys, true)] {
+            let rows_in: Vec<(&[u8], usize)> = rows.iter().map(|k| (&k[..], 1)).collect();
+            let stats = ClusterByStatistics::from_rows(1_000, rows_in, sorted);
+            assert_eq!(stats.total_weight(), n as u64, "sorted: {sorted}");
+            assert_eq!(stats.bucket_count(), 3);
+            assert!(stats.retained_keys() <= 503, "{}", stats.retained_keys());
+            // Each bucket's smallest key is retained: 3 partitions are the 3 buckets.
+            let parts = stats.generate_partitions_with_max_count(3).unwrap();
+            let weighted: Vec<(Vec<u8>, u64)> = keys.iter().map(|k| (k.clone(), 1)).collect();
+            let exact = vec![u64::from(per_bucket); 3];
+            assert_eq!(
+                weights(&stats, &parts, &weighted),
+                exact,
+                "sorted: {sorted}"
+            );
+            // Finer partitions are as even as a 500-key sample allows.
+            let parts = stats.generate_partitions_with_max_count(12).unwrap();
+            for w in weights(&stats, &parts, &weighted) {
+                assert!((8_000..=12_000).contains(&w), "{w} of a 10,000-row target");
+            }
+        }
+    }
+
+    #[test]
+    fn merging_overlapping_statistics_adds_the_weights_of_shared_keys() {
+        let mut all = ClusterByStatistics::default();
+        let mut a = ClusterByStatistics::default();
+        let mut b = ClusterByStatistics::default();
+        // Two buckets; each key is added up to three times, spread over both workers.
+        for i in 0..300u32 {
+            let k = key((i % 2) as u8, i / 3);
+            all.add(&k, 1, 1);
+            (if i % 5 < 2 { &mut a } else { &mut b }).add(&k, 1, 1);
+        }
+        a.merge(&b);
+        assert_eq!(a, all);
     }
 
     #[test]

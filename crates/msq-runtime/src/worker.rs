@@ -1358,8 +1358,8 @@ impl OutputCollector {
     }
 }
 
-/// The key statistics of `batches`, whose keys are in order when `sorted` (otherwise the
-/// encoded keys are sorted first).
+/// The key statistics of `batches`, whose keys are in order when `sorted`
+/// ([`ClusterByStatistics::from_rows`]: from a sample of the keys when there are many).
 fn key_statistics(
     keys: &KeyEncoder,
     batches: &[RecordBatch],
@@ -1369,7 +1369,7 @@ fn key_statistics(
         .iter()
         .map(|batch| Ok((keys.encode(batch)?, keys.bucket_lengths(batch)?)))
         .collect::<Result<Vec<_>>>()?;
-    let mut rows: Vec<(&[u8], usize)> = encoded
+    let rows: Vec<(&[u8], usize)> = encoded
         .iter()
         .flat_map(|(rows, buckets)| {
             rows.iter()
@@ -1377,12 +1377,10 @@ fn key_statistics(
                 .zip(buckets.iter().copied())
         })
         .collect();
-    if !sorted {
-        rows.sort_unstable();
-    }
-    Ok(ClusterByStatistics::from_sorted_rows(
+    Ok(ClusterByStatistics::from_rows(
         msq_kernel::statistics::DEFAULT_MAX_RETAINED_KEYS,
         rows,
+        sorted,
     ))
 }
 
