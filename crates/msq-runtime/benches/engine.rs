@@ -5,11 +5,15 @@
 //! - **ingest**: `INSERT … PARTITIONED BY DAY` of generated Wikipedia-edit-like NDJSON
 //!   (the 24 columns of the docs' example, rows spread over 7 days);
 //! - **group by**: `SELECT channel, COUNT(*), SUM(added) … GROUP BY channel` over the ingested
-//!   datasource.
+//!   datasource;
+//! - **distinct**: exact `COUNT(DISTINCT "user")` over it (about 50,000 users; four stages).
 //!
 //! `LocalCluster` runs every worker as a future on one thread, so these numbers measure the
 //! engine's per-row cost and its overhead per worker, not parallel speed-up (that comes from
-//! Web Workers in the browser). Rows default to 1,000,000; set `ACORN_BENCH_ROWS` to change.
+//! Web Workers in the browser). Rows default to 1,000,000; set `ACORN_BENCH_ROWS` to change, and
+//! `ACORN_BENCH_WORKERS` (a comma-separated list, default `1,2,4`) for other worker counts, and
+//! `ACORN_BENCH_DATA` to ingest an NDJSON file of those columns instead (such as the browser
+//! benchmark's `target/bench-data/edits-1000000.json`).
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use msq_runtime::env::SystemClock;
@@ -98,9 +102,16 @@ fn main() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let generated = Instant::now();
-    let data = generate(rows);
+    let (data, rows) = match std::env::var("ACORN_BENCH_DATA") {
+        Ok(path) => {
+            let data = std::fs::read(&path).unwrap();
+            let rows = data.iter().filter(|&&b| b == b'\n').count();
+            (data, rows)
+        }
+        Err(_) => (generate(rows), rows),
+    };
     println!(
-        "generated {rows} rows, {:.1} MB NDJSON in {:.2} s",
+        "{rows} rows, {:.1} MB NDJSON in {:.2} s",
         data.len() as f64 / 1e6,
         generated.elapsed().as_secs_f64()
     );
@@ -109,18 +120,27 @@ fn main() {
          '{{\"type\":\"http\",\"uris\":[\"http://bench.test/edits.json\"]}}', '{{\"type\":\"json\"}}', \
          '{SIGNATURE}')) PARTITIONED BY DAY"
     );
+    let workers: Vec<u32> = std::env::var("ACORN_BENCH_WORKERS")
+        .map(|v| v.split(',').map(|w| w.trim().parse().unwrap()).collect())
+        .unwrap_or_else(|_| vec![1, 2, 4]);
     let group_by =
         "SELECT channel, COUNT(*) AS cnt, SUM(added) AS added FROM edits GROUP BY channel";
+    let distinct = r#"SELECT COUNT(DISTINCT "user") AS users FROM edits"#;
     println!(
         "{:<10} {:>8} {:>10} {:>14}",
         "workload", "workers", "seconds", "rows/s"
     );
-    for workers in [1, 2, 4] {
+    for workers in workers {
         let fetcher = MemoryFetcher::new().with_file("http://bench.test/edits.json", data.clone());
         let mut cluster = LocalCluster::new(fetcher, SystemClock);
         let mut context = Map::new();
         context.insert("maxNumTasks".into(), json!(workers + 1));
-        for (name, sql) in [("ingest", insert.as_str()), ("group by", group_by)] {
+        context.insert("useApproximateCountDistinct".into(), json!(false));
+        for (name, sql) in [
+            ("ingest", insert.as_str()),
+            ("group by", group_by),
+            ("distinct", distinct),
+        ] {
             let started = Instant::now();
             let report = cluster.run(sql, context.clone()).unwrap().to_value();
             let seconds = started.elapsed().as_secs_f64();

@@ -1261,7 +1261,7 @@ fn group_dictionary(
     key: &ArrayRef,
     table: &mut GroupTable<'_>,
     memo: &mut Option<DictionaryGroups>,
-    groups: &mut Vec<usize>,
+    mut groups: Option<&mut Vec<usize>>,
 ) -> Result<()> {
     let dictionary = key.as_dictionary::<Int32Type>();
     let values = dictionary.values();
@@ -1283,8 +1283,9 @@ fn group_dictionary(
     };
     let keys = dictionary.keys();
     let null_slot = values.len();
+    let nulls = keys.null_count() > 0;
     let slot_of = |row: usize, key: i32| -> Result<usize> {
-        if keys.is_null(row) {
+        if nulls && keys.is_null(row) {
             return Ok(null_slot);
         }
         usize::try_from(key)
@@ -1292,21 +1293,36 @@ fn group_dictionary(
             .filter(|&k| k < null_slot)
             .ok_or_else(|| MsqError::internal(format!("dictionary key {key} out of range")))
     };
-    let first = groups.len();
-    groups.reserve(keys.len());
     // Slots to encode, and the rows that wait for them.
     let (mut unknown, mut waiting) = (Vec::new(), Vec::new());
-    for (row, &key) in keys.values().iter().enumerate() {
-        let slot = slot_of(row, key)?;
-        let group = memo.groups[slot];
-        if group >= PENDING {
-            if group == UNSEEN {
-                memo.groups[slot] = PENDING;
-                unknown.push(slot);
+    let first = groups.as_ref().map_or(0, |g| g.len());
+    match groups.as_deref_mut() {
+        Some(groups) => {
+            groups.reserve(keys.len());
+            for (row, &key) in keys.values().iter().enumerate() {
+                let slot = slot_of(row, key)?;
+                let group = memo.groups[slot];
+                if group >= PENDING {
+                    if group == UNSEEN {
+                        memo.groups[slot] = PENDING;
+                        unknown.push(slot);
+                    }
+                    waiting.push(row);
+                }
+                groups.push(group);
             }
-            waiting.push(row);
         }
-        groups.push(group);
+        // Nobody reads the rows' groups (a GROUP BY without aggregates, such as the inner
+        // half of an exact COUNT(DISTINCT)): only the values' groups are made.
+        None => {
+            for (row, &key) in keys.values().iter().enumerate() {
+                let slot = slot_of(row, key)?;
+                if memo.groups[slot] == UNSEEN {
+                    memo.groups[slot] = PENDING;
+                    unknown.push(slot);
+                }
+            }
+        }
     }
     if unknown.is_empty() {
         return Ok(());
@@ -1335,8 +1351,10 @@ fn group_dictionary(
             memo.groups[slot] = table.group_of(encoded.key(i))?;
         }
     }
-    for row in waiting {
-        groups[first + row] = memo.groups[slot_of(row, keys.value(row))?];
+    if let Some(groups) = groups {
+        for row in waiting {
+            groups[first + row] = memo.groups[slot_of(row, keys.value(row))?];
+        }
     }
     Ok(())
 }
@@ -1672,7 +1690,8 @@ impl AggregateOp {
                 match keys.as_slice() {
                     [key] if dictionaries => {
                         let memo = &mut self.dictionary_groups;
-                        group_dictionary(key, &mut table, memo, &mut groups)?;
+                        let rows = (!self.aggs.is_empty()).then_some(&mut groups);
+                        group_dictionary(key, &mut table, memo, rows)?;
                     }
                     [_, _, ..] if dictionaries => {
                         let memo = &mut self.combination_groups;
