@@ -160,8 +160,15 @@ impl Column {
     }
 
     pub(crate) fn push_str(&mut self, value: &str) {
+        self.push_utf8(value.as_bytes());
+    }
+
+    /// Pushes `value`, which the caller has checked is UTF-8 (the JSON scanner checks only the
+    /// strings that are not ASCII). Were it not, the batch would fail to build, with an
+    /// internal error: Arrow checks a string column's bytes again in [`Column::take_array`].
+    pub(crate) fn push_utf8(&mut self, value: &[u8]) {
         if let Column::String(data, offsets, v) = self {
-            data.extend_from_slice(value.as_bytes());
+            data.extend_from_slice(value);
             offsets.push(data.len() as i32);
             v.push(true);
         }
@@ -188,7 +195,13 @@ impl Column {
 
     fn take_array(&mut self, capacity: usize) -> Result<ArrayRef> {
         let kind = self.kind();
-        let old = std::mem::replace(self, Column::new(kind, capacity));
+        let mut next = Column::new(kind, capacity);
+        // The next batch's strings are likely as long as this one's: room for them at once,
+        // rather than growing by doubling (a copy of everything so far at each step).
+        if let (Column::String(data, ..), Column::String(old, ..)) = (&mut next, &*self) {
+            data.reserve(old.len());
+        }
+        let old = std::mem::replace(self, next);
         fn nulls(valid: Vec<bool>) -> Option<NullBuffer> {
             if valid.iter().all(|v| *v) {
                 None
@@ -224,15 +237,24 @@ pub(crate) struct ColumnBuffers {
     schema: SchemaRef,
     rows: usize,
     capacity: usize,
+    /// Each row's bytes besides its strings' (see [`Column::last_cell_bytes`]).
+    fixed_row_bytes: usize,
 }
 
 impl ColumnBuffers {
     pub(crate) fn new(schema: SchemaRef, kinds: &[ColumnKind], capacity: usize) -> Self {
+        let fixed_row_bytes = (kinds.iter())
+            .map(|kind| match kind {
+                ColumnKind::Long | ColumnKind::Double => 8,
+                ColumnKind::Float | ColumnKind::String => 4,
+            })
+            .sum();
         Self {
             columns: kinds.iter().map(|k| Column::new(*k, capacity)).collect(),
             schema,
             rows: 0,
             capacity,
+            fixed_row_bytes,
         }
     }
 
@@ -260,18 +282,26 @@ impl ColumnBuffers {
         }
     }
 
-    /// Completes the row: columns without a value get null. Returns the row's encoded size.
-    pub(crate) fn end_row(&mut self) -> usize {
+    /// Completes the row: columns without a value get null.
+    pub(crate) fn end_row(&mut self) {
         let rows = self.rows;
-        let mut bytes = 0;
         for c in &mut self.columns {
             if c.len() == rows {
                 c.push_null();
             }
-            bytes += c.last_cell_bytes();
         }
         self.rows += 1;
-        bytes
+    }
+
+    /// The encoded size of the last complete row.
+    pub(crate) fn last_row_bytes(&self) -> usize {
+        self.columns.iter().map(Column::last_cell_bytes).sum()
+    }
+
+    /// An upper bound of a row's encoded size when its string cells hold at most `text_bytes`
+    /// bytes in all: what [`ColumnBuffers::last_row_bytes`] counts beyond those is fixed.
+    pub(crate) fn row_bound(&self, text_bytes: usize) -> usize {
+        self.fixed_row_bytes + text_bytes
     }
 
     /// Whether string data grew so large that the batch must be flushed now.

@@ -4,10 +4,16 @@
 //! booleans and nulls. This scanner reads exactly that subset straight into the column buffers,
 //! with the same coercions as the general reader ([`super::json`]), and gives up on anything
 //! else — an escape sequence, a nested value, a float, an integer too long to be sure of, a
-//! value the column cannot take, a syntax error. The caller then rolls the row back and parses
-//! the line with serde_json, so results, parse exceptions and their messages are exactly the
-//! general reader's whatever the path. (In the browser the general path, serde_json's
-//! `Deserializer` under the size-optimised build, cost ~200 ns per field; this one a fraction.)
+//! value the column cannot take, a syntax error, bytes that are not UTF-8. The caller then
+//! rolls the row back and parses the line with serde_json, so results, parse exceptions and
+//! their messages are exactly the general reader's whatever the path. (In the browser the
+//! general path, serde_json's `Deserializer` under the size-optimised build, cost ~200 ns per
+//! field; this one a fraction.)
+//!
+//! The scanner reads bytes, not `str`: outside strings it accepts only ASCII, and a string is
+//! checked as UTF-8 only when its scan saw a byte ≥ 0x80, so the usual all-ASCII line is not
+//! validated in a pass of its own (wasm32's `str::from_utf8` reads 4 bytes at a time; the
+//! string scan already reads 8). Every line it accepts is therefore valid UTF-8.
 
 use super::columns::{ColumnBuffers, ColumnKind};
 use super::json::{parse_number, FieldIndex, KeyCache, Number};
@@ -15,7 +21,7 @@ use super::json::{parse_number, FieldIndex, KeyCache, Number};
 /// Parses `line` into the buffers when it is in the subset the scanner reads; `false` (with
 /// the row possibly half written, for the caller to roll back) otherwise.
 pub(crate) fn parse_flat_row(
-    line: &str,
+    line: &[u8],
     index: &FieldIndex,
     cache: &mut KeyCache,
     buffers: &mut ColumnBuffers,
@@ -24,12 +30,11 @@ pub(crate) fn parse_flat_row(
 }
 
 fn scan(
-    line: &str,
+    b: &[u8],
     index: &FieldIndex,
     cache: &mut KeyCache,
     buffers: &mut ColumnBuffers,
 ) -> Option<()> {
-    let b = line.as_bytes();
     let mut i = skip_ws(b, 0);
     expect(b, i, b'{')?;
     i = skip_ws(b, i + 1);
@@ -39,12 +44,18 @@ fn scan(
         let mut position = 0;
         loop {
             expect(b, i, b'"')?;
-            let end = string_end(b, i + 1)?;
-            let key = &line[i + 1..end];
+            // Keys mostly come in the previous line's order: the key expected at this position
+            // is compared in place, without scanning for its end first.
+            let (column, end) = match cache.expected(position, &b[i + 1..]) {
+                Some((column, len)) => (column, i + 1 + len),
+                None => {
+                    let (end, _) = string_end(b, i + 1)?;
+                    (index.find(text(&b[i + 1..end])?, position, cache), end)
+                }
+            };
             i = skip_ws(b, end + 1);
             expect(b, i, b':')?;
             i = skip_ws(b, i + 1);
-            let column = index.find(key, position, cache);
             position += 1;
             i = match column {
                 Some(column) => {
@@ -52,7 +63,7 @@ fn scan(
                     if buffers.is_set(column) {
                         buffers.unset(column);
                     }
-                    write_value(line, i, column, buffers)?
+                    write_value(b, i, column, buffers)?
                 }
                 None => skip_value(b, i)?,
             };
@@ -70,24 +81,36 @@ fn scan(
     (skip_ws(b, i) == b.len()).then_some(())
 }
 
+/// `bytes` of a string the scan found as text (keys the cache did not know, numbers in strings:
+/// the uncommon cases, checked whatever their bytes).
+fn text(bytes: &[u8]) -> Option<&str> {
+    std::str::from_utf8(bytes).ok()
+}
+
+/// The contents of the string from `start` to `end` as pushed into a column: checked as UTF-8
+/// only when its scan saw a non-ASCII byte.
+fn checked(b: &[u8], start: usize, (end, ascii): (usize, bool)) -> Option<&[u8]> {
+    let bytes = &b[start..end];
+    (ascii || std::str::from_utf8(bytes).is_ok()).then_some(bytes)
+}
+
 /// Writes the value starting at `i` into `column`; the position after it.
-fn write_value(line: &str, i: usize, column: usize, buffers: &mut ColumnBuffers) -> Option<usize> {
-    let b = line.as_bytes();
+fn write_value(b: &[u8], i: usize, column: usize, buffers: &mut ColumnBuffers) -> Option<usize> {
     let cell = &mut buffers.columns[column];
     match *b.get(i)? {
         b'"' => {
-            let end = string_end(b, i + 1)?;
-            let text = &line[i + 1..end];
+            let found = string_end(b, i + 1)?;
+            let bytes = checked(b, i + 1, found)?;
             if cell.kind() == ColumnKind::String {
-                cell.push_str(text);
+                cell.push_utf8(bytes);
             } else {
-                match parse_number(text, cell.kind()).ok()? {
+                match parse_number(text(bytes)?, cell.kind()).ok()? {
                     Some(Number::Long(v)) => cell.push_long(v),
                     Some(Number::Double(v)) => cell.push_double(v),
                     None => cell.push_null(),
                 }
             }
-            Some(end + 1)
+            Some(found.0 + 1)
         }
         first @ (b't' | b'f') => {
             let value = first == b't';
@@ -116,7 +139,11 @@ fn write_value(line: &str, i: usize, column: usize, buffers: &mut ColumnBuffers)
 /// Skips a value of a key outside the signature; `None` for values the scanner leaves alone.
 fn skip_value(b: &[u8], i: usize) -> Option<usize> {
     match *b.get(i)? {
-        b'"' => Some(string_end(b, i + 1)? + 1),
+        b'"' => {
+            let found = string_end(b, i + 1)?;
+            checked(b, i + 1, found)?;
+            Some(found.0 + 1)
+        }
         b't' => literal(b, i, b"true"),
         b'f' => literal(b, i, b"false"),
         b'n' => literal(b, i, b"null"),
@@ -174,11 +201,13 @@ fn skip_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// The position of the quote ending a string whose contents start at `i`, when the contents
-/// need no unescaping: `None` at a backslash, a control character (invalid in JSON) or the end
-/// of the line. Eight bytes at a time while none of them is one of those.
-fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
+/// need no unescaping, and whether they are all ASCII: `None` at a backslash, a control
+/// character (invalid in JSON) or the end of the line. Eight bytes at a time while none of
+/// them is one of those.
+fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut high = 0;
     while let Some(word) = b.get(i..i + 8) {
         let w = u64::from_le_bytes(word.try_into().ok()?);
         let quote = w ^ (ONES * u64::from(b'"'));
@@ -191,15 +220,18 @@ fn string_end(b: &[u8], mut i: usize) -> Option<usize> {
         if found & HIGHS != 0 {
             break;
         }
+        high |= w;
         i += 8;
     }
+    let mut ascii = high & HIGHS == 0;
     while let Some(&c) = b.get(i) {
         match c {
-            b'"' => return Some(i),
+            b'"' => return Some((i, ascii)),
             b'\\' => return None,
             c if c < 0x20 => return None,
-            _ => i += 1,
+            c => ascii &= c.is_ascii(),
         }
+        i += 1;
     }
     None
 }
@@ -234,12 +266,17 @@ mod tests {
     #[test]
     fn string_ends_are_found_across_words() {
         let s = br#"abcdefghijklmnop"rest"#;
-        assert_eq!(string_end(s, 0), Some(16));
-        assert_eq!(string_end(br#"short"x"#, 0), Some(5));
-        assert_eq!(string_end("ünïcødé ok\"".as_bytes(), 0), Some(14));
+        assert_eq!(string_end(s, 0), Some((16, true)));
+        assert_eq!(string_end(br#"short"x"#, 0), Some((5, true)));
+        assert_eq!(string_end("ünïcødé ok\"".as_bytes(), 0), Some((14, false)));
+        assert_eq!(string_end("abcdefgh ü\"".as_bytes(), 0), Some((11, false)));
         assert_eq!(string_end(br#"abcdefghij\"klm""#, 0), None);
         assert_eq!(string_end(b"abcdefghij\x01klm\"", 0), None);
         assert_eq!(string_end(b"no end in sight", 0), None);
-        assert_eq!(string_end(br#"""#, 0), Some(0));
+        assert_eq!(string_end(br#"""#, 0), Some((0, true)));
+        assert_eq!(
+            string_end("üüüüabcdefgh\"".as_bytes(), 0),
+            Some((16, false))
+        );
     }
 }

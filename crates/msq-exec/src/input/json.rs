@@ -45,13 +45,17 @@ impl FieldIndex {
     /// in the same order on every line, so this usually avoids hashing), then in the map.
     #[inline]
     pub(crate) fn find(&self, key: &str, position: usize, cache: &mut KeyCache) -> Option<usize> {
-        if let Some((cached, column)) = cache.keys.get(position) {
-            if cached.as_ref() == key {
-                return *column;
+        if let Some(cached) = cache.keys.get(position) {
+            if cached.key.as_ref() == key {
+                return cached.column;
             }
         }
         let column = self.by_name.get(key).copied();
-        let entry = (Box::<str>::from(key), column);
+        let entry = CachedKey {
+            plain: !key.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20),
+            key: Box::from(key),
+            column,
+        };
         if position < cache.keys.len() {
             cache.keys[position] = entry;
         } else if position == cache.keys.len() && position < MAX_CACHED_KEYS {
@@ -67,36 +71,60 @@ const MAX_CACHED_KEYS: usize = 4096;
 /// The keys of the previous line, by position, with their column (private per reader).
 #[derive(Debug, Default)]
 pub(crate) struct KeyCache {
-    keys: Vec<(Box<str>, Option<usize>)>,
+    keys: Vec<CachedKey>,
 }
 
-/// Parses `line` into the buffers (trying the flat-object scanner first when `scanner`). On
-/// error the partial row is left for the caller to roll back; the error text is the reason
-/// (used in the exception's detail, not its message).
+#[derive(Debug)]
+struct CachedKey {
+    key: Box<str>,
+    column: Option<usize>,
+    /// No quote, backslash or control character: the key's JSON text is the key itself.
+    plain: bool,
+}
+
+impl KeyCache {
+    /// When the JSON text after a key's opening quote, `rest`, is this position's cached key
+    /// and its closing quote: the key's column and length. Only keys whose text is themselves
+    /// are compared this way (a cached `a"b` must not match the text `a"b"`).
+    #[inline]
+    pub(crate) fn expected(&self, position: usize, rest: &[u8]) -> Option<(Option<usize>, usize)> {
+        let cached = self.keys.get(position).filter(|k| k.plain)?;
+        let len = cached.key.len();
+        (rest.get(len) == Some(&b'"') && rest.starts_with(cached.key.as_bytes()))
+            .then_some((cached.column, len))
+    }
+}
+
+/// Parses `line` into the buffers (trying the flat-object scanner first when `scanner`):
+/// `true` when the scanner read it, whose string cells then hold at most `line.len()` bytes in
+/// all (each is a slice of the line, a literal or an integer's digits from it). On error the
+/// partial row is left for the caller to roll back; the error text is the reason (used in the
+/// exception's detail, not its message).
 pub(crate) fn parse_row(
     line: &[u8],
     index: &FieldIndex,
     cache: &mut KeyCache,
     scanner: bool,
     buffers: &mut ColumnBuffers,
-) -> Result<(), String> {
+) -> Result<bool, String> {
+    // The scanner checks the UTF-8 of what it reads itself (see `flat_json`).
+    if scanner {
+        if super::flat_json::parse_flat_row(line, index, cache, buffers) {
+            return Ok(true);
+        }
+        // Not in the fast path's subset: forget what it wrote, read the line in full.
+        buffers.rollback_row();
+    }
     // One UTF-8 check of the whole line (a fast, mostly-ASCII scan) lets serde_json read it as
     // `str` and skip validating every string on its own; a line that is not UTF-8 goes through
     // the byte reader, whose error names the bad position.
     match std::str::from_utf8(line) {
-        Ok(text) => {
-            if scanner && super::flat_json::parse_flat_row(text, index, cache, buffers) {
-                return Ok(());
-            }
-            // Not in the fast path's subset: forget what it wrote, read the line in full.
-            buffers.rollback_row();
-            parse_with(
-                serde_json::Deserializer::from_str(text),
-                index,
-                cache,
-                buffers,
-            )
-        }
+        Ok(text) => parse_with(
+            serde_json::Deserializer::from_str(text),
+            index,
+            cache,
+            buffers,
+        ),
         Err(_) => parse_with(
             serde_json::Deserializer::from_slice(line),
             index,
@@ -104,6 +132,7 @@ pub(crate) fn parse_row(
             buffers,
         ),
     }
+    .map(|()| false)
 }
 
 fn parse_with<'de, R: serde_json::de::Read<'de>>(
@@ -377,7 +406,7 @@ mod tests {
         let mut errors = Vec::new();
         for line in lines {
             let result = if fast {
-                parse_row(line.as_bytes(), &index, &mut cache, true, &mut buffers)
+                parse_row(line.as_bytes(), &index, &mut cache, true, &mut buffers).map(drop)
             } else {
                 parse_with(
                     serde_json::Deserializer::from_str(line),
@@ -433,6 +462,10 @@ mod tests {
             r#"{"s":"ünïcødé","l":+1}"#,
             r##"{"s":"#en.wikipedia","l":1e3}"##,
             r#"{"other":"x","x":null,"y":false,"z":-4,"s":"kept"}"#,
+            // The previous line's key `s"` (escaped) must not match the text `s"` in place.
+            r#"{"s\"":1,"s":"v"}"#,
+            r#"{"s"":1,"s":"v"}"#,
+            "{\"s\":\"caf\u{e9} ok\",\"l\":5}",
         ];
         assert_eq!(read(&lines, true), read(&lines, false));
         // The common lines do take the scanner; the others are left to serde_json.
@@ -441,11 +474,11 @@ mod tests {
             .iter()
             .map(|line| {
                 let (index, mut buffers) = columns(4);
-                super::super::flat_json::parse_flat_row(line, &index, &mut cache, &mut buffers)
+                super::super::flat_json::parse_flat_row(line.as_bytes(), &index, &mut cache, &mut buffers)
             })
             .collect();
         let fast: Vec<usize> = (0..lines.len()).filter(|&i| taken[i]).collect();
-        assert_eq!(fast, [0, 1, 2, 3, 4, 6, 7, 27]);
+        assert_eq!(fast, [0, 1, 2, 3, 4, 6, 7, 27, 30]);
         let (batch, errors) = read(&lines, true);
         assert!(errors.iter().filter(|e| e.is_some()).count() >= 8);
         assert!(batch.unwrap().num_rows() >= 15);

@@ -29,7 +29,7 @@
 //! `Utf8`. `__time` is an ordinary column here; later layers parse and check it. Arrays and
 //! complex types are not read yet (`ColumnTypeNotSupported`).
 
-use super::columns::{ColumnBuffers, ColumnKind};
+use super::columns::{ColumnBuffers, ColumnKind, MAX_STRING_BYTES};
 use super::delimited::{split_csv, split_plain, Span};
 use super::format::{check_column_names, DelimitedFormat, InputFormat};
 use super::gzip::{has_gzip_magic, is_gzip_name, GzipDecoder};
@@ -247,6 +247,7 @@ impl InputReader {
                 line: 0,
                 record: 1,
                 rows: 0,
+                batch_bytes: 0,
                 max_rows,
                 max_frame_size: options.max_frame_size,
                 max_line_bytes: options.max_line_bytes,
@@ -559,6 +560,8 @@ struct Sink {
     /// Druid's record number of the next row: 1 + rows parsed so far.
     record: u64,
     rows: u64,
+    /// The bytes of the rows in the buffers (exact, or bounded from above).
+    batch_bytes: usize,
     max_rows: usize,
     max_frame_size: usize,
     max_line_bytes: usize,
@@ -581,7 +584,10 @@ impl Sink {
                 scanner,
             } => {
                 match parse_row(raw, index, cache, *scanner, &mut self.buffers) {
-                    Ok(()) => self.row_done(),
+                    // A scanned row's size is bounded by its line's: exact sizes only near
+                    // the frame limit.
+                    Ok(true) => self.row_done(Some(raw.len())),
+                    Ok(false) => self.row_done(None),
                     Err(reason) => {
                         self.buffers.rollback_row();
                         // Our own coercion errors read like Druid's `Unable to parse value[..] for
@@ -692,7 +698,7 @@ impl Sink {
                 },
             }
         }
-        self.row_done()
+        self.row_done(None)
     }
 
     fn exception(&mut self, raw: &[u8], base: Option<String>, reason: String) {
@@ -706,15 +712,26 @@ impl Sink {
         ));
     }
 
-    fn row_done(&mut self) -> Result<()> {
-        let bytes = self.buffers.end_row();
+    /// Completes the row being built; `text_bytes`, when known, bounds the bytes of its string
+    /// cells (see [`ColumnBuffers::row_bound`]), sparing the exact count of every cell.
+    fn row_done(&mut self, text_bytes: Option<usize>) -> Result<()> {
+        self.buffers.end_row();
+        let bytes = match text_bytes.map(|n| self.buffers.row_bound(n)) {
+            Some(bound) if bound <= self.max_frame_size => bound,
+            _ => self.buffers.last_row_bytes(),
+        };
         if bytes > self.max_frame_size {
             self.buffers.rollback_row();
             return Err(self.row_too_large(&format!(", row of {bytes} bytes")));
         }
         self.record += 1;
         self.rows += 1;
-        if self.buffers.rows() >= self.max_rows || self.buffers.strings_full() {
+        // Any column's string bytes are at most the batch's bytes so far (exact or bounded):
+        // the columns are only looked at once those could reach the limit.
+        self.batch_bytes += bytes;
+        if self.buffers.rows() >= self.max_rows
+            || (self.batch_bytes >= MAX_STRING_BYTES && self.buffers.strings_full())
+        {
             self.flush()?;
         }
         Ok(())
@@ -733,6 +750,7 @@ impl Sink {
     }
 
     fn flush(&mut self) -> Result<()> {
+        self.batch_bytes = 0;
         if let Some(batch) = self.buffers.take_batch()? {
             self.batches.push_back(batch);
         }
