@@ -474,7 +474,12 @@ mod tests {
             .iter()
             .map(|line| {
                 let (index, mut buffers) = columns(4);
-                super::super::flat_json::parse_flat_row(line.as_bytes(), &index, &mut cache, &mut buffers)
+                super::super::flat_json::parse_flat_row(
+                    line.as_bytes(),
+                    &index,
+                    &mut cache,
+                    &mut buffers,
+                )
             })
             .collect();
         let fast: Vec<usize> = (0..lines.len()).filter(|&i| taken[i]).collect();
