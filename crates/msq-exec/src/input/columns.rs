@@ -24,6 +24,17 @@ pub(crate) enum ColumnKind {
     String,
 }
 
+impl ColumnKind {
+    /// A cell's bytes in the Arrow encoding besides a string's own bytes: the value, or a
+    /// string's offset.
+    fn fixed_bytes(self) -> usize {
+        match self {
+            ColumnKind::Long | ColumnKind::Double => 8,
+            ColumnKind::Float | ColumnKind::String => 4,
+        }
+    }
+}
+
 /// One column's values for the rows of the current batch.
 #[derive(Debug)]
 pub(crate) enum Column {
@@ -177,12 +188,11 @@ impl Column {
     /// Bytes of the last cell in the Arrow encoding (value + offset/validity overhead).
     fn last_cell_bytes(&self) -> usize {
         match self {
-            Column::Long(..) | Column::Double(..) => 8,
-            Column::Float(..) => 4,
             Column::String(data, offsets, _) => {
                 let start = offsets.len().checked_sub(2).map_or(0, |i| offsets[i]);
-                data.len() - usize::try_from(start).unwrap_or(0) + 4
+                data.len() - usize::try_from(start).unwrap_or(0) + ColumnKind::String.fixed_bytes()
             }
+            other => other.kind().fixed_bytes(),
         }
     }
 
@@ -243,12 +253,7 @@ pub(crate) struct ColumnBuffers {
 
 impl ColumnBuffers {
     pub(crate) fn new(schema: SchemaRef, kinds: &[ColumnKind], capacity: usize) -> Self {
-        let fixed_row_bytes = (kinds.iter())
-            .map(|kind| match kind {
-                ColumnKind::Long | ColumnKind::Double => 8,
-                ColumnKind::Float | ColumnKind::String => 4,
-            })
-            .sum();
+        let fixed_row_bytes = kinds.iter().map(|kind| kind.fixed_bytes()).sum();
         Self {
             columns: kinds.iter().map(|k| Column::new(*k, capacity)).collect(),
             schema,
